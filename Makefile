@@ -1,0 +1,46 @@
+# stackferry: `make demo` runs a real migration between two local agents; `make test` runs the suite.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+PROTOS  := proto/agent/pb/agent.proto proto/controller/pb/controller.proto
+
+.PHONY: all venv system services proto proto-check lint test bench demo clean
+
+all: venv
+
+$(BIN)/stackferry: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/stackferry
+
+system:             ## Debian packages (root)
+	bash scripts/install-system.sh
+
+services: system    ## zfs-fuse, two dockerd, PostgreSQL (root)
+	bash scripts/start-services.sh
+
+proto: venv         ## regenerate agent/pb and controller/pb from proto/
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+
+proto-check: venv   ## fails when the checked-in generated code differs from proto/
+	bash scripts/proto-check.sh $(BIN)/python
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy agent controller common tests bench scripts
+
+test: venv services proto-check
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+bench: venv services
+	$(BIN)/python bench/transfer.py
+
+demo: venv services
+	$(BIN)/python scripts/demo.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

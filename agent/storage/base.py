@@ -1,0 +1,86 @@
+"""The storage backend interface (zfs, plain directory ...) and its value types. No grpc here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from agent.streams import ByteSink, ByteSource
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    dataset: str
+    name: str
+    guid: str
+    created_unix: int
+    used_bytes: int = 0
+    referenced_bytes: int = 0
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.dataset}@{self.name}"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    exists: bool
+    mountpoint: str = ""
+    mounted: bool = False
+    used_bytes: int = 0
+    available_bytes: int = 0
+    referenced_bytes: int = 0
+    guid: str = ""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    bytes: int
+    method: str  # "zfs send -nvP" or "properties"
+
+
+class StorageBackend(Protocol):
+    name: str  # "zfs", "directory"
+
+    def version(self) -> str: ...
+
+    def features(self) -> dict[str, bool]:
+        """send_estimate, resume, compressed, raw, receive_unmounted, holds: detected, not assumed."""
+        ...
+
+    def create_snapshot(self, datasets: Sequence[str], name: str, recursive: bool) -> list[SnapshotInfo]:
+        """One atomic snapshot across all datasets."""
+        ...
+
+    def list_snapshots(self, datasets: Sequence[str], name: str | None, recursive: bool) -> list[SnapshotInfo]: ...
+
+    def destroy_snapshot(self, datasets: Sequence[str], name: str, recursive: bool) -> None: ...
+
+    def hold(self, datasets: Sequence[str], name: str, tag: str, recursive: bool) -> None: ...
+
+    def release(self, datasets: Sequence[str], name: str, tag: str, recursive: bool) -> None: ...
+
+    def get_datasets(self, names: Sequence[str], recursive: bool) -> list[DatasetInfo]: ...
+
+    def dataset_for_path(self, path: str) -> DatasetInfo | None:
+        """The mounted dataset that holds ``path`` (longest mountpoint prefix), or None."""
+        ...
+
+    def estimate_send(self, snapshot: str, base: str | None) -> Estimate: ...
+
+    def open_send(self, snapshot: str, base: str | None, resume_token: str | None = None) -> ByteSource: ...
+
+    def check_receive(self, target: str, base_guid: str | None, allow_overwrite: bool) -> None:
+        """Raises unless a receive into target could succeed (exists / unrelated / base guid)."""
+        ...
+
+    def open_receive(self, target: str, base_guid: str | None, allow_overwrite: bool,
+                     resumable: bool = False) -> ByteSink:
+        """Creates missing parents, then starts the receiver; never into a pool root."""
+        ...
+
+    def mount(self, dataset: str, mountpoint: str) -> None:
+        """Sets the dataset's mountpoint and mounts it there (at deploy time)."""
+        ...

@@ -1,0 +1,309 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class MigrationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MIGRATION_STATE_UNSPECIFIED: _ClassVar[MigrationState]
+    PENDING: _ClassVar[MigrationState]
+    VALIDATING: _ClassVar[MigrationState]
+    SNAPSHOTTING: _ClassVar[MigrationState]
+    BULK_SENDING: _ClassVar[MigrationState]
+    STOPPING_SOURCE: _ClassVar[MigrationState]
+    FINAL_SNAPSHOTTING: _ClassVar[MigrationState]
+    INCREMENTAL_SENDING: _ClassVar[MigrationState]
+    DEPLOYING: _ClassVar[MigrationState]
+    VERIFYING: _ClassVar[MigrationState]
+    CLEANING_UP: _ClassVar[MigrationState]
+    COMPLETED: _ClassVar[MigrationState]
+    ROLLING_BACK: _ClassVar[MigrationState]
+    ROLLED_BACK: _ClassVar[MigrationState]
+    CANCELLING: _ClassVar[MigrationState]
+    CANCELLED: _ClassVar[MigrationState]
+    FAILED: _ClassVar[MigrationState]
+MIGRATION_STATE_UNSPECIFIED: MigrationState
+PENDING: MigrationState
+VALIDATING: MigrationState
+SNAPSHOTTING: MigrationState
+BULK_SENDING: MigrationState
+STOPPING_SOURCE: MigrationState
+FINAL_SNAPSHOTTING: MigrationState
+INCREMENTAL_SENDING: MigrationState
+DEPLOYING: MigrationState
+VERIFYING: MigrationState
+CLEANING_UP: MigrationState
+COMPLETED: MigrationState
+ROLLING_BACK: MigrationState
+ROLLED_BACK: MigrationState
+CANCELLING: MigrationState
+CANCELLED: MigrationState
+FAILED: MigrationState
+
+class PathMapping(_message.Message):
+    __slots__ = ("source", "target")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    target: str
+    def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
+
+class MigrationOptions(_message.Message):
+    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps")
+    KEEP_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    PATH_MAPS_FIELD_NUMBER: _ClassVar[int]
+    keep_snapshots: bool
+    verify_timeout_seconds: int
+    bandwidth_limit_bytes_per_second: int
+    path_maps: _containers.RepeatedCompositeFieldContainer[PathMapping]
+    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ...) -> None: ...
+
+class MigrationSpec(_message.Message):
+    __slots__ = ("name", "compose_path", "source_agent", "target_agent", "target_dataset", "target_base", "target_compose_dir", "transfer_method", "options", "project_name")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_AGENT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_AGENT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
+    TARGET_BASE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_COMPOSE_DIR_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_METHOD_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    compose_path: str
+    source_agent: str
+    target_agent: str
+    target_dataset: str
+    target_base: str
+    target_compose_dir: str
+    transfer_method: str
+    options: MigrationOptions
+    project_name: str
+    def __init__(self, name: _Optional[str] = ..., compose_path: _Optional[str] = ..., source_agent: _Optional[str] = ..., target_agent: _Optional[str] = ..., target_dataset: _Optional[str] = ..., target_base: _Optional[str] = ..., target_compose_dir: _Optional[str] = ..., transfer_method: _Optional[str] = ..., options: _Optional[_Union[MigrationOptions, _Mapping]] = ..., project_name: _Optional[str] = ...) -> None: ...
+
+class CreateMigrationRequest(_message.Message):
+    __slots__ = ("spec", "start")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    spec: MigrationSpec
+    start: bool
+    def __init__(self, spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., start: _Optional[bool] = ...) -> None: ...
+
+class MigrationRef(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class Step(_message.Message):
+    __slots__ = ("name", "state", "started_unix", "ended_unix", "bytes_done", "bytes_expected", "error")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_UNIX_FIELD_NUMBER: _ClassVar[int]
+    ENDED_UNIX_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DONE_FIELD_NUMBER: _ClassVar[int]
+    BYTES_EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: str
+    started_unix: float
+    ended_unix: float
+    bytes_done: int
+    bytes_expected: int
+    error: str
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., started_unix: _Optional[float] = ..., ended_unix: _Optional[float] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class Migration(_message.Message):
+    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_UNIX_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_TRANSFERRED_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    spec: MigrationSpec
+    state: MigrationState
+    error: str
+    created_unix: float
+    updated_unix: float
+    steps: _containers.RepeatedCompositeFieldContainer[Step]
+    downtime_seconds: float
+    bytes_transferred: int
+    project_name: str
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ...) -> None: ...
+
+class MigrationStatus(_message.Message):
+    __slots__ = ("id", "state", "progress_percent", "current_step", "step", "bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "error", "downtime_seconds")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STEP_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DONE_FIELD_NUMBER: _ClassVar[int]
+    BYTES_EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    RATE_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    state: MigrationState
+    progress_percent: float
+    current_step: str
+    step: Step
+    bytes_done: int
+    bytes_expected: int
+    rate_bytes_per_second: float
+    eta_seconds: float
+    error: str
+    downtime_seconds: float
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., progress_percent: _Optional[float] = ..., current_step: _Optional[str] = ..., step: _Optional[_Union[Step, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., error: _Optional[str] = ..., downtime_seconds: _Optional[float] = ...) -> None: ...
+
+class ListMigrationsRequest(_message.Message):
+    __slots__ = ("states", "page_size", "page_token")
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedScalarFieldContainer[MigrationState]
+    page_size: int
+    page_token: str
+    def __init__(self, states: _Optional[_Iterable[_Union[MigrationState, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListMigrationsReply(_message.Message):
+    __slots__ = ("migrations", "next_page_token")
+    MIGRATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    migrations: _containers.RepeatedCompositeFieldContainer[Migration]
+    next_page_token: str
+    def __init__(self, migrations: _Optional[_Iterable[_Union[Migration, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class MigrationTarget(_message.Message):
+    __slots__ = ("id", "spec")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    spec: MigrationSpec
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ...) -> None: ...
+
+class ValidationCheck(_message.Message):
+    __slots__ = ("name", "ok", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    ok: bool
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., ok: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ValidationReport(_message.Message):
+    __slots__ = ("ok", "checks")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    checks: _containers.RepeatedCompositeFieldContainer[ValidationCheck]
+    def __init__(self, ok: _Optional[bool] = ..., checks: _Optional[_Iterable[_Union[ValidationCheck, _Mapping]]] = ...) -> None: ...
+
+class DeleteMigrationReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MigrationEvent(_message.Message):
+    __slots__ = ("migration_id", "time_unix", "kind", "state", "step", "message", "status")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    time_unix: float
+    kind: str
+    state: MigrationState
+    step: str
+    message: str
+    status: MigrationStatus
+    def __init__(self, migration_id: _Optional[str] = ..., time_unix: _Optional[float] = ..., kind: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., step: _Optional[str] = ..., message: _Optional[str] = ..., status: _Optional[_Union[MigrationStatus, _Mapping]] = ...) -> None: ...
+
+class DatasetPlan(_message.Message):
+    __slots__ = ("source_dataset", "source_mountpoint", "target_dataset", "target_mountpoint", "estimated_bytes")
+    SOURCE_DATASET_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
+    TARGET_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    source_dataset: str
+    source_mountpoint: str
+    target_dataset: str
+    target_mountpoint: str
+    estimated_bytes: int
+    def __init__(self, source_dataset: _Optional[str] = ..., source_mountpoint: _Optional[str] = ..., target_dataset: _Optional[str] = ..., target_mountpoint: _Optional[str] = ..., estimated_bytes: _Optional[int] = ...) -> None: ...
+
+class Rewrite(_message.Message):
+    __slots__ = ("location", "before", "after", "reason", "changed")
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    location: str
+    before: str
+    after: str
+    reason: str
+    changed: bool
+    def __init__(self, location: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ..., reason: _Optional[str] = ..., changed: _Optional[bool] = ...) -> None: ...
+
+class MigrationPlan(_message.Message):
+    __slots__ = ("project_name", "datasets", "path_map", "compose_diff", "env_diff", "rewrites", "target_compose_dir", "total_bytes")
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    PATH_MAP_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_DIFF_FIELD_NUMBER: _ClassVar[int]
+    ENV_DIFF_FIELD_NUMBER: _ClassVar[int]
+    REWRITES_FIELD_NUMBER: _ClassVar[int]
+    TARGET_COMPOSE_DIR_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    project_name: str
+    datasets: _containers.RepeatedCompositeFieldContainer[DatasetPlan]
+    path_map: _containers.RepeatedCompositeFieldContainer[PathMapping]
+    compose_diff: str
+    env_diff: str
+    rewrites: _containers.RepeatedCompositeFieldContainer[Rewrite]
+    target_compose_dir: str
+    total_bytes: int
+    def __init__(self, project_name: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ..., path_map: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., compose_diff: _Optional[str] = ..., env_diff: _Optional[str] = ..., rewrites: _Optional[_Iterable[_Union[Rewrite, _Mapping]]] = ..., target_compose_dir: _Optional[str] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+
+class PingAgentRequest(_message.Message):
+    __slots__ = ("address",)
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    def __init__(self, address: _Optional[str] = ...) -> None: ...
+
+class PingAgentReply(_message.Message):
+    __slots__ = ("reachable", "error", "version", "hostname", "storage_backend", "compose_variant", "latency_ms")
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_BACKEND_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_VARIANT_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    reachable: bool
+    error: str
+    version: str
+    hostname: str
+    storage_backend: str
+    compose_variant: str
+    latency_ms: float
+    def __init__(self, reachable: _Optional[bool] = ..., error: _Optional[str] = ..., version: _Optional[str] = ..., hostname: _Optional[str] = ..., storage_backend: _Optional[str] = ..., compose_variant: _Optional[str] = ..., latency_ms: _Optional[float] = ...) -> None: ...
