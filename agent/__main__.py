@@ -33,8 +33,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None)
         elif "tuple" in str(f.type):
             singular = flag[:-1] if flag.endswith("s") else flag
-            parser.add_argument(singular, dest=f.name, action="append", default=None,
-                                help="repeatable")
+            parser.add_argument(
+                singular, dest=f.name, action="append", default=None, help="repeatable"
+            )
         else:
             parser.add_argument(flag, dest=f.name, default=None)
     return parser.parse_args(argv)

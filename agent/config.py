@@ -40,11 +40,21 @@ class AgentConfig:
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ConfigError(f"listen: expected HOST:PORT, got {self.listen!r}")
         for root in self.allowed_dataset_roots:
-            if not root or root.startswith("/") or root.endswith("/") or "@" in root or ".." in root.split("/"):
-                raise ConfigError(f"allowed_dataset_roots: {root!r} is not a dataset name like pool/path")
+            if (
+                not root
+                or root.startswith("/")
+                or root.endswith("/")
+                or "@" in root
+                or ".." in root.split("/")
+            ):
+                raise ConfigError(
+                    f"allowed_dataset_roots: {root!r} is not a dataset name like pool/path"
+                )
         for root in self.allowed_path_roots:
             if not root.startswith("/") or posixpath.normpath(root) != root:
-                raise ConfigError(f"allowed_path_roots: {root!r} must be an absolute, normalised path")
+                raise ConfigError(
+                    f"allowed_path_roots: {root!r} must be an absolute, normalised path"
+                )
         if not self.insecure and not (self.tls_cert and self.tls_key):
             raise ConfigError(
                 "tls_cert and tls_key are required unless insecure: true is set (plaintext gRPC)"
@@ -52,12 +62,18 @@ class AgentConfig:
         if self.insecure and (self.tls_cert or self.tls_key or self.tls_ca):
             raise ConfigError("insecure: true cannot be combined with tls_cert / tls_key / tls_ca")
         if self.storage_backend not in ("zfs", "directory"):
-            raise ConfigError(f"storage_backend: expected zfs or directory, got {self.storage_backend!r}")
+            raise ConfigError(
+                f"storage_backend: expected zfs or directory, got {self.storage_backend!r}"
+            )
         if self.ticket_ttl_seconds <= 0:
             raise ConfigError("ticket_ttl_seconds: must be positive")
         if self.bandwidth_limit_bytes_per_second < 0:
             raise ConfigError("bandwidth_limit_bytes_per_second: must be 0 (unlimited) or positive")
         if self.log_format not in ("auto", "console", "json"):
-            raise ConfigError(f"log_format: expected auto, console or json, got {self.log_format!r}")
+            raise ConfigError(
+                f"log_format: expected auto, console or json, got {self.log_format!r}"
+            )
         if self.log_level not in ("debug", "info", "warning", "error"):
-            raise ConfigError(f"log_level: expected debug, info, warning or error, got {self.log_level!r}")
+            raise ConfigError(
+                f"log_level: expected debug, info, warning or error, got {self.log_level!r}"
+            )

@@ -7,6 +7,7 @@ owns the process and must ``finish`` or ``kill`` it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -77,8 +78,14 @@ def run(
 class Process:
     """A long-running child with binary pipes; stderr is drained by a thread and kept."""
 
-    def __init__(self, argv: Sequence[str], *, stdin: bool, stdout: bool,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bool,
+        stdout: bool,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.argv = _check_argv(argv)
         log.debug("spawn", argv=self.argv)
         try:
@@ -129,10 +136,8 @@ class Process:
     def kill(self) -> None:
         """Kills the child (and its process group) and reaps it. Safe to call twice."""
         if self.popen.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self._close_pipes()
         self.popen.wait()
         self._drain.join(timeout=5)
@@ -140,12 +145,15 @@ class Process:
     def _close_pipes(self) -> None:
         for pipe in (self.popen.stdin, self.popen.stdout):
             if pipe is not None and not pipe.closed:
-                try:
+                with contextlib.suppress(BrokenPipeError):
                     pipe.close()
-                except BrokenPipeError:
-                    pass
 
 
-def spawn(argv: Sequence[str], *, stdin: bool = False, stdout: bool = False,
-          env: Mapping[str, str] | None = None) -> Process:
+def spawn(
+    argv: Sequence[str],
+    *,
+    stdin: bool = False,
+    stdout: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Process:
     return Process(argv, stdin=stdin, stdout=stdout, env=env)

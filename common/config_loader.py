@@ -40,7 +40,16 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        if isinstance(value, str) and value.lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        ):
             return value.lower() in ("1", "true", "yes", "on")
         raise ConfigError(f"{key}: expected true or false, got {value!r}")
     if hint is int:
@@ -85,7 +94,9 @@ def load_config(
             raise ConfigError(f"config file {path} must be a mapping of keys to values")
         for key, value in loaded.items():
             if key not in fields:
-                raise ConfigError(f"unknown key {key!r} in {path}; known keys: {', '.join(sorted(fields))}")
+                raise ConfigError(
+                    f"unknown key {key!r} in {path}; known keys: {', '.join(sorted(fields))}"
+                )
             values[key] = value
     for key in fields:
         env_key = f"{env_prefix}{key.upper()}"

@@ -37,7 +37,7 @@ def server_credentials(
     cert: str | Path, key: str | Path, ca: str | Path | None
 ) -> grpc.ServerCredentials:
     """TLS server credentials; with a CA, clients must present a certificate it signed (mTLS)."""
-    pair = [(_read(key), _read(cert))]
+    pair = [(Path(key).read_bytes(), Path(cert).read_bytes())]
     if ca:
         return grpc.ssl_server_credentials(
             pair, root_certificates=_read(ca), require_client_auth=True
@@ -53,9 +53,7 @@ def channel_credentials(
     )
 
 
-def open_channel(
-    address: str, credentials: grpc.ChannelCredentials | None = None
-) -> grpc.Channel:
+def open_channel(address: str, credentials: grpc.ChannelCredentials | None = None) -> grpc.Channel:
     """A channel to ``host:port``: TLS when credentials are given, plaintext otherwise."""
     if credentials is None:
         return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)

@@ -1,4 +1,4 @@
-"""RPCs InspectStack, StopStack, StartStack, CheckDeploy, DeployStack: request -> domain call -> reply. (Being written.)"""
+"""RPCs InspectStack, StopStack, StartStack, CheckDeploy, DeployStack (being written)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RPCs GetInfo, Snapshot, GetDatasets, EstimateSend: request -> domain call -> reply. (Being written.)"""
+"""RPCs GetInfo, Snapshot, GetDatasets, EstimateSend (being written)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RPCs PrepareReceive, SendStream, ReceiveStream: request -> domain call -> reply. (Being written.)"""
+"""RPCs PrepareReceive, SendStream, ReceiveStream (being written)."""
 
 from __future__ import annotations
 

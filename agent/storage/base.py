@@ -47,14 +47,18 @@ class StorageBackend(Protocol):
     def version(self) -> str: ...
 
     def features(self) -> dict[str, bool]:
-        """send_estimate, resume, compressed, raw, receive_unmounted, holds: detected, not assumed."""
+        """send_estimate, resume, compressed, raw, receive_unmounted, holds (detected)."""
         ...
 
-    def create_snapshot(self, datasets: Sequence[str], name: str, recursive: bool) -> list[SnapshotInfo]:
+    def create_snapshot(
+        self, datasets: Sequence[str], name: str, recursive: bool
+    ) -> list[SnapshotInfo]:
         """One atomic snapshot across all datasets."""
         ...
 
-    def list_snapshots(self, datasets: Sequence[str], name: str | None, recursive: bool) -> list[SnapshotInfo]: ...
+    def list_snapshots(
+        self, datasets: Sequence[str], name: str | None, recursive: bool
+    ) -> list[SnapshotInfo]: ...
 
     def destroy_snapshot(self, datasets: Sequence[str], name: str, recursive: bool) -> None: ...
 
@@ -70,14 +74,17 @@ class StorageBackend(Protocol):
 
     def estimate_send(self, snapshot: str, base: str | None) -> Estimate: ...
 
-    def open_send(self, snapshot: str, base: str | None, resume_token: str | None = None) -> ByteSource: ...
+    def open_send(
+        self, snapshot: str, base: str | None, resume_token: str | None = None
+    ) -> ByteSource: ...
 
     def check_receive(self, target: str, base_guid: str | None, allow_overwrite: bool) -> None:
         """Raises unless a receive into target could succeed (exists / unrelated / base guid)."""
         ...
 
-    def open_receive(self, target: str, base_guid: str | None, allow_overwrite: bool,
-                     resumable: bool = False) -> ByteSink:
+    def open_receive(
+        self, target: str, base_guid: str | None, allow_overwrite: bool, resumable: bool = False
+    ) -> ByteSink:
         """Creates missing parents, then starts the receiver; never into a pool root."""
         ...
 

@@ -1,0 +1,210 @@
+"""Fixtures shared by every test tier: real zfs-fuse pools, real agent processes, the two
+Docker engines and PostgreSQL started by scripts/start-services.sh.
+
+A missing service skips the tests that need it on a developer machine, and fails them
+under CI (CI=true), where .ci/run must have started everything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DOCKER_A = "unix:///var/run/docker.sock"
+DOCKER_B = os.environ.get("SF_DOCKER_B", "unix:///run/stackferry-hostb/docker.sock")
+PG_URL = os.environ.get(
+    "SF_TEST_PG_URL", "postgresql+psycopg://stackferry:stackferry@127.0.0.1:5432/stackferry_test"
+)
+TEST_IMAGE = "local/busybox:1"
+
+
+def missing_service(what: str) -> None:
+    """Skip locally, fail under CI: CI must have started every service."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is not available, but CI must provide it (scripts/start-services.sh)")
+    pytest.skip(f"{what} is not available (run scripts/start-services.sh as root)")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def _zfs_ok() -> bool:
+    if not shutil.which("zpool"):
+        return False
+    return subprocess.run(["zpool", "list"], capture_output=True).returncode == 0
+
+
+def _docker_ok(host: str) -> bool:
+    if not shutil.which("docker"):
+        return False
+    probe = subprocess.run(
+        ["docker", "-H", host, "image", "inspect", TEST_IMAGE], capture_output=True
+    )
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def zfs_available() -> None:
+    if not _zfs_ok():
+        missing_service("zfs-fuse")
+
+
+@pytest.fixture(scope="session")
+def docker_hosts() -> tuple[str, str]:
+    """The two engines standing for host A and host B."""
+    for host in (DOCKER_A, DOCKER_B):
+        if not _docker_ok(host):
+            missing_service(f"the Docker engine at {host} with image {TEST_IMAGE}")
+    return DOCKER_A, DOCKER_B
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(PG_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # any connection failure means "not available"
+        missing_service(f"PostgreSQL at {PG_URL} ({type(exc).__name__})")
+    return PG_URL
+
+
+def _zpool_destroy(name: str) -> None:
+    # "pool is busy" for a moment after containers that bind-mounted it stop: retry briefly.
+    for _ in range(50):
+        done = subprocess.run(["zpool", "destroy", "-f", name], capture_output=True)
+        if done.returncode == 0 or b"no such pool" in done.stderr:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"zpool destroy {name}: {done.stderr.decode()}")
+
+
+@dataclass
+class Pool:
+    name: str
+    mountpoint: Path
+    image: Path
+
+
+@pytest.fixture
+def zfs_pool(zfs_available: None, tmp_path: Path) -> Iterator[Callable[..., Pool]]:
+    """Factory: zfs_pool("src") creates a pool in a 256 MiB image file under tmp_path,
+    mounted under tmp_path, with a unique name; every pool is destroyed afterwards."""
+    pools: list[Pool] = []
+
+    def make(label: str = "p", size: str = "256M") -> Pool:
+        name = unique(f"sf{label}")
+        image = tmp_path / f"{name}.img"
+        mountpoint = tmp_path / "mnt" / name
+        subprocess.run(["truncate", "-s", size, str(image)], check=True)
+        subprocess.run(
+            ["zpool", "create", "-m", str(mountpoint), name, str(image)],
+            check=True,
+            capture_output=True,
+        )
+        pool = Pool(name, mountpoint, image)
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in reversed(pools):
+        _zpool_destroy(pool.name)
+        pool.image.unlink(missing_ok=True)
+
+
+@dataclass
+class AgentProcess:
+    address: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    args: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def launch_agent(
+    args: list[str], workdir: Path, env: dict[str, str] | None = None, timeout: float = 20
+) -> AgentProcess:
+    """Starts `python -m agent ARGS --listen 127.0.0.1:0` and waits until it serves."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    name = unique("agent")
+    ready = workdir / f"{name}.ready"
+    log_path = workdir / f"{name}.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "agent",
+        "--listen",
+        "127.0.0.1:0",
+        "--ready-file",
+        str(ready),
+        "--log-format",
+        "json",
+        "--state-dir",
+        str(workdir / f"{name}-state"),
+        *args,
+    ]
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"agent exited {proc.returncode}:\n{log_path.read_text()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"agent did not start in {timeout} s:\n{log_path.read_text()}")
+        time.sleep(0.05)
+    return AgentProcess(ready.read_text().strip(), proc, log_path, argv)
+
+
+@pytest.fixture
+def start_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
+    """Factory: start_agent("--insecure", "--allowed-dataset-root", "pool/x", ...) starts a real
+    agent process on a free loopback port; all are stopped (SIGTERM, then SIGKILL) afterwards."""
+    started: list[AgentProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> AgentProcess:
+        agent = launch_agent(list(args), tmp_path / "agents", env)
+        started.append(agent)
+        return agent
+
+    yield start
+    for agent in started:
+        agent.stop()
