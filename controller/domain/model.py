@@ -1,0 +1,204 @@
+"""What a migration is: its spec, its state, its steps and the working data it needs to resume.
+
+Plain dataclasses, no grpc. Times are Unix seconds (float) so they cross every backend and
+the proto unchanged. MigrationState names mirror the proto enum `MigrationState` exactly, so
+`pb.MigrationState.Value(state.value)` converts.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class MigrationState(enum.StrEnum):
+    PENDING = "PENDING"
+    VALIDATING = "VALIDATING"
+    SNAPSHOTTING = "SNAPSHOTTING"
+    BULK_SENDING = "BULK_SENDING"
+    STOPPING_SOURCE = "STOPPING_SOURCE"
+    FINAL_SNAPSHOTTING = "FINAL_SNAPSHOTTING"
+    INCREMENTAL_SENDING = "INCREMENTAL_SENDING"
+    DEPLOYING = "DEPLOYING"
+    VERIFYING = "VERIFYING"
+    CLEANING_UP = "CLEANING_UP"
+    COMPLETED = "COMPLETED"
+    ROLLING_BACK = "ROLLING_BACK"
+    ROLLED_BACK = "ROLLED_BACK"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset(
+    {
+        MigrationState.COMPLETED,
+        MigrationState.ROLLED_BACK,
+        MigrationState.CANCELLED,
+        MigrationState.FAILED,
+    }
+)
+
+
+class StepState(enum.StrEnum):
+    """Values are the lowercase strings the proto's Step.state carries."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class EventKind(enum.StrEnum):
+    """Values are the strings the proto's MigrationEvent.kind carries."""
+
+    STATE = "state"
+    STEP = "step"
+    PROGRESS = "progress"
+    LOG = "log"
+
+
+class PathMapping(NamedTuple):
+    """One extra path rewrite: `source` prefix on the source host becomes `target` on the target."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class MigrationOptions:
+    keep_snapshots: bool = False
+    verify_timeout_seconds: int = 120
+    bandwidth_limit_bytes_per_second: int = 0  # 0 = unlimited
+    path_maps: tuple[PathMapping, ...] = ()
+
+
+@dataclass(frozen=True)
+class MigrationSpec:
+    """What the user asked for; never changes after creation."""
+
+    name: str
+    compose_path: str
+    source_agent: str  # host:port
+    target_agent: str  # host:port
+    target_dataset: str  # parent dataset the stack's datasets are received below
+    target_base: str  # path the received datasets are mounted below
+    target_compose_dir: str = ""  # "" = translated location, else the same directory
+    transfer_method: str = "zfs_send"
+    project_name: str = ""  # "" = from the compose file / directory
+    options: MigrationOptions = field(default_factory=MigrationOptions)
+
+
+@dataclass
+class Step:
+    """One unit of work of a migration; `name` is the machine's Action value that runs it."""
+
+    name: str
+    state: StepState = StepState.PENDING
+    started_at: float | None = None
+    ended_at: float | None = None
+    bytes_done: int = 0
+    bytes_expected: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    """One source dataset of the stack and where it goes on the target."""
+
+    source_dataset: str
+    source_mountpoint: str
+    target_dataset: str
+    target_mountpoint: str
+    estimated_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    """A snapshot the migration took (or received), kept so resume and cleanup find it by GUID."""
+
+    host: str  # "source" or "target"
+    dataset: str
+    name: str  # the part after "@"
+    guid: str = ""
+    created_at: float = 0.0
+
+
+@dataclass
+class Migration:
+    """A migration and its durable working data.
+
+    `version` is the store's compare-and-set counter: it is whatever the store last returned,
+    and a save with a stale version fails with Conflict, so two drivers cannot both advance.
+    `pending_action` is the machine's action owed by the last transition (None once it is done
+    or when there is none); a controller that restarts runs it again, which is safe because
+    every action is idempotent.
+    """
+
+    id: str
+    spec: MigrationSpec
+    state: MigrationState = MigrationState.PENDING
+    error: str = ""
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    version: int = 0
+    pending_action: str | None = None
+    steps: list[Step] = field(default_factory=list)
+    project_name: str = ""
+    downtime_seconds: float | None = None
+    bytes_transferred: int = 0
+    compose_text: str = ""
+    env_text: str = ""
+    datasets: list[DatasetPlan] = field(default_factory=list)
+    snapshots: list[SnapshotRecord] = field(default_factory=list)
+    source_stopped_at: float | None = None
+    target_serving_at: float | None = None
+
+    def step(self, name: str) -> Step:
+        """The step called `name`, appended as pending when the migration has none yet."""
+        for existing in self.steps:
+            if existing.name == name:
+                return existing
+        created = Step(name=name)
+        self.steps.append(created)
+        return created
+
+
+def new_migration(spec: MigrationSpec, now: float) -> Migration:
+    """A fresh PENDING migration with a random id; the store assigns its version on create."""
+    return Migration(
+        id=uuid.uuid4().hex,
+        spec=spec,
+        created_at=now,
+        updated_at=now,
+        project_name=spec.project_name,
+    )
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a migration's event log; `id` is assigned by the store, increasing."""
+
+    migration_id: str
+    time: float
+    kind: EventKind
+    state: MigrationState
+    step: str = ""
+    message: str = ""
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Proof that `owner` is the only driver of a migration until `expires_at`."""
+
+    migration_id: str
+    owner: str
+    expires_at: float
