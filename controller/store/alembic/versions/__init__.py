@@ -1,0 +1,1 @@
+"""Schema revisions of the controller store, applied in order by Alembic."""
