@@ -1,0 +1,384 @@
+"""The controller's one view of a host: the AgentClient protocol and its gRPC implementation.
+
+Besides controller/api this is the only controller module that imports grpc: it converts
+agent protobuf messages to controller/domain/host.py values and gRPC errors to controller
+errors, so the orchestrator, planning and validation stay free of both.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+import grpc
+
+from agent.pb import agent_pb2 as pb
+from agent.pb import agent_pb2_grpc
+from common.grpc_options import open_channel
+from controller import errors
+from controller.domain.host import (
+    AgentInfo,
+    AgentPing,
+    ContainerInfo,
+    DatasetInfo,
+    DeployCheck,
+    DeployChecks,
+    DeployRequest,
+    DeployResult,
+    ImageInfo,
+    MountInfo,
+    ServiceInfo,
+    SnapshotInfo,
+    StackInfo,
+    TransferProgress,
+    TransferResult,
+    ZfsTransfer,
+)
+
+API_VERSION = "stackferry.agent.v1"
+UNARY_TIMEOUT = 60.0
+
+TransferEvent = TransferProgress | TransferResult
+
+
+class TransferCall(Protocol):
+    """A running agent-to-agent stream: iterate its events (the last is a TransferResult);
+    `cancel()` from any thread aborts it on both agents."""
+
+    def __iter__(self) -> Iterator[TransferEvent]: ...
+
+    def cancel(self) -> None: ...
+
+
+class AgentClient(Protocol):
+    address: str
+
+    def info(self) -> AgentInfo: ...
+
+    def create_snapshot(self, datasets: Sequence[str], name: str) -> list[SnapshotInfo]: ...
+
+    def list_snapshots(self, datasets: Sequence[str], name: str = "") -> list[SnapshotInfo]: ...
+
+    def destroy_snapshot(self, datasets: Sequence[str], name: str) -> None: ...
+
+    def get_datasets(self, names: Sequence[str]) -> list[DatasetInfo]: ...
+
+    def estimate_send(self, snapshot: str, base_snapshot: str = "") -> int: ...
+
+    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo: ...
+
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None: ...
+
+    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None: ...
+
+    def check_deploy(self, request: DeployRequest) -> DeployChecks: ...
+
+    def deploy_stack(self, request: DeployRequest) -> DeployResult: ...
+
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
+        """Asks `peer` for a ticket, then streams this host's snapshot straight into it."""
+        ...
+
+    def push_images(
+        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
+    ) -> TransferCall: ...
+
+    def prepare_zfs_receive(self, target_dataset: str, base_guid: str = "") -> str:
+        """The one-time ticket for a zfs stream into this host (used by the peer's push)."""
+        ...
+
+    def prepare_image_receive(self, images: Sequence[str]) -> str: ...
+
+
+class AgentFailed(errors.ControllerError):
+    """An agent answered with an error no more specific controller error describes."""
+
+    def __init__(self, address: str, code: str, message: str) -> None:
+        self.address = address
+        self.code = code
+        super().__init__(f"agent {address}: {code}: {message}")
+
+
+ERROR_OF: dict[grpc.StatusCode, type[errors.ControllerError]] = {
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
+    grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.Unavailable,
+}
+
+
+def controller_error(address: str, exc: grpc.RpcError) -> errors.ControllerError:
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    detail = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+    cls = ERROR_OF.get(code)
+    if cls is None:
+        return AgentFailed(address, code.name, detail or "")
+    return cls(f"agent {address}: {detail}")
+
+
+R = TypeVar("R")
+
+
+class GrpcAgentClient:
+    def __init__(self, address: str, channel: grpc.Channel) -> None:
+        self.address = address
+        self._stub = agent_pb2_grpc.AgentStub(channel)
+
+    def _call(self, method: Callable[..., R], request: Any, timeout: float = UNARY_TIMEOUT) -> R:
+        try:
+            return method(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise controller_error(self.address, exc) from None
+
+    def info(self) -> AgentInfo:
+        reply = self._call(self._stub.GetInfo, pb.GetInfoRequest(), timeout=10)
+        return AgentInfo(
+            version=reply.version,
+            hostname=reply.hostname,
+            api_version=reply.api_version,
+            storage_backend=reply.storage_backend,
+            storage_features=dict(reply.storage_features),
+            zfs_version=reply.zfs_version,
+            docker_version=reply.docker_version,
+            compose_variant=reply.compose_variant,
+            compose_version=reply.compose_version,
+            allowed_dataset_roots=tuple(reply.allowed_dataset_roots),
+            allowed_path_roots=tuple(reply.allowed_path_roots),
+        )
+
+    def _snapshot(self, action: int, datasets: Sequence[str], name: str) -> list[SnapshotInfo]:
+        request = pb.SnapshotRequest(action=action, datasets=list(datasets), name=name)  # type: ignore[arg-type]
+        reply = self._call(self._stub.Snapshot, request)
+        return [
+            SnapshotInfo(
+                dataset=s.dataset,
+                name=s.name,
+                guid=s.guid,
+                created_unix=s.created_unix,
+                used_bytes=s.used_bytes,
+                referenced_bytes=s.referenced_bytes,
+            )
+            for s in reply.snapshots
+        ]
+
+    def create_snapshot(self, datasets: Sequence[str], name: str) -> list[SnapshotInfo]:
+        return self._snapshot(pb.SNAPSHOT_CREATE, datasets, name)
+
+    def list_snapshots(self, datasets: Sequence[str], name: str = "") -> list[SnapshotInfo]:
+        return self._snapshot(pb.SNAPSHOT_LIST, datasets, name)
+
+    def destroy_snapshot(self, datasets: Sequence[str], name: str) -> None:
+        self._snapshot(pb.SNAPSHOT_DESTROY, datasets, name)
+
+    def get_datasets(self, names: Sequence[str]) -> list[DatasetInfo]:
+        reply = self._call(self._stub.GetDatasets, pb.GetDatasetsRequest(datasets=list(names)))
+        return [
+            DatasetInfo(
+                name=d.name,
+                exists=d.exists,
+                mountpoint=d.mountpoint,
+                mounted=d.mounted,
+                used_bytes=d.used_bytes,
+                available_bytes=d.available_bytes,
+                referenced_bytes=d.referenced_bytes,
+                guid=d.guid,
+            )
+            for d in reply.datasets
+        ]
+
+    def estimate_send(self, snapshot: str, base_snapshot: str = "") -> int:
+        request = pb.EstimateSendRequest(snapshot=snapshot, base_snapshot=base_snapshot)
+        return self._call(self._stub.EstimateSend, request).bytes
+
+    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
+        request = pb.InspectStackRequest(compose_path=compose_path, project_name=project_name)
+        return stack_info(self._call(self._stub.InspectStack, request))
+
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
+        ref = pb.StackRef(
+            project_name=project_name, compose_path=compose_path, timeout_seconds=timeout
+        )
+        self._call(self._stub.StopStack, ref, timeout=timeout + UNARY_TIMEOUT)
+
+    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
+        ref = pb.StackRef(
+            project_name=project_name, compose_path=compose_path, timeout_seconds=timeout
+        )
+        self._call(self._stub.StartStack, ref, timeout=timeout + UNARY_TIMEOUT)
+
+    def check_deploy(self, request: DeployRequest) -> DeployChecks:
+        reply = self._call(self._stub.CheckDeploy, deploy_request(request))
+        return DeployChecks(
+            checks=tuple(DeployCheck(c.name, c.ok, c.detail) for c in reply.checks),
+            missing_images=tuple(reply.missing_images),
+        )
+
+    def deploy_stack(self, request: DeployRequest) -> DeployResult:
+        timeout = request.wait_timeout_seconds + UNARY_TIMEOUT
+        reply = self._call(self._stub.DeployStack, deploy_request(request), timeout=timeout)
+        return DeployResult(
+            ok=reply.ok,
+            error=reply.error,
+            services=tuple(service_info(s) for s in reply.services),
+            logs=dict(reply.logs),
+            compose_path=reply.compose_path,
+        )
+
+    def prepare_zfs_receive(self, target_dataset: str, base_guid: str = "") -> str:
+        request = pb.PrepareReceiveRequest(
+            kind=pb.STREAM_ZFS, target_dataset=target_dataset, base_snapshot_guid=base_guid
+        )
+        return self._call(self._stub.PrepareReceive, request).ticket
+
+    def prepare_image_receive(self, images: Sequence[str]) -> str:
+        request = pb.PrepareReceiveRequest(kind=pb.STREAM_IMAGES, images=list(images))
+        return self._call(self._stub.PrepareReceive, request).ticket
+
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
+        ticket = peer.prepare_zfs_receive(transfer.target_dataset, transfer.base_guid)
+        header = pb.ReceiveHeader(
+            kind=pb.STREAM_ZFS,
+            ticket=ticket,
+            target_dataset=transfer.target_dataset,
+            base_snapshot_guid=transfer.base_guid,
+            bytes_expected=transfer.bytes_expected,
+            source_snapshot=transfer.snapshot,
+        )
+        request = pb.SendRequest(
+            kind=pb.STREAM_ZFS,
+            snapshot=transfer.snapshot,
+            base_snapshot=transfer.base_snapshot,
+            peer=peer.address,
+            header=header,
+            bandwidth_limit_bytes_per_second=transfer.bandwidth_limit,
+        )
+        return GrpcTransferCall(self.address, self._stub.SendStream(request))
+
+    def push_images(
+        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
+    ) -> TransferCall:
+        ticket = peer.prepare_image_receive(images)
+        request = pb.SendRequest(
+            kind=pb.STREAM_IMAGES,
+            images=list(images),
+            peer=peer.address,
+            header=pb.ReceiveHeader(kind=pb.STREAM_IMAGES, ticket=ticket),
+            bandwidth_limit_bytes_per_second=bandwidth_limit,
+        )
+        return GrpcTransferCall(self.address, self._stub.SendStream(request))
+
+
+class GrpcTransferCall:
+    """SendStream's event stream as domain values; gRPC errors become controller errors."""
+
+    def __init__(self, address: str, call: Any) -> None:
+        self._address = address
+        self._call = call
+
+    def __iter__(self) -> Iterator[TransferEvent]:
+        try:
+            for event in self._call:
+                which = event.WhichOneof("event")
+                if which == "progress":
+                    p = event.progress
+                    yield TransferProgress(
+                        p.bytes_done, p.bytes_expected, p.rate_bytes_per_second, p.eta_seconds
+                    )
+                elif which == "done":
+                    d = event.done
+                    yield TransferResult(
+                        d.bytes, d.sha256, d.received_snapshot, d.received_guid, d.seconds
+                    )
+        except grpc.RpcError as exc:
+            raise controller_error(self._address, exc) from None
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+
+def service_info(s: pb.ServiceInfo) -> ServiceInfo:
+    return ServiceInfo(
+        name=s.name,
+        image=s.image,
+        containers=tuple(ContainerInfo(c.name, c.state, c.health) for c in s.containers),
+        published_ports=tuple(s.published_ports),
+    )
+
+
+def stack_info(reply: pb.StackInfo) -> StackInfo:
+    return StackInfo(
+        project_name=reply.project_name,
+        project_dir=reply.project_dir,
+        compose_path=reply.compose_path,
+        compose_text=reply.compose_text,
+        env_text=reply.env_text,
+        env_exists=reply.env_exists,
+        services=tuple(service_info(s) for s in reply.services),
+        images=tuple(ImageInfo(i.name, i.present, i.size_bytes) for i in reply.images),
+        mounts=tuple(
+            MountInfo(m.service, m.source, m.target, m.on_zfs, m.dataset, m.dataset_mountpoint)
+            for m in reply.mounts
+        ),
+        datasets=tuple(reply.datasets),
+    )
+
+
+def deploy_request(r: DeployRequest) -> pb.DeployStackRequest:
+    return pb.DeployStackRequest(
+        project_name=r.project_name,
+        compose_dir=r.compose_dir,
+        compose_text=r.compose_text,
+        env_text=r.env_text,
+        write_env=r.write_env,
+        mounts=[pb.DatasetMount(dataset=d, mountpoint=m) for d, m in r.mounts],
+        wait_timeout_seconds=r.wait_timeout_seconds,
+        compose_filename=r.compose_filename,
+    )
+
+
+class AgentDialer:
+    """Opens (and caches) one channel per agent address with the controller's credentials
+    (None: plaintext, for agents started with --insecure)."""
+
+    def __init__(self, credentials: grpc.ChannelCredentials | None = None) -> None:
+        self._credentials = credentials
+        self._channels: dict[str, grpc.Channel] = {}
+        self._lock = threading.Lock()
+
+    def dial(self, address: str) -> AgentClient:
+        host, sep, port = address.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise errors.InvalidArgument(f"agent address {address!r} is not HOST:PORT")
+        with self._lock:
+            channel = self._channels.get(address)
+            if channel is None:
+                channel = open_channel(address, self._credentials)
+                self._channels[address] = channel
+        return GrpcAgentClient(address, channel)
+
+    def ping(self, address: str) -> AgentPing:
+        started = time.monotonic()
+        try:
+            info = self.dial(address).info()
+        except errors.ControllerError as exc:
+            return AgentPing(address, reachable=False, error=str(exc))
+        return AgentPing(
+            address,
+            reachable=True,
+            version=info.version,
+            hostname=info.hostname,
+            storage_backend=info.storage_backend,
+            compose_variant=info.compose_variant,
+            latency_ms=(time.monotonic() - started) * 1000,
+            info=info,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for channel in self._channels.values():
+                channel.close()
+            self._channels.clear()
