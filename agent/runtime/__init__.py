@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from agent.config import AgentConfig
 from agent.runtime.base import ContainerRuntime
+from agent.runtime.docker_runtime import DockerRuntime, spool_dir_for
 
 
 def make_runtime(config: AgentConfig) -> ContainerRuntime:
-    raise NotImplementedError("the compose runtime is being written")
+    """Connects lazily: the agent starts even when no engine answers (info() then reports
+    an empty docker_version and stack RPCs fail with Unavailable)."""
+    return DockerRuntime(config.docker_host, spool_dir_for(config.state_dir))
