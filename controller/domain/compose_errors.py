@@ -1,0 +1,11 @@
+"""The one error compose translation raises: the input is not a compose file it can read."""
+
+from __future__ import annotations
+
+
+class ComposeError(ValueError):
+    """Invalid compose file, `.env` or path map; `line` is 1-based when the input has one."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+        self.line = line
