@@ -1,0 +1,1 @@
+"""The controller's gRPC adapter: servicer (thin), convert (pb <-> domain), status (errors)."""
