@@ -212,23 +212,17 @@ class SqlMigrationStore:
             )
         values = rows.migration_values(saved)
         del values["id"], values["created_at"]
-        try:
-            with self._tx() as conn:
-                updated = conn.execute(
-                    migrations.update().where(guard).values(**values, version=saved.version)
-                )
-                if updated.rowcount != 1:
-                    self._raise_save_conflict(conn, migration, lease_owner, now)
-                conn.execute(steps.delete().where(steps.c.migration_id == migration.id))
-                conn.execute(snapshots.delete().where(snapshots.c.migration_id == migration.id))
-                self._write_children(conn, saved)
-                if event is not None:
-                    conn.execute(events.insert().values(**rows.event_values(event)))
-        except sa.exc.IntegrityError:
-            raise AlreadyExists(
-                f"{migration.spec.compose_path} on {migration.spec.source_agent} is already"
-                " being migrated by another migration"
-            ) from None
+        with self._tx() as conn:
+            updated = conn.execute(
+                migrations.update().where(guard).values(**values, version=saved.version)
+            )
+            if updated.rowcount != 1:
+                self._raise_save_conflict(conn, migration, lease_owner, now)
+            conn.execute(steps.delete().where(steps.c.migration_id == migration.id))
+            conn.execute(snapshots.delete().where(snapshots.c.migration_id == migration.id))
+            self._write_children(conn, saved)
+            if event is not None:
+                conn.execute(events.insert().values(**rows.event_values(event)))
         return saved
 
     def _raise_save_conflict(
