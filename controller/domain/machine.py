@@ -8,6 +8,10 @@ How the orchestrator uses it:
   A controller that restarts re-runs `m.pending_action` of each migration it leases; terminal
   states may still owe an action (FAILED owes DISCARD after a failure before the stop).
 
+A cancel from the API is saved without the lease (compare-and-set on the version only): the
+driver's next save then fails with Conflict, and it re-reads and follows the new state and its
+pending action.
+
 Events: START (user starts a PENDING migration), STEP_OK / STEP_FAILED (the action of the
 current state finished), CANCEL (user asks to stop; accepted in every non-terminal state).
 
