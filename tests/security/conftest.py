@@ -11,6 +11,7 @@ import datetime
 import shutil
 import stat
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     )
 
 
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
 def secure_channel(address: str, ca: Path, client: certs.CertFiles | None) -> grpc.Channel:
     creds = channel_credentials(ca, client.cert if client else None, client.key if client else None)
     return open_channel(address, creds)
@@ -78,6 +83,7 @@ class SecureAgent:
     path_root: Path  # the one allowed filesystem root
     outside: Path  # a directory beside path_root that the agent must never write
     command_log: Path
+    docker_host: str
 
     @property
     def address(self) -> str:
@@ -136,7 +142,7 @@ def secure_agent(
         "--zpool-binary",
         _recording_wrapper("zpool", log, bin_dir / "zpool-recording"),
     )
-    return SecureAgent(agent, pool, dataset_root, path_root, outside, log)
+    return SecureAgent(agent, pool, dataset_root, path_root, outside, log, docker_hosts[0])
 
 
 @pytest.fixture
