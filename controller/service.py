@@ -7,6 +7,7 @@ that holds its store lease; any replica may read, cancel or watch it through the
 
 from __future__ import annotations
 
+import builtins
 import os
 import socket
 import threading
@@ -33,7 +34,8 @@ from controller.domain.plan import Plan, check_spec
 from controller.domain.progress import MigrationStatus, status_of
 from controller.domain.validation import ValidationReport
 from controller.errors import Conflict, FailedPrecondition, LeaseHeld
-from controller.orchestrator import Orchestrator, Planner
+from controller.orchestrator import Orchestrator
+from controller.planner import Planner
 from controller.store.base import MigrationStore
 
 log = structlog.get_logger(__name__)
@@ -140,7 +142,7 @@ class ControllerService:
 
     def list(
         self, states: Sequence[MigrationState] = (), page_size: int = 50, page_token: str = ""
-    ) -> tuple[list[Migration], str]:
+    ) -> tuple[builtins.list[Migration], str]:
         page = self.store.list_migrations(states, page_size, page_token)
         return page.migrations, page.next_page_token
 
@@ -288,9 +290,9 @@ class ControllerService:
             if self._drive_if_free(migration.id):
                 log.info("resuming migration", id=migration.id, state=migration.state.value)
 
-    def _unfinished(self) -> list[Migration]:
+    def _unfinished(self) -> builtins.list[Migration]:
         """Started migrations that have not ended, and ended ones that still owe an action."""
-        found: list[Migration] = []
+        found: builtins.list[Migration] = []
         token = ""
         while True:
             page = self.store.list_migrations((), 200, token)
