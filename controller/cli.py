@@ -426,6 +426,10 @@ def connect(args: argparse.Namespace) -> Iterator[Stub]:
         return
     from controller.embedded import EmbeddedController
 
+    if getattr(args, "detach", False):
+        raise UsageError(
+            "--detach needs --controller: an embedded controller stops with the command"
+        )
     config = embedded_config(args)
     configure_logging("console", config.log_level, stream=sys.stderr)
     with (

@@ -1,0 +1,286 @@
+"""A source host and a target host for end-to-end migrations: two zfs-fuse pools, a compose
+stack running on Docker engine A whose container keeps appending to a file on a dataset, and
+two real agent processes (A drives engine A, B drives engine B).
+
+Used by tests/e2e/test_cli.py and tests/e2e/test_controller_restart.py through their fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import docker
+
+if TYPE_CHECKING:
+    from conftest import AgentProcess, Pool
+
+REPO = Path(__file__).resolve().parents[2]
+STACKFERRY = REPO / ".venv" / "bin" / "stackferry"
+PROJECT_LABEL = "com.docker.compose.project"
+IMAGE = "local/busybox:1"
+
+# The writer appends a numbered line every 50 ms; the trap makes `docker stop` quick.
+WRITER = (
+    "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); "
+    "echo line-$$i >> /data/log.txt; sleep 0.05; done"
+)
+
+
+@dataclass
+class World:
+    source: AgentProcess
+    target: AgentProcess
+    source_pool: Pool
+    target_pool: Pool
+    dataset: str  # the stack's dataset on the source
+    stack_dir: Path  # its mountpoint: compose file and data live in it
+    project: str
+    target_dataset: str
+    target_base: Path
+    docker_a: str
+    docker_b: str
+    state_dir: Path
+
+    @property
+    def compose_path(self) -> Path:
+        return self.stack_dir / "docker-compose.yml"
+
+    @property
+    def log_file(self) -> Path:
+        return self.stack_dir / "data" / "log.txt"
+
+    def migrate_flags(self, *extra: str) -> list[str]:
+        return [
+            "--from",
+            self.source.address,
+            "--to",
+            self.target.address,
+            "--compose",
+            str(self.compose_path),
+            "--target-dataset",
+            self.target_dataset,
+            "--target-base",
+            str(self.target_base),
+            "--project-name",
+            self.project,
+            "--insecure",
+            *extra,
+        ]
+
+
+def compose_text(data_dir: Path, healthy_after: float = 0) -> str:
+    """The stack: one writer service with an absolute bind mount on the dataset, so the plan
+    has a path to translate. With healthy_after, it reports healthy only after that long."""
+    health = ""
+    if healthy_after:
+        health = (
+            "    healthcheck:\n"
+            '      test: ["CMD", "sh", "-c", "test -f /tmp/ready"]\n'
+            "      interval: 1s\n"
+            "      retries: 60\n"
+        )
+    command = WRITER
+    if healthy_after:
+        command = f"(sleep {healthy_after}; touch /tmp/ready) & {WRITER}"
+    return (
+        "# the writer keeps appending while the bulk copy runs\n"
+        "services:\n"
+        "  writer:\n"
+        f"    image: {IMAGE}\n"
+        f'    command: ["sh", "-c", "{command}"]\n'
+        "    volumes:\n"
+        f"      - {data_dir}:/data\n"
+        f"{health}"
+    )
+
+
+def build_world(
+    zfs_pool: Callable[..., Pool],
+    start_agent: Callable[..., AgentProcess],
+    tmp_path: Path,
+    docker_hosts: tuple[str, str],
+    data_mib: int = 0,
+    healthy_after: float = 0,
+) -> World:
+    """Pools, the running source stack and two agents; `data_mib` MiB of random data are
+    written next to the log so the bulk copy has something to chew on."""
+    docker_a, docker_b = docker_hosts
+    source_pool = zfs_pool("src", size="256M")
+    target_pool = zfs_pool("dst", size="256M")
+    project = f"sfe2e{os.urandom(4).hex()}"
+    dataset = f"{source_pool.name}/{project}"
+    subprocess.run(["zfs", "create", dataset], check=True, capture_output=True)
+    stack_dir = source_pool.mountpoint / project
+    data_dir = stack_dir / "data"
+    data_dir.mkdir()
+    if data_mib:
+        with (data_dir / "blob.bin").open("wb") as blob:
+            for _ in range(data_mib):
+                blob.write(os.urandom(1 << 20))
+    (stack_dir / "docker-compose.yml").write_text(compose_text(data_dir, healthy_after))
+    up = ["docker-compose", "-p", project, "-f", str(stack_dir / "docker-compose.yml"), "up", "-d"]
+    subprocess.run(up, check=True, capture_output=True, env={**os.environ, "DOCKER_HOST": docker_a})
+    target_base = tmp_path / "hostb"
+    target_base.mkdir()
+    common = ["--insecure", "--allowed-path-root", str(tmp_path)]
+    source = start_agent(
+        *common, "--allowed-dataset-root", source_pool.name, "--docker-host", docker_a
+    )
+    target = start_agent(
+        *common, "--allowed-dataset-root", target_pool.name, "--docker-host", docker_b
+    )
+    world = World(
+        source=source,
+        target=target,
+        source_pool=source_pool,
+        target_pool=target_pool,
+        dataset=dataset,
+        stack_dir=stack_dir,
+        project=project,
+        target_dataset=f"{target_pool.name}/migrated",
+        target_base=target_base,
+        docker_a=docker_a,
+        docker_b=docker_b,
+        state_dir=tmp_path / "cli-state",
+    )
+    wait_for_lines(world, 5)
+    return world
+
+
+def wait_for_lines(world: World, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if world.log_file.exists() and len(world.log_file.read_text().splitlines()) >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the writer did not write {count} lines in {timeout} s")
+
+
+def remove_world(world: World) -> None:
+    """Containers and networks of the project on both engines (what `compose down` does)."""
+    for host in (world.docker_a, world.docker_b):
+        client = docker.DockerClient(base_url=host)
+        try:
+            label = {"label": f"{PROJECT_LABEL}={world.project}"}
+            for container in client.containers.list(all=True, filters=label):
+                container.remove(force=True)
+            for network in client.networks.list(filters=label):
+                network.remove()
+        finally:
+            client.close()
+
+
+def containers(docker_host: str, project: str, running_only: bool = False) -> list[Any]:
+    client = docker.DockerClient(base_url=docker_host)
+    try:
+        return client.containers.list(
+            all=not running_only, filters={"label": f"{PROJECT_LABEL}={project}"}
+        )
+    finally:
+        client.close()
+
+
+def read_in_container(docker_host: str, project: str, path: str) -> str:
+    """The file as the running container of the project sees it through its bind mount."""
+    (container,) = containers(docker_host, project, running_only=True)
+    done = subprocess.run(
+        ["docker", "-H", docker_host, "exec", container.name, "cat", path],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def stackferry(
+    *args: str, state_dir: Path, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """The installed CLI as a subprocess, with its embedded controller's state in state_dir."""
+    env = {**os.environ, "STACKFERRY_STATE_DIR": str(state_dir), "COLUMNS": "200"}
+    env.pop("STACKFERRY_CONTROLLER", None)
+    return subprocess.run(
+        [str(STACKFERRY), *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def parsed(result: subprocess.CompletedProcess[str]) -> Any:
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(
+            f"not JSON ({exc}), exit {result.returncode}\nstdout:\n{result.stdout}\n"
+            f"stderr:\n{result.stderr}"
+        ) from None
+
+
+def target_snapshots(world: World) -> list[tuple[str, str]]:
+    """(snapshot name, guid) of every snapshot below the target dataset."""
+    done = subprocess.run(
+        ["zfs", "list", "-H", "-r", "-t", "snapshot", "-o", "name,guid", world.target_pool.name],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [tuple(line.split("\t")) for line in done.stdout.splitlines()]  # type: ignore[misc]
+
+
+@dataclass
+class ControllerProcess:
+    address: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = 15, timeout: float = 30) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def launch_controller(
+    state_dir: Path, log_path: Path, lease_seconds: float = 3, timeout: float = 30
+) -> ControllerProcess:
+    """`python -m controller` on a free loopback port, its state in state_dir (SQLite)."""
+    ready = log_path.with_suffix(".ready")
+    ready.unlink(missing_ok=True)
+    argv = [
+        str(REPO / ".venv" / "bin" / "python"),
+        "-m",
+        "controller",
+        "--listen",
+        "127.0.0.1:0",
+        "--insecure",
+        "--state-dir",
+        str(state_dir),
+        "--lease-seconds",
+        str(lease_seconds),
+        "--ready-file",
+        str(ready),
+        "--log-format",
+        "json",
+    ]
+    with log_path.open("ab") as log_file:
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"controller exited {proc.returncode}:\n{log_path.read_text()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"controller did not start in {timeout} s:\n{log_path.read_text()}")
+        time.sleep(0.05)
+    return ControllerProcess(ready.read_text().strip(), proc, log_path)
