@@ -136,7 +136,7 @@ def plan_path_map(datasets: Sequence[DatasetPlan], spec: MigrationSpec) -> list[
     for d in datasets:
         if d.source_mountpoint:
             chosen.setdefault(normalize(d.source_mountpoint), d.target_mountpoint)
-    ordered = sorted(chosen.items(), key=lambda item: len(item[0]), reverse=True)
+    ordered = sorted(chosen.items(), key=lambda item: (-len(item[0]), item[0]))
     return [PathMapping(source, target) for source, target in ordered]
 
 

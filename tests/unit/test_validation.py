@@ -1,0 +1,176 @@
+"""Each named validation check, passing and failing, over facts as the agents report them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from controller.domain.host import (
+    AgentInfo,
+    AgentPing,
+    DatasetInfo,
+    DeployCheck,
+    DeployChecks,
+    ImageInfo,
+    MountInfo,
+    ServiceInfo,
+    StackInfo,
+)
+from controller.domain.model import MigrationSpec
+from controller.domain.plan import build_plan, plan_datasets
+from controller.domain.validation import AGENT_API_VERSION, Facts, evaluate
+
+SPEC = MigrationSpec(
+    name="web",
+    compose_path="/srv/web/docker-compose.yml",
+    source_agent="a:1",
+    target_agent="b:2",
+    target_dataset="dst/stacks",
+    target_base="/mnt/stacks",
+)
+COMPOSE = "services:\n  web:\n    image: local/busybox:1\n    volumes:\n      - /data/web:/w\n"
+INFO = AgentInfo(
+    version="0.1.0",
+    hostname="h",
+    api_version=AGENT_API_VERSION,
+    storage_backend="zfs",
+    docker_version="20.10",
+    compose_variant="docker-compose",
+    compose_version="1.29",
+)
+STACK = StackInfo(
+    project_name="web",
+    project_dir="/srv/web",
+    compose_path=SPEC.compose_path,
+    compose_text=COMPOSE,
+    services=(ServiceInfo("web", "local/busybox:1"),),
+    images=(ImageInfo("local/busybox:1", True),),
+    mounts=(MountInfo("web", "/data/web", "/w", True, "src/web", "/data/web"),),
+    datasets=("src/web",),
+)
+PLAN = build_plan(
+    SPEC,
+    "web",
+    COMPOSE,
+    "",
+    False,
+    plan_datasets({"src/web": "/data/web"}, SPEC, {"src/web": 1000}),
+)
+DEPLOY_OK = DeployChecks(
+    checks=(
+        DeployCheck("compose_cli", True, "docker-compose 1.29"),
+        DeployCheck("compose_dir", True, "can be written"),
+        DeployCheck("images", True, "all present"),
+        DeployCheck("ports", True, "all free"),
+    )
+)
+GOOD = Facts(
+    transfer_method="zfs_send",
+    target_dataset="dst/stacks",
+    source=AgentPing("a:1", True, info=INFO),
+    target=AgentPing("b:2", True, info=INFO),
+    stack=STACK,
+    plan=PLAN,
+    target_datasets=(
+        DatasetInfo("dst/stacks/web", exists=False),
+        DatasetInfo("dst/stacks", exists=True, available_bytes=10_000),
+        DatasetInfo("dst", exists=True, available_bytes=10_000),
+    ),
+    deploy=DEPLOY_OK,
+)
+
+
+def failed(facts: Facts) -> dict[str, str]:
+    return {c.name: c.detail for c in evaluate(facts).checks if not c.ok}
+
+
+def test_all_checks_pass_and_are_named() -> None:
+    report = evaluate(GOOD)
+    assert report.ok, report.failures()
+    assert [c.name for c in report.checks] == [
+        "agents_reachable",
+        "agents_compatible",
+        "compose_parses",
+        "bind_mounts_resolved",
+        "target_space",
+        "target_datasets_free",
+        "target_compose_dir_free",
+        "target_docker",
+        "images_available",
+        "ports_free",
+    ]
+
+
+def test_unreachable_target_fails_every_check_that_needs_it() -> None:
+    facts = dataclasses.replace(
+        GOOD,
+        target=AgentPing("b:2", False, error="connection refused"),
+        target_datasets=(),
+        deploy=None,
+    )
+    bad = failed(facts)
+    assert "connection refused" in bad["agents_reachable"]
+    assert set(bad) >= {"agents_compatible", "target_space", "target_docker", "ports_free"}
+
+
+def test_incompatible_api_and_storage() -> None:
+    other = dataclasses.replace(
+        INFO, api_version="stackferry.agent.v9", storage_backend="directory"
+    )
+    bad = failed(dataclasses.replace(GOOD, target=AgentPing("b:2", True, info=other)))
+    assert "stackferry.agent.v9" in bad["agents_compatible"]
+    assert "needs 'zfs'" in bad["agents_compatible"]
+
+
+def test_compose_that_does_not_parse() -> None:
+    facts = dataclasses.replace(GOOD, plan=None, plan_error="line 3: not a mapping")
+    assert failed(facts)["compose_parses"] == "line 3: not a mapping"
+
+
+def test_bind_mount_on_no_dataset_and_no_mapping() -> None:
+    loose = MountInfo("web", "/home/me/x", "/x")
+    stack = dataclasses.replace(STACK, mounts=(*STACK.mounts, loose))
+    bad = failed(dataclasses.replace(GOOD, stack=stack))
+    assert "web: /home/me/x" in bad["bind_mounts_resolved"]
+
+
+def test_target_pool_too_small_for_the_estimate() -> None:
+    small = (
+        DatasetInfo("dst/stacks", exists=False),
+        DatasetInfo("dst", exists=True, available_bytes=10),
+    )
+    bad = failed(dataclasses.replace(GOOD, target_datasets=small))
+    assert bad["target_space"] == "1000 bytes estimated, 10 available in dst"
+
+
+def test_target_dataset_already_there() -> None:
+    taken = (*GOOD.target_datasets, DatasetInfo("dst/stacks/web", exists=True))
+    bad = failed(dataclasses.replace(GOOD, target_datasets=taken[1:]))
+    assert bad["target_datasets_free"] == "already exist: dst/stacks/web"
+
+
+def test_compose_dir_holding_another_project_and_ports_in_use() -> None:
+    deploy = DeployChecks(
+        checks=(
+            DeployCheck("compose_dir", False, "already holds project 'other'"),
+            DeployCheck("ports", False, "in use: 8080/tcp"),
+        )
+    )
+    bad = failed(dataclasses.replace(GOOD, deploy=deploy))
+    assert bad["target_compose_dir_free"] == "already holds project 'other'"
+    assert bad["ports_free"] == "in use: 8080/tcp"
+
+
+def test_no_compose_on_target() -> None:
+    bare = dataclasses.replace(INFO, compose_variant="")
+    bad = failed(dataclasses.replace(GOOD, target=AgentPing("b:2", True, info=bare)))
+    assert "docker compose" in bad["target_docker"]
+
+
+def test_images_missing_on_target_are_fine_when_the_source_has_them() -> None:
+    deploy = dataclasses.replace(DEPLOY_OK, missing_images=("local/busybox:1",))
+    report = evaluate(dataclasses.replace(GOOD, deploy=deploy))
+    check = next(c for c in report.checks if c.name == "images_available")
+    assert check.ok and "copied from the source" in check.detail
+    gone = dataclasses.replace(STACK, images=(ImageInfo("local/busybox:1", False),))
+    bad = failed(dataclasses.replace(GOOD, deploy=deploy, stack=gone))
+    assert bad["images_available"] == "on neither host: local/busybox:1"
