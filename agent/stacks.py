@@ -34,6 +34,7 @@ from agent.storage.base import StorageBackend
 DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
 DEFAULT_WAIT_SECONDS = 120
 LOG_LINES = 50
+ERROR_LINES = 20  # compose v1 ends a failure with a Python traceback
 _COMPOSE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$")
 
 
@@ -297,7 +298,8 @@ class StackService:
         try:
             self.runtime.compose_up(project, compose_file, timeout + 60)
         except (CommandFailed, DeadlineExceeded) as exc:
-            error = f"compose up failed: {getattr(exc, 'stderr', '') or exc}"
+            output = getattr(exc, "stderr", "") or str(exc)
+            error = "compose up failed: " + "\n".join(output.splitlines()[-ERROR_LINES:])
             failing = [c for c in self.runtime.project_containers(project) if c.state != "running"]
         else:
             services = [s.name for s in target.compose.services]
