@@ -125,8 +125,8 @@ def bind_sources(
     compose_text: str, env_text: str, project_dir: str, home: str = "/root"
 ) -> list[BindSource]:
     doc = parse(compose_text)
-    dotenv = env_values(parse_env(env_text))
     environ = {"HOME": _absolute_dir(home, "home")}
+    dotenv = env_values(parse_env(env_text), environ)
     base = _absolute_dir(project_dir, "project directory")
     fields = list(path_fields(doc))
 

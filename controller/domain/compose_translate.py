@@ -20,6 +20,7 @@ from controller.domain.compose_vars import (
     EnvEntry,
     Literal,
     Reference,
+    env_values,
     escape_literal,
     first_separator,
     resolve,
@@ -103,7 +104,7 @@ def translate(
     """Rewritten compose text, new `.env` values by key, and the report."""
     project_dir, target_dir, home, pmap = ctx_args
     env = {entry.key: entry for entry in entries}
-    dotenv = {key: entry.value for key, entry in env.items()}
+    dotenv = env_values(entries, {"HOME": home})
     ctx = _Context(doc, env, dotenv, {"HOME": home}, project_dir, target_dir, home, pmap)
     report: list[Rewrite | _Use] = []
     uses: list[_Use] = []
@@ -142,6 +143,10 @@ def _use_of(ctx: _Context, path_field: PathField) -> _Use | Rewrite:
         parts = segments(value[:colon], line_of(node))
     resolved = [_part(ctx, path_field, part) for part in parts]
     written = "".join(part.value for part in resolved)
+    if not written and path_field.kind is not FieldKind.VOLUME_SOURCE:
+        causes = [p.fixed_because for p in resolved if p.fixed_because]
+        reason = "; ".join(["the host path is empty", *causes])
+        return Rewrite(location, "", "", reason, False, RewriteKind.UNTRANSLATABLE)
     if path_field.kind is FieldKind.VOLUME_SOURCE or (
         path_field.kind is FieldKind.SHORT_VOLUME and not written.startswith((".", "/", "~"))
     ):
@@ -150,9 +155,6 @@ def _use_of(ctx: _Context, path_field: PathField) -> _Use | Rewrite:
         "://" in written or written.startswith(("git@", "github.com/"))
     ):
         return _not_a_path(location, written, "remote build context")
-    if not written:
-        reason = "the path is empty: " + "; ".join(p.fixed_because or "" for p in resolved)
-        return Rewrite(location, "", "", reason, False, RewriteKind.UNTRANSLATABLE)
     before = absolute(written, ctx.project_dir, ctx.home)
     return _Use(path_field, resolved, written, before, ctx.pmap.translate(before))
 
@@ -168,7 +170,9 @@ def _part(ctx: _Context, path_field: PathField, part: Literal | Reference) -> _P
     name = part.name
     got = resolve(part, ctx.dotenv, ctx.environ)
     if got.origin == "env":
-        fixed = f"the .env value of {name} refers to other variables" if "$" in got.value else None
+        entry = ctx.env[name]
+        refers = "$" in entry.value and entry.quote != "'"
+        fixed = f"the .env value of {name} refers to other variables" if refers else None
         return _Part(("env", name), got.value, fixed, f" through {name} in .env")
     if got.origin == "word":
         fixed = f"the default of ${{{name}}} holds a variable" if "$" in part.word else None
@@ -199,7 +203,7 @@ def _propose_edit(ctx: _Context, use: _Use) -> None:
             f"the mapping reaches past {first.value!r}{first.via}, which cannot move alone"
         )
         return
-    if first.key[0] == "word" and "}" in new:
+    if first.key[0] == "word" and ("}" in new or "$" in new):
         use.problem = f"the new path {new!r} cannot be written in a ${{...}} default"
         return
     if first.key[0] != "env" and ctx.doc.span(use.field.node).style in ("|", ">"):

@@ -164,9 +164,24 @@ def _env_entry(key: str, line: str, at: int, offset: int, number: int) -> EnvEnt
     return EnvEntry(key, value, offset + at, offset + at + len(value), "", number)
 
 
-def env_values(entries: list[EnvEntry]) -> dict[str, str]:
-    """Variable values; a key set twice takes its last value, as compose does."""
-    return {entry.key: entry.value for entry in entries}
+def env_values(entries: list[EnvEntry], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Variable values; a key set twice takes its last value, as compose does.
+
+    Unquoted and double-quoted values may refer to variables set above them (or in the
+    environment), as python-dotenv expands them; single-quoted values are literal.
+    """
+    values: dict[str, str] = {}
+    for entry in entries:
+        literal = entry.quote == "'" or "$" not in entry.value
+        values[entry.key] = entry.value if literal else _expand_env(entry.value, values, environ)
+    return values
+
+
+def _expand_env(value: str, known: Mapping[str, str], environ: Mapping[str, str] | None) -> str:
+    try:
+        return expand(value, known, environ or {})
+    except ComposeError:
+        return value  # python-dotenv keeps what it cannot expand as written
 
 
 def encode_env_value(value: str, quote: str) -> str:
