@@ -220,15 +220,19 @@ def parsed(result: subprocess.CompletedProcess[str]) -> Any:
         ) from None
 
 
-def target_snapshots(world: World) -> list[tuple[str, str]]:
-    """(snapshot name, guid) of every snapshot below the target dataset."""
+def snapshots_of(pool: str) -> dict[str, str]:
+    """{snapshot name after "@": guid} of every snapshot in the pool."""
     done = subprocess.run(
-        ["zfs", "list", "-H", "-r", "-t", "snapshot", "-o", "name,guid", world.target_pool.name],
+        ["zfs", "list", "-H", "-r", "-t", "snapshot", "-o", "name,guid", pool],
         capture_output=True,
         text=True,
         check=True,
     )
-    return [tuple(line.split("\t")) for line in done.stdout.splitlines()]  # type: ignore[misc]
+    found: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        name, guid = line.split("\t")
+        found[name.split("@", 1)[1]] = guid
+    return found
 
 
 @dataclass
