@@ -37,8 +37,11 @@ STEP_SECONDS = Histogram(
 )
 
 
-def start_metrics_server(address: str) -> tuple[WSGIServer, int]:
-    """Serves /metrics on ``host:port`` (0 picks a port) from a daemon thread; returns the port."""
+def start_metrics_server(address: str | None) -> tuple[WSGIServer, int] | None:
+    """Serves /metrics on ``host:port`` (0 picks a port) from a daemon thread and returns the
+    server and its port; with no address (metrics are opt-in) serves nothing."""
+    if not address:
+        return None
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError(f"metrics_listen: expected HOST:PORT, got {address!r}")
