@@ -42,6 +42,9 @@ log = structlog.get_logger(__name__)
 
 ACTIVE_STATES = tuple(s for s in MigrationState if s not in TERMINAL_STATES)
 WATCH_POLL_SECONDS = 0.2
+# cancel() returns once the undo is done when it is quick (discarding snapshots), else the
+# migration as it is then (CANCELLING), so the caller is not held through a long rollback.
+CANCEL_WAIT_SECONDS = 10.0
 
 
 class ControllerService:
@@ -102,7 +105,8 @@ class ControllerService:
         return migration
 
     def cancel(self, migration_id: str) -> Migration:
-        """Records the cancel transition (CAS, retried on conflict) and lets the driver undo.
+        """Records the cancel transition (CAS, retried on conflict) and lets the driver undo;
+        returns the migration once the undo is done (or after CANCEL_WAIT_SECONDS).
 
         The driver of the migration, here or in another replica, sees the new state at its next
         save or progress check and runs the undo action; a migration nobody drives is driven
@@ -126,7 +130,7 @@ class ControllerService:
             driver[0].interrupt()
         elif migration.pending_action is not None:
             self._drive_if_free(migration_id)
-        return migration
+        return self.wait(migration_id, CANCEL_WAIT_SECONDS)
 
     def delete(self, migration_id: str) -> None:
         """Removes a finished migration and its history (FailedPrecondition while it runs)."""
