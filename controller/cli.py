@@ -460,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except grpc.RpcError as exc:
         code = exc.code()  # type: ignore[attr-defined]
-        errors.print(f"stackferry: {code.name.lower()}: {exc.details()}")  # type: ignore[attr-defined]
+        errors.print(f"stackferry: {code.name.lower()}: {exc.details()}", soft_wrap=True)  # type: ignore[attr-defined]
         return EXIT_OF_CODE.get(code, EXIT_FAILED)
     except KeyboardInterrupt:
         errors.print("stackferry: interrupted; the migration goes on or resumes later")

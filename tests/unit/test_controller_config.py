@@ -1,0 +1,55 @@
+"""The controller's configuration: defaults, sources, and refusals that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from common.config_loader import ConfigError, load_config
+from controller.config import ENV_PREFIX, ControllerConfig
+
+
+def test_defaults_put_the_database_in_the_state_dir(tmp_path: Path) -> None:
+    config = load_config(
+        ControllerConfig, None, {"insecure": True, "state_dir": str(tmp_path)}, ENV_PREFIX, {}
+    )
+    assert config.resolved_db_url == f"sqlite:///{tmp_path / 'controller.db'}"
+    assert config.listen == "127.0.0.1:7700"
+
+
+def test_state_dir_env_is_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STACKFERRY_STATE_DIR", str(tmp_path / "s"))
+    assert ControllerConfig(insecure=True).resolved_state_dir == str(tmp_path / "s")
+
+
+def test_file_then_environment_then_flags(tmp_path: Path) -> None:
+    path = tmp_path / "controller.yaml"
+    path.write_text("listen: 0.0.0.0:7700\ninsecure: true\nlease_seconds: 5\nlog_level: debug\n")
+    env = {f"{ENV_PREFIX}LEASE_SECONDS": "7", f"{ENV_PREFIX}DB_URL": "sqlite:////tmp/x.db"}
+    config = load_config(ControllerConfig, path, {"log_level": "error"}, ENV_PREFIX, env)
+    assert config.listen == "0.0.0.0:7700"
+    assert config.lease_seconds == 7
+    assert config.db_url == "sqlite:////tmp/x.db"
+    assert config.log_level == "error"
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({}, "tls_cert"),
+        ({"insecure": True, "tls_cert": "c.pem"}, "insecure"),
+        ({"insecure": True, "listen": "7700"}, "listen"),
+        ({"insecure": True, "lease_seconds": 0}, "lease_seconds"),
+        ({"insecure": True, "db_url": "controller.db"}, "db_url"),
+        ({"insecure": True, "log_format": "xml"}, "log_format"),
+        ({"insecure": True, "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_key(values: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load_config(ControllerConfig, None, values, ENV_PREFIX, {})
+
+
+def test_unix_socket_listen_is_accepted() -> None:
+    assert ControllerConfig(listen="unix:/run/sf.sock", insecure=True).listen == "unix:/run/sf.sock"
