@@ -86,7 +86,8 @@ def _field(
 
 def _service_fields(name: str, service: Node) -> Iterator[PathField]:
     here = f"services.{name}"
-    fields = mapping_items(service, here)
+    # An empty `volumes:` or `env_file:` is null: nothing to read, as in compose.
+    fields = {k: v for k, v in mapping_items(service, here).items() if not is_null(v[1])}
     if "volumes" in fields:
         yield from _service_volumes(name, fields["volumes"][1])
     if "env_file" in fields:

@@ -26,7 +26,14 @@ from controller.domain.compose_vars import (
     resolve,
     segments,
 )
-from controller.domain.compose_yaml import Document, ScalarSpan, line_of, render_scalar, splice
+from controller.domain.compose_yaml import (
+    Document,
+    ScalarSpan,
+    line_of,
+    render_scalar,
+    scalar_values,
+    splice,
+)
 
 
 class RewriteKind(enum.StrEnum):
@@ -125,7 +132,48 @@ def translate(
         rewrites.append(
             Rewrite(f".env:{name}", env[name].value, new, reason, True, RewriteKind.TRANSLATED)
         )
+    rewrites.extend(_other_users(ctx, uses, env_changes))
     return _apply_compose_edits(ctx, uses), env_changes, rewrites
+
+
+def _other_users(ctx: _Context, uses: list[_Use], changed: dict[str, str]) -> list[Rewrite]:
+    """Values outside the path fields that read a rewritten `.env` variable change too."""
+    if not changed:
+        return []
+    path_nodes = {id(use.field.node) for use in uses}
+    found: list[Rewrite] = []
+    for location, node in scalar_values(ctx.doc.root):
+        value = str(node.value)
+        if id(node) in path_nodes or "$" not in value:
+            continue
+        names = _env_references(ctx, value, changed)
+        if names:
+            found.append(_indirect(location, value, names))
+    for entry in ctx.env.values():
+        if entry.key not in changed and entry.quote != "'" and "$" in entry.value:
+            names = _env_references(ctx, entry.value, changed)
+            if names:
+                found.append(_indirect(f".env:{entry.key}", entry.value, names))
+    return found
+
+
+def _env_references(ctx: _Context, value: str, changed: dict[str, str]) -> list[str]:
+    try:
+        parts = segments(value)
+    except ComposeError:
+        return []  # not read as a path here; compose reports it when it reads the field
+    return [
+        part.name
+        for part in parts
+        if isinstance(part, Reference)
+        and part.name in changed
+        and resolve(part, ctx.dotenv, ctx.environ).origin == "env"
+    ]
+
+
+def _indirect(location: str, value: str, names: list[str]) -> Rewrite:
+    reason = f"not a host path, but reads {', '.join(names)}, rewritten in .env: check it"
+    return Rewrite(location, value, value, reason, True, RewriteKind.NOT_HOST_PATH)
 
 
 def _keys(use: _Use) -> set[tuple[object, ...]]:

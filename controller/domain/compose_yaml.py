@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
@@ -131,3 +132,24 @@ def splice(text: str, replacements: list[tuple[ScalarSpan, str]]) -> str:
     for span, new in sorted(replacements, key=lambda item: item[0].start, reverse=True):
         text = text[: span.start] + new + text[span.end :]
     return text
+
+
+def scalar_values(node: Node, location: str = "") -> Iterator[tuple[str, ScalarNode]]:
+    """Every scalar value (not key) under `node`, with its location, aliases followed once."""
+    yield from _scalar_values(node, location, set())
+
+
+def _scalar_values(node: Node, location: str, seen: set[int]) -> Iterator[tuple[str, ScalarNode]]:
+    if isinstance(node, ScalarNode):
+        yield location, node
+        return
+    if id(node) in seen:  # an alias of a node that holds itself
+        return
+    seen = seen | {id(node)}
+    if isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _scalar_values(item, f"{location}[{index}]", seen)
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, ScalarNode) else "?"
+            yield from _scalar_values(value, f"{location}.{name}" if location else name, seen)

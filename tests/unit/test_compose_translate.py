@@ -310,3 +310,18 @@ def test_translation_moves_every_bind_and_is_idempotent(
 
 def _through(mapped: dict[str, str], path: str) -> str:
     return PathMap.of(list(mapped.items())).translate(path)
+
+
+def test_block_scalar_path_is_reported_not_rewritten() -> None:
+    compose = "services:\n  a:\n    volumes:\n      - >-\n        /data/app:/x\n"
+    translation = translate_compose(compose, "", "/p", [("/data/app", "/t")])
+    assert translation.compose_text == compose
+    assert [r.location for r in translation.untranslatable] == ["services.a.volumes[0]"]
+    assert "block scalar" in translation.untranslatable[0].reason
+
+
+def test_flow_sequence_quotes_what_plain_flow_cannot_hold() -> None:
+    compose = "services:\n  a: {volumes: [/data/app:/x, /data/b:/b]}\n"
+    translation = translate_compose(compose, "", "/p", [("/data/app", "/t/{x}")])
+    assert translation.compose_text == "services:\n  a: {volumes: ['/t/{x}:/x', /data/b:/b]}\n"
+    assert yaml.safe_load(translation.compose_text)["services"]["a"]["volumes"][0] == "/t/{x}:/x"
