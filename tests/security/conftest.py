@@ -146,6 +146,25 @@ def secure_agent(
 
 
 @pytest.fixture
+def tls_agent(start_agent: Callable[..., AgentProcess], pki: Pki, tmp_path: Path) -> AgentProcess:
+    """An mTLS agent over the directory backend: the handshake tests need no pool."""
+    return start_agent(
+        "--tls-cert",
+        str(pki.agent.cert),
+        "--tls-key",
+        str(pki.agent.key),
+        "--tls-ca",
+        str(pki.ca),
+        "--storage-backend",
+        "directory",
+        "--allowed-dataset-root",
+        "stacks",
+        "--allowed-path-root",
+        str(tmp_path),
+    )
+
+
+@pytest.fixture
 def stub(secure_agent: SecureAgent, pki: Pki) -> Iterator[agent_pb2_grpc.AgentStub]:
     """An Agent stub that presents the controller's (valid) client certificate."""
     channel = secure_channel(secure_agent.address, pki.ca, pki.client)
