@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import stat
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,10 @@ services:
 """
 
 Stub = agent_pb2_grpc.AgentStub
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -77,7 +82,7 @@ def test_deploy_inspect_stop_start(
     stacks_root: Path,
     compose_projects: Callable[[str, str], str],  # noqa: F811
 ) -> None:
-    project = compose_projects(docker_hosts[1], f"sfrpc{id(agent_b):x}"[-14:])
+    project = compose_projects(docker_hosts[1], unique("sfrpc"))
     compose_dir = stacks_root / "app"
     reply = agent_b.DeployStack(
         deploy_request(project, compose_dir, SLEEPER, env="GREETING=stackferry\n")
@@ -111,7 +116,7 @@ def test_failed_deploy_of_a_missing_image_leaves_nothing(
     stacks_root: Path,
     compose_projects: Callable[[str, str], str],  # noqa: F811
 ) -> None:
-    project = compose_projects(docker_hosts[1], "sfbadimage")
+    project = compose_projects(docker_hosts[1], unique("sfbadimage"))
     compose_dir = stacks_root / "bad"
     text = SLEEPER.replace(IMAGE, "local/no-such-image:1")
     check = agent_b.CheckDeploy(deploy_request(project, compose_dir, text))
@@ -132,7 +137,7 @@ def test_crashing_service_reports_its_logs_and_is_removed(
     stacks_root: Path,
     compose_projects: Callable[[str, str], str],  # noqa: F811
 ) -> None:
-    project = compose_projects(docker_hosts[1], "sfcrash")
+    project = compose_projects(docker_hosts[1], unique("sfcrash"))
     text = SLEEPER + (
         "  broken:\n"
         "    image: local/busybox:1\n"
@@ -151,7 +156,7 @@ def test_service_whose_port_is_taken_fails_with_logs(
     stacks_root: Path,
     compose_projects: Callable[[str, str], str],  # noqa: F811
 ) -> None:
-    project = compose_projects(docker_hosts[1], "sfport")
+    project = compose_projects(docker_hosts[1], unique("sfport"))
     with socket.socket() as held:
         held.bind(("0.0.0.0", 0))
         held.listen()
@@ -229,3 +234,36 @@ def test_agent_without_a_docker_engine_starts_and_answers_unavailable(
         )
     assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "no-engine.sock" in (failure.value.details() or "")
+
+
+HEALTHCHECKED = """\
+services:
+  app:
+    image: local/busybox:1
+    command: ["sh", "-c", "sleep 2; echo > /tmp/ready; while true; do sleep 1; done"]
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/READY_FILE"]
+      interval: 1s
+      retries: 2
+"""
+
+
+def test_deploy_waits_for_healthy_and_fails_on_unhealthy(
+    agent_b: Stub,
+    docker_hosts: tuple[str, str],
+    stacks_root: Path,
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+) -> None:
+    healthy = compose_projects(docker_hosts[1], unique("sfhealthy"))
+    text = HEALTHCHECKED.replace("READY_FILE", "ready")
+    reply = agent_b.DeployStack(deploy_request(healthy, stacks_root / "healthy", text))
+    assert reply.ok, reply.error
+    assert [c.health for c in reply.services[0].containers] == ["healthy"]
+
+    sick = compose_projects(docker_hosts[1], unique("sfunhealthy"))
+    text = HEALTHCHECKED.replace("READY_FILE", "never")
+    reply = agent_b.DeployStack(deploy_request(sick, stacks_root / "sick", text))
+    assert not reply.ok
+    assert reply.error == f"{sick}_app_1 is unhealthy"
+    assert project_containers(docker_hosts[1], sick) == []
