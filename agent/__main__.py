@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import structlog
 
 from agent.config import ENV_PREFIX, AgentConfig
 from agent.rpc.server import build_server
-from agent.service import build_service
+from agent.service import AgentService, build_service
 from common.config_loader import ConfigError, load_config
 from common.logging import configure_logging
 
 log = structlog.get_logger("stackferry.agent")
+SHUTDOWN_GRACE_SECONDS = 1.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,7 +43,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    make_service: Callable[[AgentConfig], AgentService] = build_service,
+) -> int:
+    """``make_service`` lets the benchmark run the real agent over another storage sink."""
     args = parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k != "config" and v is not None}
     try:
@@ -50,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stackferry-agent: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_format, config.log_level)
-    service = build_service(config)
+    service = make_service(config)
     server, port = build_server(config, service)
     host = config.listen.rpartition(":")[0]
     log.info(
@@ -73,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     log.info("agent stopping: cancelling in-flight streams")
-    server.stop(grace=5).wait()
+    # Streams are not drained: cancelling them runs their callbacks, which kill zfs send /
+    # receive and remove partial receives; a short grace lets unary calls finish.
+    server.stop(grace=SHUTDOWN_GRACE_SECONDS).wait()
     log.info("agent stopped")
     return 0
 

@@ -125,7 +125,7 @@ class SourcePump:
         self._thread.start()
         try:
             while True:
-                item = self._queue.get()
+                item = self._get()
                 if item is _END:
                     break
                 if isinstance(item, BaseException):
@@ -187,6 +187,14 @@ class SourcePump:
                 break
             got += n
         return got
+
+    def _get(self) -> object:
+        while not self._stop.is_set():
+            try:
+                return self._queue.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+        raise Cancelled("the send was stopped")
 
     def _put(self, item: object) -> bool:
         while not self._stop.is_set():

@@ -1,9 +1,166 @@
-"""RPCs PrepareReceive, SendStream, ReceiveStream (being written)."""
+"""RPCs PrepareReceive, SendStream, ReceiveStream: thin adapters over agent/transfer_ends.py
+(checks, tickets, storage), agent/transfer.py (the pump) and agent/peer.py (the push).
+
+SendStream yields pre-framed chunk views and ReceiveStream reads memoryview chunks: the
+server registers these two methods with the codecs of agent/rpc/wire.py (see server.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+
+from agent import peer, transfer_ends
+from agent.errors import AgentError, Cancelled, InvalidArgument
+from agent.pb import agent_pb2
+from agent.rpc.status import maps_errors, maps_errors_stream
+from agent.rpc.wire import chunk_prefix
 from agent.service import AgentService
+from agent.tickets import TransferSpec
+from agent.transfer import Meter, Progress, SinkPump, SourcePump, Summary
+
+KIND_NAMES: dict[int, str] = {agent_pb2.STREAM_ZFS: "zfs", agent_pb2.STREAM_IMAGES: "images"}
+PROGRESS_INTERVAL = 1.0
+
+
+def _kind(value: int) -> str:
+    if value not in KIND_NAMES:
+        raise InvalidArgument("stream kind must be STREAM_ZFS or STREAM_IMAGES")
+    return KIND_NAMES[value]
+
+
+def _progress_event(p: Progress) -> agent_pb2.SendEvent:
+    return agent_pb2.SendEvent(
+        progress=agent_pb2.TransferProgress(
+            bytes_done=p.bytes_done,
+            bytes_expected=p.bytes_expected,
+            rate_bytes_per_second=p.rate_bytes_per_second,
+            eta_seconds=p.eta_seconds,
+            elapsed_seconds=p.elapsed_seconds,
+        )
+    )
+
+
+def _result(summary: Summary) -> agent_pb2.TransferResult:
+    return agent_pb2.TransferResult(
+        bytes=summary.bytes,
+        sha256=summary.sha256,
+        received_snapshot=summary.received.snapshot,
+        received_guid=summary.received.guid,
+        seconds=summary.seconds,
+    )
 
 
 class TransferRpc:
     service: AgentService
+
+    @maps_errors
+    def PrepareReceive(
+        self, request: agent_pb2.PrepareReceiveRequest, context: grpc.ServicerContext
+    ) -> agent_pb2.PrepareReceiveReply:
+        spec = TransferSpec(
+            kind=_kind(request.kind),
+            target=request.target_dataset,
+            base_guid=request.base_snapshot_guid,
+            allow_overwrite=request.allow_overwrite,
+            images=tuple(request.images),
+        )
+        ticket = transfer_ends.prepare_receive(self.service, spec, request.ttl_seconds)
+        return agent_pb2.PrepareReceiveReply(
+            ticket=ticket.ticket, expires_unix=int(ticket.expires_at)
+        )
+
+    @maps_errors_stream
+    def SendStream(
+        self, request: agent_pb2.SendRequest, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        kind = _kind(request.kind)
+        limit = request.bandwidth_limit_bytes_per_second
+        if limit < 0:
+            raise InvalidArgument("bandwidth_limit_bytes_per_second must not be negative")
+        expected = transfer_ends.expected_bytes(
+            self.service, kind, request.snapshot, request.base_snapshot
+        )
+        meter = Meter(expected, limit or self.service.config.bandwidth_limit_bytes_per_second)
+        channel = peer.dial(self.service.config, request.peer) if request.peer else None
+        try:
+            source = transfer_ends.open_source(
+                self.service,
+                kind,
+                request.snapshot,
+                request.base_snapshot,
+                request.images,
+                request.resume_token,
+            )
+        except BaseException:
+            if channel is not None:
+                channel.close()
+            raise
+        pump = SourcePump(source, meter, frame=chunk_prefix)
+        context.add_callback(pump.close)
+        if channel is None:
+            yield from pump.chunks()
+            yield agent_pb2.SendEvent(done=_result(pump.summary()))
+            return
+        header = agent_pb2.ReceiveHeader()
+        header.CopyFrom(request.header)
+        header.kind = request.kind
+        header.bytes_expected = expected
+        header.source_snapshot = request.snapshot
+        pushing = peer.Push(channel, request.peer, header, pump)
+        context.add_callback(pushing.cancel)
+        while not pushing.wait(PROGRESS_INTERVAL):
+            yield _progress_event(meter.progress())
+        if not context.is_active():
+            raise Cancelled("the caller cancelled the transfer")
+        sent, received = pushing.result()
+        yield _progress_event(meter.progress())
+        received.seconds = sent.seconds
+        yield agent_pb2.SendEvent(done=received)
+
+    @maps_errors
+    def ReceiveStream(
+        self, request_iterator: Iterator[Any], context: grpc.ServicerContext
+    ) -> agent_pb2.ReceiveReply:
+        first = next(request_iterator, None)
+        if not isinstance(first, agent_pb2.ReceiveMessage) or not first.HasField("header"):
+            raise InvalidArgument("the first message of ReceiveStream must be the header")
+        header = first.header
+        presented = TransferSpec(
+            kind=_kind(header.kind),
+            target=header.target_dataset,
+            base_guid=header.base_snapshot_guid,
+            allow_overwrite=header.allow_overwrite,
+        )
+        sink = transfer_ends.open_sink(self.service, header.ticket, presented, header.resumable)
+        pump = SinkPump(sink, Meter(header.bytes_expected))
+        context.add_callback(pump.abort)  # any end but a commit: nothing partial is left
+        try:
+            summary = self._receive(request_iterator, pump)
+        except grpc.RpcError:
+            pump.abort()
+            raise Cancelled("the sender went away before the end of the stream") from None
+        except BaseException:
+            pump.abort()
+            raise
+        return agent_pb2.ReceiveReply(result=_result(summary))
+
+    @staticmethod
+    def _receive(messages: Iterator[Any], pump: SinkPump) -> Summary:
+        for message in messages:
+            if isinstance(message, memoryview):
+                pump.feed(message)
+                continue
+            field = message.WhichOneof("message")
+            if field == "chunk":
+                pump.feed(message.chunk)
+            elif field == "trailer":
+                trailer = message.trailer
+                if trailer.error:
+                    raise AgentError(f"the sender failed, nothing was received: {trailer.error}")
+                return pump.commit(trailer.bytes, trailer.sha256)
+            else:
+                raise InvalidArgument(f"unexpected {field or 'empty'} message in the stream")
+        raise InvalidArgument("the stream ended without a trailer: nothing was received")

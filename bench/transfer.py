@@ -1,0 +1,326 @@
+"""Agent-to-agent stream throughput against socat (raw TCP) and ssh (aes128-gcm), same run.
+
+    .venv/bin/python bench/transfer.py [--sizes 1,4] [--runs 3] [--modes insecure,tls]
+
+Source: a directory-backend snapshot on tmpfs (/dev/shm), sent as the backend's tar stream
+(``tar -c`` reads tmpfs at > 1.5 GB/s, not the bottleneck). Sink: a child process that
+discards the bytes on every path (bench/null_sink_agent.py explains why). Every transport
+carries the same tar stream from the same snapshot:
+
+    agent     SendStream(peer) on the source agent -> ReceiveStream on the target agent
+    socat     tar -c | socat -> TCP loopback -> socat > /dev/null
+    ssh       tar -c | ssh -c aes128-gcm@openssh.com (to a private sshd on loopback) cat > /dev/null
+
+Runs are interleaved (agent, socat, ssh, agent, ...) and the medians printed. CPU seconds
+are the agents' own (utime + stime from /proc/PID/stat); peak RSS is VmHWM, for fresh agent
+processes per size, so 1 GiB and 4 GiB show whether memory stays constant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from agent.pb import agent_pb2, agent_pb2_grpc  # noqa: E402
+from agent.storage.directory import DATA, META, TAR_BLOCKING, DirectoryBackend  # noqa: E402
+from controller.certs import issue_cert, make_ca  # noqa: E402
+
+GiB = 1 << 30
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "134217728"}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Agent:
+    proc: subprocess.Popen[bytes]
+    address: str
+    state_dir: Path
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_agent(script: list[str], work: Path, name: str, extra: list[str]) -> Agent:
+    state = work / f"{name}-state"
+    ready = work / f"{name}.ready"
+    log = (work / f"{name}.log").open("wb")
+    argv = [sys.executable, *script, "--listen", "127.0.0.1:0", "--ready-file", str(ready)]
+    argv += ["--state-dir", str(state), "--storage-backend", "directory", "--log-level", "warning"]
+    proc = subprocess.Popen(
+        argv + extra,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **MALLOC_ENV},
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"agent {name} did not start: {(work / f'{name}.log').read_text()}")
+        time.sleep(0.05)
+    return Agent(proc, ready.read_text().strip(), state)
+
+
+def make_snapshot(agent: Agent, size: int) -> tuple[str, Path]:
+    """A snapshot of `size` random bytes in the source agent's directory backend."""
+    backend = DirectoryBackend(agent.state_dir / "directory")
+    live = backend.dataset_dir("src/bench")
+    live.mkdir(parents=True, exist_ok=True)
+    block = os.urandom(64 << 20)
+    with (live / "random.bin").open("wb") as f:
+        for _ in range(size // len(block)):
+            f.write(block)
+    backend.create_snapshot(["src/bench"], "s1", recursive=False)
+    shutil.rmtree(live)  # only the snapshot is needed: halves the memory used on tmpfs
+    return "src/bench@s1", backend.snapshot_dir("src/bench", "s1")
+
+
+def agent_run(
+    source: Agent, target: Agent, snapshot: str, creds: grpc.ChannelCredentials | None
+) -> tuple[float, int, float, float]:
+    """Seconds, bytes, and the CPU seconds of each agent for one SendStream."""
+
+    def channel(address: str) -> grpc.Channel:
+        if creds is None:
+            return grpc.insecure_channel(address)
+        return grpc.secure_channel(address, creds)
+
+    with channel(target.address) as tch, channel(source.address) as sch:
+        ticket = agent_pb2_grpc.AgentStub(tch).PrepareReceive(
+            agent_pb2.PrepareReceiveRequest(
+                kind=agent_pb2.STREAM_ZFS, target_dataset="dst/bench", allow_overwrite=True
+            )
+        )
+        header = agent_pb2.ReceiveHeader(
+            ticket=ticket.ticket, target_dataset="dst/bench", allow_overwrite=True
+        )
+        request = agent_pb2.SendRequest(
+            kind=agent_pb2.STREAM_ZFS, snapshot=snapshot, peer=target.address, header=header
+        )
+        cpu = source.cpu_seconds(), target.cpu_seconds()
+        start = time.monotonic()
+        done = None
+        for event in agent_pb2_grpc.AgentStub(sch).SendStream(request):
+            if event.HasField("done"):
+                done = event.done
+        seconds = time.monotonic() - start
+    assert done is not None, "SendStream ended without a result"
+    return (
+        seconds,
+        done.bytes,
+        source.cpu_seconds() - cpu[0],
+        target.cpu_seconds() - cpu[1],
+    )
+
+
+def tar_argv(snapdir: Path) -> list[str]:
+    return ["tar", "-b", TAR_BLOCKING, "-C", str(snapdir), "-cf", "-", META, DATA]
+
+
+def pipe_run(snapdir: Path, consumer: list[str]) -> float:
+    """Seconds for tar -c | consumer; the consumer's output goes to /dev/null."""
+    start = time.monotonic()
+    tar = subprocess.Popen(tar_argv(snapdir), stdout=subprocess.PIPE)
+    assert tar.stdout is not None
+    sink = subprocess.run(consumer, stdin=tar.stdout, stdout=subprocess.DEVNULL, check=False)
+    tar.stdout.close()
+    if tar.wait() != 0 or sink.returncode != 0:
+        raise RuntimeError(f"{consumer[0]} pipeline failed ({tar.returncode}, {sink.returncode})")
+    return time.monotonic() - start
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def socat_run(snapdir: Path) -> float:
+    port = free_port()
+    listen = [
+        "socat",
+        "-u",
+        "-b",
+        "1048576",
+        f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr",
+        "STDOUT",
+    ]
+    server = subprocess.Popen(listen, stdout=subprocess.DEVNULL)
+    time.sleep(0.2)
+    try:
+        return pipe_run(snapdir, ["socat", "-u", "-b", "1048576", "STDIN", f"TCP:127.0.0.1:{port}"])
+    finally:
+        server.wait(10)
+
+
+@contextmanager
+def sshd(work: Path) -> Iterator[list[str]]:
+    """A private sshd on a loopback port; yields the ssh argv prefix that reaches it."""
+    d = work / "ssh"
+    d.mkdir()
+    for key in ("host", "user"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True
+        )
+    shutil.copy(d / "user.pub", d / "authorized_keys")
+    port = free_port()
+    config = d / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\n"
+        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPidFile {d / 'sshd.pid'}\n"
+        "StrictModes no\nUsePAM no\nPermitRootLogin yes\nPasswordAuthentication no\n"
+        "Ciphers aes128-gcm@openssh.com\nCompression no\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)
+    server = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)])
+    time.sleep(0.5)
+    client = ["ssh", "-p", str(port), "-i", str(d / "user"), "-c", "aes128-gcm@openssh.com"]
+    client += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    client += ["-o", "Compression=no", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
+    try:
+        yield client + ["root@127.0.0.1", "cat > /dev/null"]
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def tls_credentials(work: Path) -> tuple[list[str], list[str], grpc.ChannelCredentials]:
+    ca_dir = work / "tls"
+    make_ca(ca_dir)
+    flags = []
+    for name in ("source", "target"):
+        files = issue_cert(ca_dir, name, ["127.0.0.1", "localhost"])
+        flags.append(f"--tls-cert {files.cert} --tls-key {files.key} --tls-ca {files.ca}".split())
+    client = issue_cert(ca_dir, "bench", ["localhost"])
+    creds = grpc.ssl_channel_credentials(
+        client.ca.read_bytes(), client.key.read_bytes(), client.cert.read_bytes()
+    )
+    return flags[0], flags[1], creds
+
+
+def mbps(size: int, seconds: float) -> float:
+    return size / seconds / 1e6
+
+
+def bench_size(work: Path, size_gib: int, runs: int, modes: list[str], ssh: list[str]) -> None:
+    size = size_gib * GiB
+    print(f"\n== {size_gib} GiB random, loopback, medians of {runs} ==", flush=True)
+    tls = tls_credentials(work / f"tls-{size_gib}")
+    results: dict[str, list[float]] = {}
+    stats: dict[str, list[tuple[float, float]]] = {}
+    agents: dict[str, tuple[Agent, Agent]] = {}
+    snapshot, snapdir = "", Path()
+    try:
+        for mode in modes:
+            src_flags, dst_flags, _ = (
+                tls if mode == "tls" else (["--insecure"], ["--insecure"], None)
+            )
+            source = start_agent(
+                ["-m", "agent"],
+                work,
+                f"{mode}{size_gib}-src",
+                src_flags + ["--allowed-dataset-root", "src"],
+            )
+            target = start_agent(
+                ["bench/null_sink_agent.py"],
+                work,
+                f"{mode}{size_gib}-dst",
+                dst_flags + ["--allowed-dataset-root", "dst"],
+            )
+            agents[mode] = (source, target)
+            if not snapshot:
+                snapshot, snapdir = make_snapshot(source, size)
+            else:  # the other agent sends the same snapshot: link it into its backend
+                mine = DirectoryBackend(source.state_dir / "directory").snapshot_dir(
+                    "src/bench", "s1"
+                )
+                mine.parent.mkdir(parents=True)
+                mine.symlink_to(snapdir)
+        transports: dict[str, Callable[[], float]] = {
+            "socat": lambda: socat_run(snapdir),
+            "ssh aes128-gcm": lambda: pipe_run(snapdir, ssh),
+        }
+        for _ in range(runs):
+            for mode, (source, target) in agents.items():
+                creds = tls[2] if mode == "tls" else None
+                seconds, sent, cpu_src, cpu_dst = agent_run(source, target, snapshot, creds)
+                assert sent >= size, f"sent {sent} bytes, expected at least {size}"
+                results.setdefault(f"agent {mode}", []).append(mbps(sent, seconds))
+                stats.setdefault(f"agent {mode}", []).append((cpu_src, cpu_dst))
+            for name, run in transports.items():
+                results.setdefault(name, []).append(mbps(size, run()))
+        med = {name: statistics.median(v) for name, v in results.items()}
+        print(f"{'transport':<16} {'MB/s':>7} {'/socat':>7} {'/ssh':>6}  runs")
+        for name, value in med.items():
+            runs_text = " ".join(f"{v:.0f}" for v in results[name])
+            print(
+                f"{name:<16} {value:7.0f} {value / med['socat']:7.2f} "
+                f"{value / med['ssh aes128-gcm']:6.2f}  {runs_text}"
+            )
+        for mode, (source, target) in agents.items():
+            cpu = stats[f"agent {mode}"]
+            print(
+                f"agent {mode}: CPU s per run source {statistics.median(c[0] for c in cpu):.2f}, "
+                f"target {statistics.median(c[1] for c in cpu):.2f}; peak RSS source "
+                f"{source.peak_rss_mb():.0f} MB, target {target.peak_rss_mb():.0f} MB"
+            )
+    finally:
+        for source, target in agents.values():
+            source.stop()
+            target.stop()
+        if snapdir != Path():
+            shutil.rmtree(snapdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,4", help="GiB, comma-separated")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--modes", default="insecure,tls")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sf-bench-", dir="/dev/shm"))
+    print(f"stackferry transfer benchmark: {os.cpu_count()} CPUs, agents with {MALLOC_ENV}")
+    try:
+        with sshd(work) as ssh:
+            for size in (int(s) for s in args.sizes.split(",")):
+                bench_size(work, size, args.runs, args.modes.split(","), ssh)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
