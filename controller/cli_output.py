@@ -252,7 +252,8 @@ class LiveProgress:
     def _show_step(self, step: pb.Step, status: pb.MigrationStatus) -> None:
         finished = step.state in ("done", "failed", "skipped")
         total = float(step.bytes_expected) if step.bytes_expected else None
-        detail = self._detail(step, status if step.name == status.current_step else None)
+        current = step.name == status.current_step and step.state == "running"
+        detail = self._detail(step, status if current else None)
         if step.name not in self.tasks:
             self.tasks[step.name] = self.progress.add_task(step.name, total=total, detail=detail)
         task = self.tasks[step.name]
