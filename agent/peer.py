@@ -41,20 +41,30 @@ def error_from_rpc(exc: grpc.RpcError, peer: str) -> errors.AgentError:
 
 
 def dial(config: AgentConfig, address: str) -> grpc.Channel:
-    """A ready channel to the peer agent; Unavailable when it does not answer in time."""
+    """A connected channel to the peer agent. Unavailable as soon as the first connection
+    attempt fails (peer down, TLS handshake refused) or after CONNECT_TIMEOUT."""
     if config.insecure:
         channel = open_channel(address)
     else:
         creds = channel_credentials(config.tls_ca, config.tls_cert, config.tls_key)
         channel = open_channel(address, creds)
-    try:
-        grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT)
-    except grpc.FutureTimeoutError:
+    settled = threading.Event()
+    states: list[grpc.ChannelConnectivity] = []
+
+    def watch(state: grpc.ChannelConnectivity) -> None:
+        if state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE):
+            states.append(state)
+            settled.set()
+
+    channel.subscribe(watch, try_to_connect=True)
+    settled.wait(CONNECT_TIMEOUT)
+    channel.unsubscribe(watch)
+    if not states or states[0] is not grpc.ChannelConnectivity.READY:
         channel.close()
         raise errors.Unavailable(
             f"peer agent {address} is unreachable (no connection, or the TLS handshake "
-            f"failed) after {CONNECT_TIMEOUT:.0f} s"
-        ) from None
+            "failed: check that both agents' certificates come from one CA)"
+        )
     return channel
 
 
