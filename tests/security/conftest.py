@@ -1,13 +1,15 @@
 """Fixtures for the security tier: a PKI made with `stackferry certs`, and real agents serving
 mutual TLS with a zfs-fuse pool and filesystem roots of their own.
 
-Every agent here runs zfs and zpool through a recording wrapper (it logs each argv, then
-execs the real binary), so a test can show that a refused name never reached a command line.
+Every agent here finds recording wrappers of zfs, zpool and tar first on its PATH (each logs
+its argv, then execs the real command), so a test can show that a refused name never
+reached a command line.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 import stat
 import subprocess
@@ -62,28 +64,38 @@ def secure_channel(address: str, ca: Path, client: certs.CertFiles | None) -> gr
     return open_channel(address, creds)
 
 
-def _recording_wrapper(binary: str, log: Path, path: Path) -> str:
-    real = shutil.which(binary)
-    if real is None:
-        pytest.skip(f"{binary} is not installed")
-    # \037 (unit separator) between arguments keeps an argument with spaces or newlines whole.
-    path.write_text(
-        f"#!/bin/sh\nprintf '%s\\037' {binary} \"$@\" >> '{log}'\nprintf '\\n' >> '{log}'\n"
-        f'exec {real} "$@"\n'
-    )
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
+RECORDED_COMMANDS = ("zfs", "zpool", "tar")
+
+
+def _recording_wrappers(bin_dir: Path, log: Path) -> None:
+    """bin_dir/zfs, zpool, tar: each logs its argv, then execs the real command. The agent
+    finds them first on its PATH."""
+    bin_dir.mkdir()
+    for command in RECORDED_COMMANDS:
+        real = shutil.which(command)
+        if real is None:
+            continue
+        wrapper = bin_dir / command
+        # \037 (unit separator) between arguments keeps one with spaces or newlines whole.
+        wrapper.write_text(
+            f"#!/bin/sh\nprintf '%s\\037' {command} \"$@\" >> '{log}'\n"
+            f"printf '\\n' >> '{log}'\nexec {real} \"$@\"\n"
+        )
+        wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
 
 
 @dataclass
 class SecureAgent:
     process: AgentProcess
-    pool: Pool
-    dataset_root: str  # the one allowed dataset root: POOL/allowed
+    backend: str  # "zfs" (a zfs-fuse pool) or "directory" (under state_dir)
+    dataset_root: str  # the one allowed dataset root
+    outside_dataset: str  # a dataset name outside it
     path_root: Path  # the one allowed filesystem root
     outside: Path  # a directory beside path_root that the agent must never write
+    state_dir: Path
     command_log: Path
     docker_host: str
+    pool: Pool | None = None
 
     @property
     def address(self) -> str:
@@ -96,6 +108,15 @@ class SecureAgent:
         return [line.rstrip("\037").split("\037") for line in lines if line]
 
     def datasets(self) -> list[str]:
+        """Every dataset and snapshot the backend holds."""
+        if self.pool is None:
+            base = self.state_dir / "directory"
+            return sorted(
+                str(p.relative_to(base))
+                for sub in ("datasets", "snapshots")
+                for p in (base / sub).rglob("*")
+                if p.is_dir()
+            )
         out = subprocess.run(
             ["zfs", "list", "-H", "-o", "name", "-r", "-t", "all", self.pool.name],
             capture_output=True,
@@ -107,23 +128,31 @@ class SecureAgent:
 
 @pytest.fixture
 def secure_agent(
+    request: pytest.FixtureRequest,
     start_agent: Callable[..., AgentProcess],
     zfs_pool: Callable[..., Pool],
     docker_hosts: tuple[str, str],
     pki: Pki,
     tmp_path: Path,
 ) -> SecureAgent:
-    """An agent with mTLS, allowed dataset root POOL/allowed and allowed path root .../roots."""
-    pool = zfs_pool("sec")
-    dataset_root = f"{pool.name}/allowed"
-    subprocess.run(["zfs", "create", dataset_root], check=True, capture_output=True)
+    """An agent with mTLS, one allowed dataset root and one allowed path root (.../roots).
+    The backend is zfs unless a test parametrizes this fixture (indirect) with "directory"."""
+    backend = getattr(request, "param", "zfs")
+    state_dir = tmp_path / "state"
+    pool = None
+    if backend == "zfs":
+        pool = zfs_pool("sec")
+        dataset_root, outside_dataset = f"{pool.name}/allowed", pool.name
+        subprocess.run(["zfs", "create", dataset_root], check=True, capture_output=True)
+    else:
+        dataset_root, outside_dataset = "stacks/allowed", "elsewhere"
+        (state_dir / "directory" / "datasets" / dataset_root).mkdir(parents=True)
     path_root = tmp_path / "roots"
     outside = tmp_path / "outside"
     path_root.mkdir()
     outside.mkdir()
     log = tmp_path / "commands.log"
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    _recording_wrappers(tmp_path / "bin", log)
     agent = start_agent(
         "--tls-cert",
         str(pki.agent.cert),
@@ -131,18 +160,30 @@ def secure_agent(
         str(pki.agent.key),
         "--tls-ca",
         str(pki.ca),
+        "--storage-backend",
+        backend,
+        "--state-dir",
+        str(state_dir),
         "--allowed-dataset-root",
         dataset_root,
         "--allowed-path-root",
         str(path_root),
         "--docker-host",
         docker_hosts[0],
-        "--zfs-binary",
-        _recording_wrapper("zfs", log, bin_dir / "zfs-recording"),
-        "--zpool-binary",
-        _recording_wrapper("zpool", log, bin_dir / "zpool-recording"),
+        env={"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"},
     )
-    return SecureAgent(agent, pool, dataset_root, path_root, outside, log, docker_hosts[0])
+    return SecureAgent(
+        agent,
+        backend,
+        dataset_root,
+        outside_dataset,
+        path_root,
+        outside,
+        state_dir,
+        log,
+        docker_hosts[0],
+        pool,
+    )
 
 
 @pytest.fixture

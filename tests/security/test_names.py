@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import grpc
+import pytest
 
 from agent.pb import agent_pb2, agent_pb2_grpc
 
 from .conftest import SecureAgent
+
+# Refusals are storage-independent: they must hold over zfs and the directory backend alike.
+pytestmark = pytest.mark.parametrize("secure_agent", ["zfs", "directory"], indirect=True)
 
 # Each is hostile as a whole name and as a component under the allowed root.
 HOSTILE = ["-o", "--foo", "a;rm -rf /", "$(x)", "x y", "`id`", "a\nb", "a|b", "a&b", "..", ""]
@@ -116,7 +120,7 @@ def test_hostile_dataset_names_are_refused_before_any_command(
             problem = refusal_problem(secure_agent, stub, call, codes)
             if problem:
                 problems[f"{rpc} {name!r}"] = problem
-    assert problems == {}
+    assert not problems, "\n".join(f"{call}: {problem}" for call, problem in problems.items())
 
 
 def test_hostile_snapshot_names_are_refused_before_any_command(
@@ -129,17 +133,21 @@ def test_hostile_snapshot_names_are_refused_before_any_command(
             problem = refusal_problem(secure_agent, stub, call, {grpc.StatusCode.INVALID_ARGUMENT})
             if problem:
                 problems[f"{rpc} {full!r}"] = problem
-    assert problems == {}
+    assert not problems, "\n".join(f"{call}: {problem}" for call, problem in problems.items())
 
 
 def test_the_recording_wrapper_sees_commands_of_valid_requests(
     secure_agent: SecureAgent, stub: agent_pb2_grpc.AgentStub
 ) -> None:
     """The control: without it, an empty command log would prove nothing."""
+    root = secure_agent.dataset_root
     before = len(secure_agent.commands())
     request = agent_pb2.SnapshotRequest(
-        action=agent_pb2.SNAPSHOT_CREATE, datasets=[secure_agent.dataset_root], name="ok1"
+        action=agent_pb2.SNAPSHOT_CREATE, datasets=[root], name="ok1"
     )
     stub.Snapshot(request, timeout=30)
-    assert f"{secure_agent.dataset_root}@ok1" in secure_agent.datasets()
-    assert secure_agent.commands()[before:], "the zfs wrapper did not record the snapshot"
+    send = agent_pb2.SendRequest(kind=agent_pb2.STREAM_ZFS, snapshot=f"{root}@ok1")
+    events = list(stub.SendStream(send, timeout=60))
+    assert events[-1].HasField("done")
+    ran = secure_agent.commands()[before:]
+    assert any(f"{root}@ok1" in " ".join(argv) or "send" in argv for argv in ran), ran

@@ -4,7 +4,6 @@ the agent's allowed path roots after normalisation, whether by `..` or through a
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import grpc
 import pytest
@@ -13,15 +12,18 @@ from agent.pb import agent_pb2, agent_pb2_grpc
 
 from .conftest import SecureAgent, unique
 
+# Refusals are storage-independent: they must hold over zfs and the directory backend alike.
+pytestmark = pytest.mark.parametrize("secure_agent", ["zfs", "directory"], indirect=True)
+
 REFUSED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED}
 SECRET = "outside-secret: must never be read or overwritten\n"
 COMPOSE = "services:\n  web:\n    image: local/busybox:1\n    command: sleep 3600\n"
 
 
-def tree(root: Path) -> dict[str, str]:
-    """Every path under ``root`` with its content (or the symlink's target)."""
+def tree(agent: SecureAgent) -> dict[str, str]:
+    """Every path under the allowed root and beside it, with its content (or link target)."""
     found = {}
-    for path in sorted(root.rglob("*")):
+    for path in sorted([*agent.path_root.rglob("*"), *agent.outside.rglob("*")]):
         if path.is_symlink():
             found[str(path)] = "-> " + str(path.readlink())
         elif path.is_file():
@@ -89,7 +91,9 @@ def deploy_cases(agent: SecureAgent) -> dict[str, agent_pb2.DeployStackRequest]:
         "dataset outside": deploy_request(
             f"{root}/fresh",
             mounts=[
-                agent_pb2.DatasetMount(dataset=agent.pool.name, mountpoint=f"{root}/fresh/data")
+                agent_pb2.DatasetMount(
+                    dataset=agent.outside_dataset, mountpoint=f"{root}/fresh/data"
+                )
             ],
         ),
     }
@@ -112,12 +116,12 @@ def test_deploy_outside_the_roots_is_refused_and_nothing_is_written(
     layout: SecureAgent, stub: agent_pb2_grpc.AgentStub, case: str
 ) -> None:
     request = deploy_cases(layout)[case]
-    before = tree(layout.path_root.parent)
+    before = tree(layout)
     datasets = layout.datasets()
     with pytest.raises(grpc.RpcError) as error:
         stub.DeployStack(request, timeout=60)
     assert error.value.code() in REFUSED, error.value.details()
-    assert tree(layout.path_root.parent) == before
+    assert tree(layout) == before
     assert layout.datasets() == datasets
     assert containers_of(layout, request.project_name) == ""
 

@@ -21,7 +21,7 @@ CHUNK = 1 << 20
 @pytest.fixture
 def full_stream(secure_agent: SecureAgent) -> bytes:
     """A real `zfs send` stream of a small dataset outside the agent's allowed root."""
-    source = f"{secure_agent.pool.name}/source"
+    source = f"{secure_agent.outside_dataset}/source"
     subprocess.run(["zfs", "create", source], check=True, capture_output=True)
     mountpoint = subprocess.run(
         ["zfs", "get", "-H", "-o", "value", "mountpoint", source],
@@ -128,5 +128,5 @@ def test_no_ticket_is_issued_for_a_dataset_outside_the_allowed_roots(
     stub: agent_pb2_grpc.AgentStub, secure_agent: SecureAgent
 ) -> None:
     with pytest.raises(grpc.RpcError) as error:
-        prepare(stub, f"{secure_agent.pool.name}/elsewhere")
+        prepare(stub, f"{secure_agent.outside_dataset}/elsewhere")
     assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
