@@ -9,8 +9,13 @@ from agent.storage.base import StorageBackend
 
 
 def make_backend(config: AgentConfig) -> StorageBackend:
+    """The configured backend; each is imported only when chosen."""
+    if config.storage_backend == "zfs":
+        from agent.storage.zfs import ZfsBackend
+
+        return ZfsBackend(config.zfs_binary, config.zpool_binary)
     if config.storage_backend == "directory":
         from agent.storage.directory import DirectoryBackend
 
         return DirectoryBackend(Path(config.state_dir) / "directory")
-    raise NotImplementedError("storage backends are being written")
+    raise ValueError(f"unknown storage backend {config.storage_backend!r}")
