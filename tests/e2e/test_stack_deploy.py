@@ -56,6 +56,36 @@ def labels(docker_host: str, container: str) -> dict[str, str]:
         client.close()
 
 
+def push_snapshot(
+    source: Stub, target: Stub, target_address: str, snapshot: str, dataset: str, base: str = ""
+) -> None:
+    """PrepareReceive on the target, SendStream (zfs) on the source, pushed agent to agent."""
+    base_guid = sh("zfs", "get", "-Hp", "-o", "value", "guid", base).strip() if base else ""
+    ticket = target.PrepareReceive(
+        agent_pb2.PrepareReceiveRequest(
+            kind=agent_pb2.STREAM_ZFS, target_dataset=dataset, base_snapshot_guid=base_guid
+        )
+    ).ticket
+    header = agent_pb2.ReceiveHeader(
+        kind=agent_pb2.STREAM_ZFS,
+        ticket=ticket,
+        target_dataset=dataset,
+        base_snapshot_guid=base_guid,
+    )
+    events = list(
+        source.SendStream(
+            agent_pb2.SendRequest(
+                kind=agent_pb2.STREAM_ZFS,
+                snapshot=snapshot,
+                base_snapshot=base,
+                peer=target_address,
+                header=header,
+            )
+        )
+    )
+    assert events[-1].done.received_snapshot == f"{dataset}@{snapshot.partition('@')[2]}"
+
+
 def test_stack_moves_from_a_to_b_and_rolls_back(
     zfs_pool: Callable[..., object],
     start_agent: Callable[..., object],
@@ -98,14 +128,13 @@ def test_stack_moves_from_a_to_b_and_rolls_back(
         ).address
     )  # fmt: skip
     stacks_b, data_b = tmp_path / "stacks-b", tmp_path / "hostb" / "data" / "app"
-    agent_b = agent_stub(
-        start_agent(  # type: ignore[attr-defined]
-            "--insecure", "--docker-host", host_b,
-            "--allowed-path-root", str(stacks_b),
-            "--allowed-path-root", str(data_b.parent),
-            "--allowed-dataset-root", pool_b.name,  # type: ignore[attr-defined]
-        ).address
-    )  # fmt: skip
+    b_address = start_agent(  # type: ignore[attr-defined]
+        "--insecure", "--docker-host", host_b,
+        "--allowed-path-root", str(stacks_b),
+        "--allowed-path-root", str(data_b.parent),
+        "--allowed-dataset-root", pool_b.name,  # type: ignore[attr-defined]
+    ).address  # fmt: skip
+    agent_b = agent_stub(b_address)
 
     info = agent_a.InspectStack(agent_pb2.InspectStackRequest(compose_path=compose_file_a))
     assert info.project_name == "web"  # the directory name; -p below keeps ours
@@ -125,19 +154,17 @@ def test_stack_moves_from_a_to_b_and_rolls_back(
     assert list(info.datasets) == [source_ds]
     assert [(i.name, i.present) for i in info.images] == [("local/busybox:1", True)]
 
+    # the bulk copy while the stack runs, the delta once it is stopped (the agents stream it)
+    sh("zfs", "snapshot", f"{source_ds}@sf-1")
+    push_snapshot(agent_a, agent_b, b_address, f"{source_ds}@sf-1", target_ds)
     stopped = agent_a.StopStack(
         agent_pb2.StackRef(project_name=project, compose_path=compose_file_a, timeout_seconds=5)
     )
     assert {c.state for s in stopped.services for c in s.containers} == {"exited"}
     lines_on_a = (data_a / "log").read_text()
     assert lines_on_a
-
-    sh("zfs", "snapshot", f"{source_ds}@sf-1")
-    sent = subprocess.Popen(["zfs", "send", f"{source_ds}@sf-1"], stdout=subprocess.PIPE)
-    sh_receive = subprocess.run(
-        ["zfs", "receive", target_ds], stdin=sent.stdout, capture_output=True
-    )
-    assert sent.wait() == 0 and sh_receive.returncode == 0, sh_receive.stderr
+    sh("zfs", "snapshot", f"{source_ds}@sf-2")
+    push_snapshot(agent_a, agent_b, b_address, f"{source_ds}@sf-2", target_ds, f"{source_ds}@sf-1")
 
     # what the controller's translation produces: the path comes from .env, so .env changes
     deploy = agent_pb2.DeployStackRequest(
