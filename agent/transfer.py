@@ -24,7 +24,7 @@ from agent.streams import ByteSink, ByteSource, Received
 
 CHUNK_SIZE = 1 << 20
 HEADROOM = 16  # bytes reserved before each chunk for a wire prefix (tag + varint length)
-DEPTH = 3  # chunks in flight between the pump thread and the network thread
+DEPTH = 8  # chunks in flight between the pump thread and the network thread
 _POLL = 0.2  # seconds between checks of the stop flag while blocked on the queue
 _END = object()
 

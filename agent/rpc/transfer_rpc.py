@@ -138,7 +138,7 @@ class TransferRpc:
         pump = SinkPump(sink, Meter(header.bytes_expected))
         context.add_callback(pump.abort)  # any end but a commit: nothing partial is left
         try:
-            summary = self._receive(request_iterator, pump)
+            summary = self._receive(request_iterator, pump, context)
         except grpc.RpcError:
             pump.abort()
             raise Cancelled("the sender went away before the end of the stream") from None
@@ -148,7 +148,7 @@ class TransferRpc:
         return agent_pb2.ReceiveReply(result=_result(summary))
 
     @staticmethod
-    def _receive(messages: Iterator[Any], pump: SinkPump) -> Summary:
+    def _receive(messages: Iterator[Any], pump: SinkPump, context: grpc.ServicerContext) -> Summary:
         for message in messages:
             if isinstance(message, memoryview):
                 pump.feed(message)
@@ -163,4 +163,6 @@ class TransferRpc:
                 return pump.commit(trailer.bytes, trailer.sha256)
             else:
                 raise InvalidArgument(f"unexpected {field or 'empty'} message in the stream")
+        if not context.is_active():
+            raise Cancelled("the sender cancelled the stream: nothing was received")
         raise InvalidArgument("the stream ended without a trailer: nothing was received")
