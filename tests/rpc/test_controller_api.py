@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -49,7 +50,7 @@ def free_port() -> int:
 
 
 def spec(compose: str = "/srv/app/docker-compose.yml", **overrides: str) -> pb.MigrationSpec:
-    fields = {
+    fields: dict[str, Any] = {
         "name": "app",
         "compose_path": compose,
         "source_agent": f"127.0.0.1:{free_port()}",
@@ -61,9 +62,9 @@ def spec(compose: str = "/srv/app/docker-compose.yml", **overrides: str) -> pb.M
     return pb.MigrationSpec(**fields)
 
 
-def code_of(call: Callable[[], object]) -> grpc.StatusCode:
+def code_of(call: Callable[..., object], *args: object) -> grpc.StatusCode:
     with pytest.raises(grpc.RpcError) as raised:
-        call()
+        call(*args)
     return raised.value.code()  # type: ignore[no-any-return]
 
 
@@ -131,7 +132,7 @@ def test_unknown_id_is_not_found_everywhere(stub: pb_grpc.ControllerStub) -> Non
         stub.CancelMigration,
         stub.DeleteMigration,
     ):
-        assert code_of(lambda call=call: call(ref)) == grpc.StatusCode.NOT_FOUND
+        assert code_of(call, ref) == grpc.StatusCode.NOT_FOUND
     target = pb.MigrationTarget(id="0" * 32)
     assert code_of(lambda: stub.PlanMigration(target)) == grpc.StatusCode.NOT_FOUND
     assert code_of(lambda: stub.ValidateMigration(target)) == grpc.StatusCode.NOT_FOUND
@@ -162,10 +163,7 @@ def test_bad_filters_are_invalid_argument(stub: pb_grpc.ControllerStub) -> None:
         pb.ListMigrationsRequest(page_token="not-a-token"),
         pb.ListMigrationsRequest(states=[pb.MIGRATION_STATE_UNSPECIFIED]),
     ):
-        assert (
-            code_of(lambda request=request: stub.ListMigrations(request))
-            == grpc.StatusCode.INVALID_ARGUMENT
-        )
+        assert code_of(stub.ListMigrations, request) == grpc.StatusCode.INVALID_ARGUMENT
     empty = pb.MigrationTarget()
     assert code_of(lambda: stub.PlanMigration(empty)) == grpc.StatusCode.INVALID_ARGUMENT
 
