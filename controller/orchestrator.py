@@ -329,7 +329,7 @@ class Orchestrator:
                 if isinstance(event, TransferResult):
                     finished = True
                     step.bytes_done = done_before + event.bytes
-                    self.store.upsert_step(m.id, step)
+                    self._progress(step.name, check_cancel=False)
                     return event
                 assert isinstance(event, TransferProgress)
                 step.bytes_done = done_before + event.bytes_done
@@ -346,7 +346,7 @@ class Orchestrator:
             raise Interrupted()
         raise StepFailed(f"{action.value}: the stream ended without a result")
 
-    def _progress(self, step_name: str) -> None:
+    def _progress(self, step_name: str, check_cancel: bool = True) -> None:
         m = self.m
         assert m is not None
         step = m.step(step_name)
@@ -354,7 +354,8 @@ class Orchestrator:
         message = f"{step.bytes_done}/{step.bytes_expected} bytes"
         event = Event(m.id, time.time(), EventKind.PROGRESS, m.state, step_name, message)
         self.notify(self.store.append_event(event))
-        self._check_cancel()
+        if check_cancel:
+            self._check_cancel()
 
     def stop_source(self) -> None:
         m = self.m
