@@ -168,6 +168,11 @@ class Orchestrator:
         m = self.m
         assert m is not None
         now = time.time()
+        for other in m.steps:
+            # A progress record written after a cancel may have left a cut-off step "running".
+            if other.state == StepState.RUNNING and other.name != action.value:
+                other.state, other.ended_at = StepState.FAILED, now
+                other.error = other.error or "interrupted"
         step = m.step(action)
         step.state, step.ended_at, step.error = (
             (StepState.DONE, now, "") if not error else (StepState.FAILED, now, error)
@@ -349,13 +354,13 @@ class Orchestrator:
     def _progress(self, step_name: str, check_cancel: bool = True) -> None:
         m = self.m
         assert m is not None
+        if check_cancel:
+            self._check_cancel()
         step = m.step(step_name)
         self.store.upsert_step(m.id, step)
         message = f"{step.bytes_done}/{step.bytes_expected} bytes"
         event = Event(m.id, time.time(), EventKind.PROGRESS, m.state, step_name, message)
         self.notify(self.store.append_event(event))
-        if check_cancel:
-            self._check_cancel()
 
     def stop_source(self) -> None:
         m = self.m
