@@ -18,6 +18,7 @@ from agent.rpc.server import build_server
 from agent.service import AgentService, build_service
 from common.config_loader import ConfigError, load_config
 from common.logging import configure_logging
+from common.metrics import start_metrics_server
 
 log = structlog.get_logger("stackferry.agent")
 SHUTDOWN_GRACE_SECONDS = 1.0
@@ -56,6 +57,7 @@ def main(
         print(f"stackferry-agent: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_format, config.log_level)
+    start_metrics_server(config.metrics_listen)
     service = make_service(config)
     server, port = build_server(config, service)
     host = config.listen.rpartition(":")[0]

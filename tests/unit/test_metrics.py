@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -90,3 +91,22 @@ def test_every_metric_is_documented() -> None:
             suffix = "_total" if family.type == "counter" else ""
             exposed.add(family.name + suffix)
     assert documented == exposed
+
+
+def test_an_agent_with_metrics_listen_serves_them(
+    start_agent: Callable[..., object], tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a free port (metrics_listen has no ready file of its own)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start_agent(
+        "--insecure",
+        "--storage-backend",
+        "directory",
+        "--metrics-listen",
+        f"127.0.0.1:{port}",
+        "--allowed-path-root",
+        str(tmp_path),
+    )
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        assert "stackferry_transfer_active_streams" in reply.read().decode()
