@@ -1,9 +1,14 @@
-"""Agent-to-agent zfs streams between two real agent processes on real zfs-fuse pools."""
+"""Agent-to-agent zfs streams between two real agent processes on real zfs-fuse pools.
+
+A source that fails mid-send is tested with the directory backend (test_transfer.py, tar
+killed): under zfs-fuse the daemon, not the `zfs send` client, writes the stream, so killing
+the client does not stop it, and destroying the partial target while the daemon was still
+finishing that receive deadlocked zfs-fuse on this machine (every FUSE request hung).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import subprocess
 import threading
@@ -171,20 +176,6 @@ def test_cancel_mid_stream_kills_both_ends_and_leaves_nothing(
     wait_until(lambda: not zfs_children(target), what="zfs receive reaped")
     wait_until(lambda: not exists(target_ds), what="no partial dataset")
     assert datasets_under(dst.name) in ([dst.name], [dst.name, f"{dst.name}/apps"])
-
-
-def test_a_killed_zfs_send_is_not_taken_for_success(
-    world: tuple[Pool, Pool, AgentProcess, AgentProcess],
-) -> None:
-    _, _, source, target = world
-    _, seen, target_ds = slow_send(world)
-    os.kill(zfs_children(source)[0], signal.SIGKILL)
-    wait_until(lambda: seen and isinstance(seen[-1], grpc.RpcError), what="the send to fail")
-    error = seen[-1]
-    assert isinstance(error, grpc.RpcError)
-    assert error.code() != grpc.StatusCode.OK
-    wait_until(lambda: not zfs_children(target), what="zfs receive reaped")
-    wait_until(lambda: not exists(target_ds), what="no partial dataset")
 
 
 def test_sigterm_on_the_target_mid_stream_leaves_nothing(
