@@ -41,7 +41,13 @@ from agent.storage.directory import DATA, META, TAR_BLOCKING, DirectoryBackend  
 from controller.certs import issue_cert, make_ca  # noqa: E402
 
 GiB = 1 << 30
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "134217728"}
+# The agent's recommended environment (bench/README.md): no mmap per 1 MiB buffer, and two
+# malloc arenas, without which the receiving agent's RSS grows with the stream's length.
+MALLOC_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "33554432",
+    "MALLOC_TRIM_THRESHOLD_": "134217728",
+    "MALLOC_ARENA_MAX": "2",
+}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -70,7 +76,9 @@ class Agent:
             self.proc.wait()
 
 
-def start_agent(script: list[str], work: Path, name: str, extra: list[str]) -> Agent:
+def start_agent(
+    script: list[str], work: Path, name: str, extra: list[str], env: dict[str, str]
+) -> Agent:
     state = work / f"{name}-state"
     ready = work / f"{name}.ready"
     log = (work / f"{name}.log").open("wb")
@@ -81,7 +89,7 @@ def start_agent(script: list[str], work: Path, name: str, extra: list[str]) -> A
         cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **MALLOC_ENV},
+        env={**os.environ, **env},
     )
     deadline = time.monotonic() + 30
     while not ready.exists():
@@ -235,7 +243,9 @@ def mbps(size: int, seconds: float) -> float:
     return size / seconds / 1e6
 
 
-def bench_size(work: Path, size_gib: int, runs: int, modes: list[str], ssh: list[str]) -> None:
+def bench_size(
+    work: Path, size_gib: int, runs: int, modes: list[str], ssh: list[str], env: dict[str, str]
+) -> None:
     size = size_gib * GiB
     print(f"\n== {size_gib} GiB random, loopback, medians of {runs} ==", flush=True)
     tls = tls_credentials(work / f"tls-{size_gib}")
@@ -253,12 +263,14 @@ def bench_size(work: Path, size_gib: int, runs: int, modes: list[str], ssh: list
                 work,
                 f"{mode}{size_gib}-src",
                 src_flags + ["--allowed-dataset-root", "src"],
+                env,
             )
             target = start_agent(
                 ["bench/null_sink_agent.py"],
                 work,
                 f"{mode}{size_gib}-dst",
                 dst_flags + ["--allowed-dataset-root", "dst"],
+                env,
             )
             agents[mode] = (source, target)
             if not snapshot:
@@ -310,13 +322,22 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,4", help="GiB, comma-separated")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--modes", default="insecure,tls")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="agent environment, replacing the recommended malloc settings (repeatable; "
+        "--env NONE=1 runs without them)",
+    )
     args = parser.parse_args()
+    env = dict(e.split("=", 1) for e in args.env) if args.env else MALLOC_ENV
     work = Path(tempfile.mkdtemp(prefix="sf-bench-", dir="/dev/shm"))
-    print(f"stackferry transfer benchmark: {os.cpu_count()} CPUs, agents with {MALLOC_ENV}")
+    print(f"stackferry transfer benchmark: {os.cpu_count()} CPUs, agents with {env}")
     try:
         with sshd(work) as ssh:
             for size in (int(s) for s in args.sizes.split(",")):
-                bench_size(work, size, args.runs, args.modes.split(","), ssh)
+                bench_size(work, size, args.runs, args.modes.split(","), ssh, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
