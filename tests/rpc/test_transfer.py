@@ -29,7 +29,6 @@ from transfer_helpers import (
 )
 
 from agent.pb import agent_pb2
-from agent.rpc.wire import chunk_prefix
 
 
 @pytest.fixture
@@ -260,14 +259,6 @@ def test_a_stream_is_committed_only_with_a_matching_trailer(
         is None
     )
     assert (directory_backend(target).dataset_dir("dst/a") / "hello.txt").exists()
-
-
-def test_chunk_fast_path_is_wire_compatible() -> None:
-    payload = os.urandom(300_000)
-    framed = chunk_prefix(len(payload)) + payload
-    assert agent_pb2.ReceiveMessage.FromString(framed).chunk == payload
-    assert agent_pb2.SendEvent.FromString(framed).chunk == payload
-    assert agent_pb2.ReceiveMessage(chunk=payload).SerializeToString() == framed
 
 
 def start_slow_send(
