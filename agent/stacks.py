@@ -199,7 +199,7 @@ class StackService:
     def stop(self, compose_path: str, project_name: str, timeout: int) -> StackInspection:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
-        self.runtime.compose_stop(stack.compose.project_name, str(stack.path), timeout or 10)
+        self.runtime.compose_stop(stack.compose.project_name, str(stack.path), timeout or None)
         return self.inspect(compose_path, project_name)
 
     def start(self, compose_path: str, project_name: str, timeout: int) -> StackInspection:

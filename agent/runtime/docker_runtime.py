@@ -59,9 +59,10 @@ class DockerRuntime:
     def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
         self.compose.run(project, compose_file, "up", "-d", "--remove-orphans", timeout=timeout)
 
-    def compose_stop(self, project: str, compose_file: str, timeout: float) -> None:
-        stop_timeout = str(max(1, int(timeout)))
-        self.compose.run(project, compose_file, "stop", "-t", stop_timeout, timeout=timeout + 60)
+    def compose_stop(self, project: str, compose_file: str, timeout: float | None) -> None:
+        """With no timeout, each service's own stop_grace_period applies."""
+        grace = ("-t", str(max(1, int(timeout)))) if timeout else ()
+        self.compose.run(project, compose_file, "stop", *grace, timeout=(timeout or 60) + 60)
 
     def compose_start(self, project: str, compose_file: str, timeout: float) -> None:
         self.compose.run(project, compose_file, "start", timeout=timeout)
