@@ -101,6 +101,8 @@ def test_deploy_inspect_stop_start(
     assert info.compose_text == SLEEPER and info.env_exists
     assert [(i.name, i.present) for i in info.images] == [(IMAGE, True)]
     assert info.services[0].containers[0].name in project_containers(docker_hosts[1], project)
+    agent_info = agent_b.GetInfo(agent_pb2.GetInfoRequest())
+    assert agent_info.docker_version and agent_info.compose_version
 
     ref = agent_pb2.StackRef(project_name=project, compose_path=reply.compose_path)
     assert states(agent_b.StopStack(ref).services) == {"app": ["exited"]}
@@ -227,6 +229,9 @@ def test_agent_without_a_docker_engine_starts_and_answers_unavailable(
         "directory",
     )
     stub = agent_stub(agent.address)  # type: ignore[attr-defined]
+    info = stub.GetInfo(agent_pb2.GetInfoRequest())
+    assert info.docker_version == ""
+    assert info.compose_variant in ("docker compose", "docker-compose")
     (stacks_root / "docker-compose.yml").write_text(SLEEPER)
     with pytest.raises(grpc.RpcError) as failure:
         stub.InspectStack(
