@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import re
 import socket
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,6 +253,7 @@ class StackService:
         taken = [p for p in target.compose.ports if not port_is_free(p)]
         checks = (
             Check("compose_cli", True, f"{info['compose_variant']} {info['compose_version']}"),
+            self._compose_file_check(target, request, info["compose_variant"]),
             Check("compose_dir", not conflict, conflict or f"{target.compose_path} can be written"),
             Check(
                 "images",
@@ -265,6 +267,21 @@ class StackService:
             ),
         )
         return DeployCheck(checks, tuple(missing))
+
+    def _compose_file_check(
+        self, target: _DeployTarget, request: DeployRequest, variant: str
+    ) -> Check:
+        """The compose CLI's own verdict on the file, from a scratch copy (with its .env)."""
+        with tempfile.TemporaryDirectory(prefix="sf-check-") as scratch:
+            compose_file = Path(scratch) / target.compose_path.name
+            compose_file.write_text(request.compose_text)
+            env_text = request.env_text if request.write_env else _read_or_empty(target.env_path)
+            (Path(scratch) / ".env").write_text(env_text)
+            try:
+                self.runtime.compose_validate(target.compose.project_name, str(compose_file))
+            except CommandFailed as exc:
+                return Check("compose_file", False, f"{variant} refuses it: {exc.stderr}")
+        return Check("compose_file", True, f"valid for {variant}")
 
     def deploy(self, request: DeployRequest) -> DeployOutcome:
         """Mounts, writes, `up -d`, waits. A failure is an outcome (ok=False, error, logs)

@@ -54,6 +54,10 @@ class ContainerRuntime(Protocol):
 
     def missing_images(self, images: Sequence[str]) -> list[str]: ...
 
+    def compose_validate(self, project: str, compose_file: str) -> None:
+        """`compose config -q`: raises CommandFailed naming what this compose CLI refuses."""
+        ...
+
     def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
         """`compose -p PROJECT -f FILE up -d`; raises CommandFailed with compose's stderr."""
         ...

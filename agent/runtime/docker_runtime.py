@@ -56,6 +56,9 @@ class DockerRuntime:
     def missing_images(self, images: Sequence[str]) -> list[str]:
         return [s.name for s in self.api.image_states(images) if not s.present]
 
+    def compose_validate(self, project: str, compose_file: str) -> None:
+        self.compose.run(project, compose_file, "config", "-q", timeout=60)
+
     def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
         self.compose.run(project, compose_file, "up", "-d", "--remove-orphans", timeout=timeout)
 

@@ -125,6 +125,12 @@ def test_failed_deploy_of_a_missing_image_leaves_nothing(
     assert list(check.missing_images) == ["local/no-such-image:1"]
     assert {c.name: c.ok for c in check.checks}["images"] is False
 
+    assert {c.name: c.ok for c in check.checks}["compose_file"] is True
+    unknown_key = SLEEPER.replace("    image:", "    imagez:")
+    check = agent_b.CheckDeploy(deploy_request(project, compose_dir, unknown_key))
+    verdict = {c.name: (c.ok, c.detail) for c in check.checks}["compose_file"]
+    assert not verdict[0] and "imagez" in verdict[1]
+
     reply = agent_b.DeployStack(deploy_request(project, compose_dir, text, env="A=1\n"))
     assert not reply.ok
     assert "local/no-such-image:1" in reply.error
