@@ -165,7 +165,7 @@ class ZfsBackend:
                 referenced_bytes=to_int(props.get("referenced", "0")),
             )
             found.append((to_int(props.get("createtxg", "0")), info))
-        found.sort(key=lambda item: (item[1].dataset, item[0]))
+        found.sort(key=lambda item: (_rank(item[1].dataset, datasets), item[1].dataset, item[0]))
         return [info for _, info in found]
 
     def destroy_snapshot(self, datasets: Sequence[str], name: str, recursive: bool) -> None:
@@ -385,6 +385,14 @@ class ZfsBackend:
                 )
             time.sleep(0.1)
         raise errors.FailedPrecondition(f"could not destroy {dataset}: still busy")
+
+
+def _rank(dataset: str, requested: Sequence[str]) -> int:
+    """Results follow the caller's order: a child sorts with the first requested ancestor."""
+    for i, top in enumerate(requested):
+        if dataset == top or dataset.startswith(top + "/"):
+            return i
+    return len(requested)
 
 
 def _dataset_info(name: str, props: dict[str, str]) -> DatasetInfo:

@@ -21,6 +21,7 @@ _RULES: tuple[tuple[str, type[errors.AgentError]], ...] = (
     ("dataset does not exist", errors.NotFound),
     ("does not exist", errors.NotFound),
     ("no such pool", errors.NotFound),
+    ("no such tag", errors.NotFound),
     ("dataset is busy", errors.FailedPrecondition),
     ("pool is busy", errors.FailedPrecondition),
     ("it has holds", errors.FailedPrecondition),
