@@ -133,13 +133,21 @@ class Process:
         if rc != 0:
             raise CommandFailed(self.argv, rc, self.stderr)
 
-    def kill(self) -> None:
-        """Kills the child (and its process group) and reaps it. Safe to call twice."""
-        if self.popen.poll() is None:
+    def kill(self, grace: float = 5.0) -> None:
+        """Ends the child and reaps it. Safe to call twice.
+
+        Our pipe ends are closed first and the child gets ``grace`` seconds to exit on its
+        own: zfs-fuse's daemon, not the zfs CLI, does the I/O on the fd the CLI hands it,
+        and SIGKILLing the CLI mid-stream has deadlocked that daemon here. A broken pipe or
+        EOF lets it abort cleanly; the process group is SIGKILLed only after the grace.
+        """
+        self._close_pipes()
+        try:
+            self.popen.wait(grace)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
-        self._close_pipes()
-        self.popen.wait()
+            self.popen.wait()
         self._drain.join(timeout=5)
 
     def _close_pipes(self) -> None:

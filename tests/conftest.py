@@ -86,12 +86,18 @@ def pg_url() -> str:
 
 def _zpool_destroy(name: str) -> None:
     # "pool is busy" for a moment after containers that bind-mounted it stop: retry briefly.
+    # A hung zfs-fuse must fail the test, not hang the run: every call is time-limited.
+    stderr = b""
     for _ in range(50):
-        done = subprocess.run(["zpool", "destroy", "-f", name], capture_output=True)
+        try:
+            done = subprocess.run(["zpool", "destroy", "-f", name], capture_output=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"zpool destroy {name} hung: zfs-fuse is stuck") from None
         if done.returncode == 0 or b"no such pool" in done.stderr:
             return
+        stderr = done.stderr
         time.sleep(0.2)
-    raise RuntimeError(f"zpool destroy {name}: {done.stderr.decode()}")
+    raise RuntimeError(f"zpool destroy {name}: {stderr.decode()}")
 
 
 @dataclass
@@ -116,6 +122,7 @@ def zfs_pool(zfs_available: None, tmp_path: Path) -> Iterator[Callable[..., Pool
             ["zpool", "create", "-m", str(mountpoint), name, str(image)],
             check=True,
             capture_output=True,
+            timeout=60,
         )
         pool = Pool(name, mountpoint, image)
         pools.append(pool)
