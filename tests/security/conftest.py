@@ -130,7 +130,6 @@ class SecureAgent:
 def secure_agent(
     request: pytest.FixtureRequest,
     start_agent: Callable[..., AgentProcess],
-    zfs_pool: Callable[..., Pool],
     docker_hosts: tuple[str, str],
     pki: Pki,
     tmp_path: Path,
@@ -141,7 +140,7 @@ def secure_agent(
     state_dir = tmp_path / "state"
     pool = None
     if backend == "zfs":
-        pool = zfs_pool("sec")
+        pool = request.getfixturevalue("zfs_pool")("sec")  # only this backend needs zfs-fuse
         dataset_root, outside_dataset = f"{pool.name}/allowed", pool.name
         subprocess.run(["zfs", "create", dataset_root], check=True, capture_output=True)
     else:
