@@ -72,20 +72,28 @@ class StorageBackend(Protocol):
         """The mounted dataset that holds ``path`` (longest mountpoint prefix), or None."""
         ...
 
-    def estimate_send(self, snapshot: str, base: str | None) -> Estimate: ...
+    def estimate_send(self, snapshot: str, base: str | None) -> Estimate:
+        """Expected stream size; base is "pool/ds@s1" or "@s1". NotFound for a missing snapshot."""
+        ...
 
     def open_send(
         self, snapshot: str, base: str | None, resume_token: str | None = None
-    ) -> ByteSource: ...
+    ) -> ByteSource:
+        """Starts the sender (full, or incremental from base); NotFound before it starts when
+        a snapshot is missing. Its finish() raises a typed error when the sender failed."""
+        ...
 
     def check_receive(self, target: str, base_guid: str | None, allow_overwrite: bool) -> None:
-        """Raises unless a receive into target could succeed (exists / unrelated / base guid)."""
+        """Raises unless a receive into target could succeed: InvalidArgument for a pool root,
+        AlreadyExists for an existing target of a full stream (unless allow_overwrite),
+        FailedPrecondition when no target snapshot has base_guid (matched by GUID, not name)."""
         ...
 
     def open_receive(
         self, target: str, base_guid: str | None, allow_overwrite: bool, resumable: bool = False
     ) -> ByteSink:
-        """Creates missing parents, then starts the receiver; never into a pool root."""
+        """Checks as check_receive, creates missing parents, starts the receiver. The received
+        dataset stays unmounted until mount(). abort() leaves the target as it was before."""
         ...
 
     def mount(self, dataset: str, mountpoint: str) -> None:

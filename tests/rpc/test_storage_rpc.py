@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pytest
@@ -181,3 +182,19 @@ def test_datasets_outside_the_allowed_root_are_denied(world: World) -> None:
     ]
     assert [code_of(call) for call in calls] == [grpc.StatusCode.PERMISSION_DENIED] * len(calls)
     assert "@s1" not in zfs("list", "-H", "-t", "snapshot", "-o", "name")
+
+
+def test_get_info_answers_without_a_docker_engine(
+    zfs_available: None, start_agent: Callable[..., AgentProcess], tmp_path: Path
+) -> None:
+    agent = start_agent(
+        "--insecure",
+        "--docker-host",
+        f"unix://{tmp_path}/no-engine.sock",
+        "--allowed-dataset-root",
+        "p/x",
+    )
+    with grpc.insecure_channel(agent.address) as channel:
+        info = agent_pb2_grpc.AgentStub(channel).GetInfo(agent_pb2.GetInfoRequest(), timeout=60)
+    assert info.storage_backend == "zfs" and info.storage_features["holds"] is True
+    assert info.docker_version == ""
