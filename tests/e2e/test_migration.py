@@ -225,3 +225,33 @@ def test_plan_and_validate_change_nothing(
         check=True,
     )
     assert listed.stdout.split() == [world.target_pool.name]
+
+
+def test_a_controller_stopped_during_the_bulk_copy_is_resumed_by_the_next_one(
+    make_world: Callable[..., World], tmp_path: Path
+) -> None:
+    world = make_world(data_mib=16)
+    store = SqlMigrationStore(sqlite_url(tmp_path / "restart.db"))
+    first = ControllerService(store, AgentDialer(), owner_id="first", lease_ttl=5)
+    spec = spec_for(world, bandwidth_limit_bytes_per_second=4 << 20, keep_snapshots=True)
+    migration = first.create(spec, start=True)
+    wait_for(first, migration.id, "bulk_send")
+    taken = snapshots_of(world.source_pool.name)[f"sf-{migration.id}-1"]
+    first.shutdown()
+    assert first.get(migration.id).state == MigrationState.BULK_SENDING
+
+    second = ControllerService(store, AgentDialer(), owner_id="second", lease_ttl=5)
+    try:
+        second.resume_all()
+        finished = second.wait(migration.id, MIGRATION_TIMEOUT)
+    finally:
+        second.shutdown()
+        store.close()
+
+    assert finished.state == MigrationState.COMPLETED, finished.error
+    # The first snapshot was reused, not taken again, and is what the target received.
+    assert snapshots_of(world.source_pool.name)[f"sf-{migration.id}-1"] == taken
+    assert snapshots_of(world.target_pool.name)[f"sf-{migration.id}-1"] == taken
+    source_lines = world.log_file.read_text().splitlines()
+    target_lines = read_in_container(world.docker_b, world.project, "/data/log.txt").splitlines()
+    assert target_lines[: len(source_lines)] == source_lines
