@@ -1,10 +1,10 @@
 """The stream pump: moves a transfer's bytes between a ByteSource / ByteSink and the network.
 
-Throughput matters (../shared/DESIGN.md, "Performance"; bench/README.md): chunks are ~1 MiB,
-read with ``readinto`` into a small ring of reused buffers. On the sending side the
-per-chunk work (read, sha256) runs in its own thread so that it overlaps gRPC's sending
-thread (hashlib and pipe I/O release the GIL). Memory stays bounded whatever the stream
-size: at most ``depth`` chunks wait between the two threads.
+Throughput matters (../shared/DESIGN.md, "Performance"): chunks are ~1 MiB, read with
+``readinto`` into a small ring of reused buffers, and the per-chunk work (read, sha256)
+runs in its own thread so that it overlaps the network I/O of the caller's thread
+(hashlib and pipe I/O release the GIL). Memory stays bounded whatever the stream size:
+at most ``depth`` chunks wait between the two threads.
 
 No grpc here: the RPC layer frames chunks for the wire through the ``frame`` callback,
 which writes a prefix into the headroom reserved before each chunk (no copy).
@@ -207,34 +207,42 @@ class SourcePump:
 
 
 class SinkPump:
-    """Writes chunks to a ByteSink in the caller's thread, hashing them as they pass.
+    """Writes chunks to a ByteSink in a thread (sha256 + write overlap the network reads).
 
-    Measured: a writer thread behind a queue was no faster than writing here (gRPC keeps
-    reading the socket into its own buffers meanwhile), and it cost more CPU. Backpressure is
-    the blocking pipe write, which gRPC flow control passes on to the sender. ``commit``
-    commits only if the byte count and checksum match the sender's trailer; any failure,
-    and ``abort`` (from any thread, e.g. a cancellation callback), abort the sink.
+    ``feed`` blocks when ``depth`` chunks wait (backpressure reaches the sender through
+    gRPC flow control). ``commit`` drains, then commits only if the byte count and checksum
+    match the sender's trailer; any failure, and ``abort``, abort the sink (nothing partial).
     """
 
-    def __init__(self, sink: ByteSink, meter: Meter) -> None:
+    def __init__(self, sink: ByteSink, meter: Meter, depth: int = DEPTH) -> None:
         self.sink = sink
         self.meter = meter
         self._sha = hashlib.sha256()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._state = "open"  # open -> committing -> committed, or -> aborted
+        self._state = "open"  # open -> committed | aborted
+        self._thread = threading.Thread(target=self._consume, name="pump-write", daemon=True)
+        self._thread.start()
 
     def feed(self, data: memoryview | bytes) -> None:
-        if self._state == "aborted":
-            raise Cancelled("the receive was aborted")
-        self._sha.update(data)
-        try:
-            self.sink.write(data)
-        except BaseException:
-            self.abort()
-            raise
-        self.meter.add(len(data))
+        while True:
+            if self._error is not None:
+                raise self._error
+            if self._stop.is_set():
+                raise Cancelled("the receive was aborted")
+            try:
+                self._queue.put(data, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
 
     def commit(self, expected_bytes: int, expected_sha256: str) -> Summary:
+        self._drain()
+        if self._error is not None:
+            self.abort()
+            raise self._error
         digest = self._sha.hexdigest()
         if self.meter.done != expected_bytes or digest != expected_sha256:
             self.abort()
@@ -258,9 +266,38 @@ class SinkPump:
         return Summary(self.meter.done, digest, self.meter.elapsed(), received)
 
     def abort(self) -> None:
-        """Idempotent, callable from any thread; a committed sink is left alone."""
+        """Idempotent, callable from any thread (e.g. a cancellation callback); a committed
+        sink is left alone."""
         with self._lock:
-            if self._state in ("committed", "aborted"):
+            if self._state == "committed" or self._state == "aborted":
                 return
             self._state = "aborted"
+        self._stop.set()
         self.sink.abort()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def _drain(self) -> None:
+        while self._error is None and not self._stop.is_set():
+            try:
+                self._queue.put(_END, timeout=_POLL)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+
+    def _consume(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    item = self._queue.get(timeout=_POLL)
+                except queue.Empty:
+                    continue
+                if item is _END:
+                    return
+                assert isinstance(item, memoryview | bytes)
+                self._sha.update(item)
+                self.sink.write(item)
+                self.meter.add(len(item))
+        except BaseException as exc:
+            self._error = exc if isinstance(exc, AgentError) else AgentError(str(exc))
