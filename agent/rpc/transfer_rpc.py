@@ -80,12 +80,8 @@ class TransferRpc:
         limit = request.bandwidth_limit_bytes_per_second
         if limit < 0:
             raise InvalidArgument("bandwidth_limit_bytes_per_second must not be negative")
-        expected = transfer_ends.expected_bytes(
-            self.service, kind, request.snapshot, request.base_snapshot
-        )
-        meter = Meter(expected, limit or self.service.config.bandwidth_limit_bytes_per_second)
         channel = peer.dial(self.service.config, request.peer) if request.peer else None
-        try:
+        try:  # opening the source validates the names before any estimate runs
             source = transfer_ends.open_source(
                 self.service,
                 kind,
@@ -98,6 +94,10 @@ class TransferRpc:
             if channel is not None:
                 channel.close()
             raise
+        expected = transfer_ends.expected_bytes(
+            self.service, kind, request.snapshot, request.base_snapshot
+        )
+        meter = Meter(expected, limit or self.service.config.bandwidth_limit_bytes_per_second)
         pump = SourcePump(source, meter, frame=chunk_prefix)
         context.add_callback(pump.close)
         if channel is None:
