@@ -125,8 +125,6 @@ def build_world(
             for _ in range(data_mib):
                 blob.write(os.urandom(1 << 20))
     (stack_dir / "docker-compose.yml").write_text(compose_text(data_dir, healthy_after))
-    up = ["docker-compose", "-p", project, "-f", str(stack_dir / "docker-compose.yml"), "up", "-d"]
-    subprocess.run(up, check=True, capture_output=True, env={**os.environ, "DOCKER_HOST": docker_a})
     target_base = tmp_path / "hostb"
     target_base.mkdir()
     common = ["--insecure", "--allowed-path-root", str(tmp_path)]
@@ -150,7 +148,14 @@ def build_world(
         docker_b=docker_b,
         state_dir=tmp_path / "cli-state",
     )
-    wait_for_lines(world, 5)
+    up = ["docker-compose", "-p", project, "-f", str(world.compose_path), "up", "-d"]
+    env = {**os.environ, "DOCKER_HOST": docker_a}
+    try:
+        subprocess.run(up, check=True, capture_output=True, timeout=120, env=env)
+        wait_for_lines(world, 5)
+    except BaseException:
+        remove_world(world)  # a half-built world must not keep the pools busy
+        raise
     return world
 
 
@@ -160,7 +165,10 @@ def wait_for_lines(world: World, count: int, timeout: float = 30) -> None:
         if world.log_file.exists() and len(world.log_file.read_text().splitlines()) >= count:
             return
         time.sleep(0.1)
-    raise AssertionError(f"the writer did not write {count} lines in {timeout} s")
+    seen = sorted(p.name for p in world.log_file.parent.iterdir())
+    raise AssertionError(
+        f"the writer did not write {count} lines in {timeout} s; {world.log_file.parent}: {seen}"
+    )
 
 
 def remove_world(world: World) -> None:
