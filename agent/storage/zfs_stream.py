@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
@@ -120,16 +119,8 @@ class ZfsReceiveSink:
         if self._done:
             return
         self._done = True
-        self._close_input()
-        deadline = time.monotonic() + _EOF_GRACE_SECONDS
-        while self.proc.popen.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.proc.kill()
+        self.proc.kill(grace=_EOF_GRACE_SECONDS)
         try:
             self._undo(self.plan)
         except errors.AgentError as exc:
-            log.error(
-                "could not clean up after an aborted receive",
-                target=self.plan.target,
-                error=str(exc),
-            )
+            log.error("aborted receive not cleaned up", target=self.plan.target, error=str(exc))

@@ -6,10 +6,10 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 import pytest
-from conftest import AgentProcess, Pool
 
 from agent.pb import agent_pb2, agent_pb2_grpc
 
@@ -19,6 +19,17 @@ CREATE, LIST, DESTROY = (
     agent_pb2.SNAPSHOT_DESTROY,
 )
 HOLD, RELEASE = agent_pb2.SNAPSHOT_HOLD, agent_pb2.SNAPSHOT_RELEASE
+
+
+# The parts of tests/conftest.py's Pool and AgentProcess used here: `from conftest import`
+# would pick tests/contract/conftest.py when both folders run in one session.
+class Pool(Protocol):
+    name: str
+    mountpoint: Path
+
+
+class AgentProcess(Protocol):
+    address: str
 
 
 def zfs(*args: str) -> str:
