@@ -446,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         certs = _certs_module()
         assert certs is not None
         return int(certs.run(args))
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     errors = Console(stderr=True, highlight=False)
     try:
         with connect(args) as stub:

@@ -26,7 +26,7 @@ from rich.table import Table
 from controller.pb import controller_pb2 as pb
 
 TERMINAL_STATES = frozenset({pb.COMPLETED, pb.ROLLED_BACK, pb.CANCELLED, pb.FAILED})
-PLAIN_PROGRESS_INTERVAL = 2.0  # seconds between progress lines when stdout is not a terminal
+PLAIN_INTERVAL = 2.0  # seconds between progress lines when stdout is not a terminal
 
 
 def to_json(message: Message) -> str:
@@ -231,7 +231,9 @@ class LiveProgress:
             transient=False,
         )
         self.tasks: dict[str, TaskID] = {}
-        self._last_line = 0.0
+        self._last_line = ""
+        self._last_time = 0.0
+        self._last_position: tuple[int, str] = (0, "")
 
     def __enter__(self) -> LiveProgress:
         if self.interactive:
@@ -279,10 +281,7 @@ class LiveProgress:
         return "  ".join(parts)
 
     def _print_line(self, status: pb.MigrationStatus) -> None:
-        now = time.monotonic()
-        if now - self._last_line < PLAIN_PROGRESS_INTERVAL and status.state not in TERMINAL_STATES:
-            return
-        self._last_line = now
+        """A line when the step changes, else at most every few seconds; never twice the same."""
         line = f"{state_name(status.state)} {status.progress_percent:5.1f} %"
         if status.current_step:
             line += f"  {status.current_step}"
@@ -291,4 +290,10 @@ class LiveProgress:
         if status.rate_bytes_per_second > 0:
             line += f"  {human_bytes(status.rate_bytes_per_second)}/s"
             line += f"  eta {human_seconds(status.eta_seconds)}"
+        now = time.monotonic()
+        moved_on = (status.state, status.current_step) != self._last_position
+        if line == self._last_line or not (moved_on or now - self._last_time >= PLAIN_INTERVAL):
+            return
+        self._last_line, self._last_time = line, now
+        self._last_position = (status.state, status.current_step)
         self.console.print(line, highlight=False)
