@@ -96,7 +96,7 @@ class Push:
             yield agent_pb2.ReceiveMessage(trailer=agent_pb2.ReceiveTrailer(error=str(exc)))
             return
         summary = self.pump.summary()
-        trailer = agent_pb2.ReceiveTrailer(bytes=summary.bytes, sha256=summary.sha256)
+        trailer = agent_pb2.ReceiveTrailer(bytes=summary.bytes, checksum=summary.checksum)
         yield agent_pb2.ReceiveMessage(trailer=trailer)
 
     def wait(self, timeout: float) -> bool:
@@ -122,10 +122,10 @@ class Push:
             self.pump.close()
             self._channel.close()
         sent = self.pump.summary()
-        if reply.result.bytes != sent.bytes or reply.result.sha256 != sent.sha256:
+        if reply.result.bytes != sent.bytes or reply.result.checksum != sent.checksum:
             raise errors.AgentError(
-                f"peer {self.address} reports {reply.result.bytes} bytes / {reply.result.sha256}, "
-                f"sent {sent.bytes} bytes / {sent.sha256}"
+                f"peer {self.address} reports {reply.result.bytes} bytes / "
+                f"{reply.result.checksum}, sent {sent.bytes} bytes / {sent.checksum}"
             )
         return sent, reply.result
 

@@ -291,7 +291,7 @@ class GrpcTransferCall:
                 elif which == "done":
                     d = event.done
                     yield TransferResult(
-                        d.bytes, d.sha256, d.received_snapshot, d.received_guid, d.seconds
+                        d.bytes, d.checksum, d.received_snapshot, d.received_guid, d.seconds
                     )
         except grpc.RpcError as exc:
             raise controller_error(self._address, exc) from None

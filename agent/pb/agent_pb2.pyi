@@ -213,18 +213,18 @@ class TransferProgress(_message.Message):
     def __init__(self, bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., elapsed_seconds: _Optional[float] = ...) -> None: ...
 
 class TransferResult(_message.Message):
-    __slots__ = ("bytes", "sha256", "received_snapshot", "received_guid", "seconds")
+    __slots__ = ("bytes", "checksum", "received_snapshot", "received_guid", "seconds")
     BYTES_FIELD_NUMBER: _ClassVar[int]
-    SHA256_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_GUID_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     bytes: int
-    sha256: str
+    checksum: str
     received_snapshot: str
     received_guid: str
     seconds: float
-    def __init__(self, bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., received_snapshot: _Optional[str] = ..., received_guid: _Optional[str] = ..., seconds: _Optional[float] = ...) -> None: ...
+    def __init__(self, bytes: _Optional[int] = ..., checksum: _Optional[str] = ..., received_snapshot: _Optional[str] = ..., received_guid: _Optional[str] = ..., seconds: _Optional[float] = ...) -> None: ...
 
 class SendEvent(_message.Message):
     __slots__ = ("progress", "chunk", "done")
@@ -257,14 +257,14 @@ class ReceiveHeader(_message.Message):
     def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ...) -> None: ...
 
 class ReceiveTrailer(_message.Message):
-    __slots__ = ("bytes", "sha256", "error")
+    __slots__ = ("bytes", "checksum", "error")
     BYTES_FIELD_NUMBER: _ClassVar[int]
-    SHA256_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     bytes: int
-    sha256: str
+    checksum: str
     error: str
-    def __init__(self, bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+    def __init__(self, bytes: _Optional[int] = ..., checksum: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ReceiveMessage(_message.Message):
     __slots__ = ("header", "chunk", "trailer")

@@ -46,7 +46,7 @@ def _progress_event(p: Progress) -> agent_pb2.SendEvent:
 def _result(summary: Summary) -> agent_pb2.TransferResult:
     return agent_pb2.TransferResult(
         bytes=summary.bytes,
-        sha256=summary.sha256,
+        checksum=summary.checksum,
         received_snapshot=summary.received.snapshot,
         received_guid=summary.received.guid,
         seconds=summary.seconds,
@@ -160,7 +160,7 @@ class TransferRpc:
                 trailer = message.trailer
                 if trailer.error:
                     raise AgentError(f"the sender failed, nothing was received: {trailer.error}")
-                return pump.commit(trailer.bytes, trailer.sha256)
+                return pump.commit(trailer.bytes, trailer.checksum)
             else:
                 raise InvalidArgument(f"unexpected {field or 'empty'} message in the stream")
         if not context.is_active():

@@ -156,7 +156,7 @@ class TransferProgress:
 @dataclass(frozen=True)
 class TransferResult:
     bytes: int
-    sha256: str = ""
+    checksum: str = ""  # "algorithm:hexdigest", e.g. "xxh3-128:..."
     received_snapshot: str = ""
     received_guid: str = ""
     seconds: float = 0.0

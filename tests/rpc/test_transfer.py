@@ -18,6 +18,7 @@ import pytest
 from conftest import AgentProcess
 from transfer_helpers import (
     ZFS,
+    checksum,
     children_named,
     directory_backend,
     send_request,
@@ -74,7 +75,7 @@ def test_full_send_agent_to_agent_copies_every_file(
     assert all(e.HasField("progress") for e in events[:-1]) and len(events) >= 2
     done = events[-1].done
     assert done.received_snapshot == "dst/apps/app@s1"
-    assert done.bytes > 3 << 20 and len(done.sha256) == 64
+    assert done.bytes > 3 << 20 and done.checksum.startswith("xxh3-128:")
     assert events[-2].progress.bytes_done == done.bytes
     received = directory_backend(target).dataset_dir("dst/apps/app")
     assert tree(received) == tree(live)
@@ -96,7 +97,7 @@ def test_export_without_peer_streams_the_raw_tar(
         else:
             done = event.done
     assert done is not None
-    assert done.bytes == len(raw) and done.sha256 == hashlib.sha256(raw).hexdigest()
+    assert done.bytes == len(raw) and done.checksum == checksum(raw)
     with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
         member = archive.extractfile("data/sub/random.bin")
         assert member is not None
@@ -239,15 +240,24 @@ def test_a_stream_is_committed_only_with_a_matching_trailer(
     source, target = agents
     make_snapshot(source, "src/app", "s1")
     raw = tar_stream(source, "src/app@s1")
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = checksum(raw)
     bad_sum = raw_receive(
-        target, "dst/a", raw, agent_pb2.ReceiveTrailer(bytes=len(raw), sha256="0" * 64)
+        target,
+        "dst/a",
+        raw,
+        agent_pb2.ReceiveTrailer(bytes=len(raw), checksum="xxh3-128:" + "0" * 32),
     )
     assert bad_sum is not None and "corrupted" in (bad_sum.details() or "")
     bad_len = raw_receive(
-        target, "dst/a", raw, agent_pb2.ReceiveTrailer(bytes=len(raw) + 1, sha256=digest)
+        target, "dst/a", raw, agent_pb2.ReceiveTrailer(bytes=len(raw) + 1, checksum=digest)
     )
     assert bad_len is not None
+    sha = "sha256:" + hashlib.sha256(raw).hexdigest()
+    unknown = raw_receive(
+        target, "dst/a", raw, agent_pb2.ReceiveTrailer(bytes=len(raw), checksum=sha)
+    )
+    assert unknown is not None and unknown.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "xxh3-128" in (unknown.details() or "")
     failed = raw_receive(target, "dst/a", raw, agent_pb2.ReceiveTrailer(error="zfs send died"))
     assert failed is not None and "zfs send died" in (failed.details() or "")
     truncated = raw_receive(target, "dst/a", raw, None)
@@ -255,7 +265,7 @@ def test_a_stream_is_committed_only_with_a_matching_trailer(
     assert nothing_received(target, "dst/a")
     # the same bytes through a standard protobuf client, with the right trailer, are accepted
     assert (
-        raw_receive(target, "dst/a", raw, agent_pb2.ReceiveTrailer(bytes=len(raw), sha256=digest))
+        raw_receive(target, "dst/a", raw, agent_pb2.ReceiveTrailer(bytes=len(raw), checksum=digest))
         is None
     )
     assert (directory_backend(target).dataset_dir("dst/a") / "hello.txt").exists()

@@ -8,7 +8,6 @@ finishing that receive deadlocked zfs-fuse on this machine (every FUSE request h
 
 from __future__ import annotations
 
-import hashlib
 import signal
 import subprocess
 import threading
@@ -20,6 +19,7 @@ import pytest
 from conftest import AgentProcess, Pool
 from transfer_helpers import (
     ZFS,
+    checksum,
     children_named,
     send_request,
     stub,
@@ -134,7 +134,7 @@ def test_export_without_peer_is_a_zfs_stream(
             raw += event.chunk
         else:
             done = event.done
-    assert done is not None and done.sha256 == hashlib.sha256(raw).hexdigest()
+    assert done is not None and done.checksum == checksum(raw)
     subprocess.run(["zfs", "receive", f"{dst.name}/exported"], input=bytes(raw), check=True)
     assert mounted_tree(f"{dst.name}/exported", tmp_path / "cmp") == tree(src.mountpoint / "app")
 

@@ -8,12 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import xxhash
 from conftest import AgentProcess
 
 from agent.pb import agent_pb2, agent_pb2_grpc
 from agent.storage.directory import DirectoryBackend
 
 ZFS = agent_pb2.STREAM_ZFS
+
+
+def checksum(data: bytes | bytearray) -> str:
+    """The stream checksum the agents exchange, computed independently of agent code."""
+    return "xxh3-128:" + xxhash.xxh3_128(data).hexdigest()
 
 
 def stub(address: str, creds: grpc.ChannelCredentials | None = None) -> agent_pb2_grpc.AgentStub:

@@ -3,13 +3,13 @@ agent was told to expect, once, before the ticket expires."""
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import time
 from collections.abc import Iterator
 
 import grpc
 import pytest
+import xxhash
 
 from agent.pb import agent_pb2, agent_pb2_grpc
 
@@ -39,7 +39,8 @@ def messages(header: agent_pb2.ReceiveHeader, data: bytes) -> Iterator[agent_pb2
     yield agent_pb2.ReceiveMessage(header=header)
     for offset in range(0, len(data), CHUNK):
         yield agent_pb2.ReceiveMessage(chunk=data[offset : offset + CHUNK])
-    trailer = agent_pb2.ReceiveTrailer(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    digest = "xxh3-128:" + xxhash.xxh3_128(data).hexdigest()
+    trailer = agent_pb2.ReceiveTrailer(bytes=len(data), checksum=digest)
     yield agent_pb2.ReceiveMessage(trailer=trailer)
 
 

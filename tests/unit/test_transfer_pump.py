@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 
 import pytest
+import xxhash
 
-from agent.errors import AgentError, CommandFailed
+from agent.errors import AgentError, CommandFailed, InvalidArgument
 from agent.streams import Received
 from agent.transfer import Meter, SinkPump, SourcePump
+
+
+def checksum(data: bytes) -> str:
+    return "xxh3-128:" + xxhash.xxh3_128(data).hexdigest()
 
 
 class MemorySource:
@@ -95,7 +99,7 @@ def test_chunks_carry_every_byte_in_order_with_their_frame_and_checksum() -> Non
     assert sizes[:3] == [1 << 20] * 3  # short reads are merged into full chunks
     summary = pump.summary()
     assert summary.bytes == len(data)
-    assert summary.sha256 == hashlib.sha256(data).hexdigest()
+    assert summary.checksum == checksum(data)
     assert source.finished and not source.aborted
 
 
@@ -103,7 +107,7 @@ def test_an_empty_stream_ends_without_chunks_and_is_finished() -> None:
     source = MemorySource(b"")
     pump = SourcePump(source, Meter())
     assert list(pump.chunks()) == []
-    assert pump.summary().sha256 == hashlib.sha256(b"").hexdigest()
+    assert pump.summary().checksum == checksum(b"")
     assert source.finished
 
 
@@ -185,7 +189,7 @@ def test_sink_pump_commits_when_count_and_checksum_match() -> None:
     data = os.urandom(5000)
     for i in range(0, 5000, 1000):
         pump.feed(memoryview(data)[i : i + 1000])
-    summary = pump.commit(5000, hashlib.sha256(data).hexdigest())
+    summary = pump.commit(5000, checksum(data))
     assert bytes(sink.data) == data and sink.committed
     assert summary.received == Received("dst/ds@s1", "42")
     pump.abort()  # a late cancellation callback leaves a committed sink alone
@@ -197,12 +201,22 @@ def test_sink_pump_aborts_on_a_mismatch(wrong: str) -> None:
     sink = MemorySink()
     pump = SinkPump(sink, Meter())
     pump.feed(b"abc")
-    digest = hashlib.sha256(b"abc").hexdigest()
+    digest = checksum(b"abc")
     with pytest.raises(AgentError, match="corrupted"):
         if wrong == "count":
             pump.commit(4, digest)
         else:
-            pump.commit(3, hashlib.sha256(b"abd").hexdigest())
+            pump.commit(3, checksum(b"abd"))
+    assert sink.aborted and not sink.committed
+
+
+@pytest.mark.parametrize("value", ["sha256:" + "0" * 64, "0" * 32, ""])
+def test_sink_pump_refuses_an_unknown_checksum_algorithm(value: str) -> None:
+    sink = MemorySink()
+    pump = SinkPump(sink, Meter())
+    pump.feed(b"abc")
+    with pytest.raises(InvalidArgument, match="xxh3-128"):
+        pump.commit(3, value)
     assert sink.aborted and not sink.committed
 
 
