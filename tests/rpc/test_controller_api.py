@@ -13,7 +13,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from common.grpc_options import open_channel
+from common.grpc_options import channel_credentials, open_channel
+from controller import certs
 from controller.agents import AgentDialer
 from controller.config import ControllerConfig
 from controller.pb import controller_pb2 as pb
@@ -62,9 +63,9 @@ def spec(compose: str = "/srv/app/docker-compose.yml", **overrides: str) -> pb.M
     return pb.MigrationSpec(**fields)
 
 
-def code_of(call: Callable[..., object], *args: object) -> grpc.StatusCode:
+def code_of(call: Callable[..., object], *args: object, **kwargs: object) -> grpc.StatusCode:
     with pytest.raises(grpc.RpcError) as raised:
-        call(*args)
+        call(*args, **kwargs)
     return raised.value.code()  # type: ignore[no-any-return]
 
 
@@ -236,3 +237,33 @@ def test_health_and_reflection_answer(channel: grpc.Channel) -> None:
     names = {s.name for s in replies[0].list_services_response.service}
     assert SERVICE_NAME in names
     assert "grpc.health.v1.Health" in names
+
+
+def test_mutual_tls_serves_clients_of_the_ca_only(tmp_path: Path) -> None:
+    ca_dir = tmp_path / "pki"
+    ca = certs.make_ca(ca_dir).cert
+    server_pair = certs.issue_cert(ca_dir, "controller", ["127.0.0.1", "localhost"])
+    client_pair = certs.issue_cert(ca_dir, "operator", ["operator.test"])
+    config = ControllerConfig(
+        listen="127.0.0.1:0",
+        tls_cert=str(server_pair.cert),
+        tls_key=str(server_pair.key),
+        tls_ca=str(ca),
+    )
+    store = SqlMigrationStore(f"sqlite:///{tmp_path / 'controller.db'}")
+    service = ControllerService(store, AgentDialer(None), owner_id="tls-test")
+    server = ControllerServer(config, service)
+    try:
+        trusted = channel_credentials(ca, client_pair.cert, client_pair.key)
+        with open_channel(server.address, trusted) as chan:
+            reply = pb_grpc.ControllerStub(chan).ListMigrations(pb.ListMigrationsRequest())
+            assert list(reply.migrations) == []
+        anonymous = channel_credentials(ca)
+        with open_channel(server.address, anonymous) as chan:
+            stub = pb_grpc.ControllerStub(chan)
+            request = pb.ListMigrationsRequest()
+            assert code_of(stub.ListMigrations, request, timeout=5) == grpc.StatusCode.UNAVAILABLE
+    finally:
+        server.stop(grace=1)
+        service.shutdown()
+        store.close()
