@@ -8,7 +8,7 @@ discards the bytes on every path (bench/null_sink_agent.py explains why). Every 
 carries the same tar stream from the same snapshot:
 
     agent     SendStream(peer) on the source agent -> ReceiveStream on the target agent
-    socat     tar -c | socat -> TCP loopback -> socat > /dev/null
+    socat     tar -c | socat -> TCP loopback -> socat | cat > /dev/null
     ssh       tar -c | ssh -c aes128-gcm@openssh.com (to a private sshd on loopback) cat > /dev/null
 
 Runs are interleaved (agent, socat, ssh, agent, ...) and the medians printed. CPU seconds
@@ -41,13 +41,23 @@ from agent.storage.directory import DATA, META, TAR_BLOCKING, DirectoryBackend  
 from controller.certs import issue_cert, make_ca  # noqa: E402
 
 GiB = 1 << 30
-# The agent's recommended environment (bench/README.md): no mmap per 1 MiB buffer, and two
-# malloc arenas, without which the receiving agent's RSS grows with the stream's length.
-MALLOC_ENV = {
-    "MALLOC_MMAP_THRESHOLD_": "33554432",
-    "MALLOC_TRIM_THRESHOLD_": "134217728",
-    "MALLOC_ARENA_MAX": "2",
-}
+SERVICE_UNIT = REPO / "deploy/systemd/stackferry-agent.service"
+
+
+def deployed_malloc_env() -> dict[str, str]:
+    """The glibc malloc settings the systemd unit gives the agent (bench/README.md: no mmap
+    per 1 MiB buffer; two arenas keep the receiver's RSS constant), read from the unit so
+    that the bench measures what is deployed."""
+    env = {}
+    for line in SERVICE_UNIT.read_text().splitlines():
+        if line.startswith("Environment="):
+            for item in line.removeprefix("Environment=").split():
+                key, _, value = item.partition("=")
+                if key.startswith("MALLOC_"):
+                    env[key] = value
+    return env
+
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -186,12 +196,19 @@ def socat_run(snapdir: Path) -> float:
         f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr",
         "STDOUT",
     ]
-    server = subprocess.Popen(listen, stdout=subprocess.DEVNULL)
+    # The same sink as the agents' and ssh's: a `cat` child writing to /dev/null.
+    server = subprocess.Popen(listen, stdout=subprocess.PIPE)
+    sink = subprocess.Popen(["cat"], stdin=server.stdout, stdout=subprocess.DEVNULL)
+    assert server.stdout is not None
+    server.stdout.close()
     time.sleep(0.2)
+    start = time.monotonic()
     try:
-        return pipe_run(snapdir, ["socat", "-u", "-b", "1048576", "STDIN", f"TCP:127.0.0.1:{port}"])
+        pipe_run(snapdir, ["socat", "-u", "-b", "1048576", "STDIN", f"TCP:127.0.0.1:{port}"])
     finally:
         server.wait(10)
+        sink.wait(10)
+    return time.monotonic() - start  # until the sink has every byte, as for the agents and ssh
 
 
 @contextmanager
@@ -327,11 +344,11 @@ def main() -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="agent environment, replacing the recommended malloc settings (repeatable; "
+        help="agent environment, replacing the deployed malloc settings (repeatable; "
         "--env NONE=1 runs without them)",
     )
     args = parser.parse_args()
-    env = dict(e.split("=", 1) for e in args.env) if args.env else MALLOC_ENV
+    env = dict(e.split("=", 1) for e in args.env) if args.env else deployed_malloc_env()
     work = Path(tempfile.mkdtemp(prefix="sf-bench-", dir="/dev/shm"))
     print(f"stackferry transfer benchmark: {os.cpu_count()} CPUs, agents with {env}")
     try:

@@ -1,7 +1,10 @@
 """Channel and server options used by every stackferry gRPC endpoint.
 
 Bulk data moves as ~1 MiB messages (../shared/DESIGN.md: 64 KiB halves throughput),
-so message size limits are lifted on both sides.
+so message size limits are lifted on both sides, and each endpoint lets its peer send
+HTTP/2 DATA frames of up to MAX_FRAME_SIZE instead of 16 KiB: a 1 MiB chunk then travels
+in one frame instead of 64, which cut each agent's CPU per GiB by ~10 % (plaintext) to
+~15 % (TLS) and raised throughput by ~10-15 % (bench/README.md).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 import grpc
 
 CHUNK_SIZE = 1 << 20
+MAX_FRAME_SIZE = 4 << 20  # 16 MiB - 1 is the protocol's limit; 4 MiB measured as good
 
 CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
     ("grpc.max_send_message_length", -1),
@@ -18,6 +22,7 @@ CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_frame_size", MAX_FRAME_SIZE),
 ]
 
 SERVER_OPTIONS: list[tuple[str, int | str]] = [
@@ -26,6 +31,7 @@ SERVER_OPTIONS: list[tuple[str, int | str]] = [
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.so_reuseport", 0),
+    ("grpc.http2.max_frame_size", MAX_FRAME_SIZE),
 ]
 
 
