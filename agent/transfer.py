@@ -1,13 +1,14 @@
 """The stream pump: moves a transfer's bytes between a ByteSource / ByteSink and the network.
 
 Throughput matters (../shared/DESIGN.md, "Performance"): chunks are ~1 MiB, read with
-``readinto`` into a small ring of reused buffers, and the per-chunk work (read, checksum)
-runs in its own thread so that it overlaps the network I/O of the caller's thread
-(pipe I/O releases the GIL; xxh3 takes ~0.05 ms per chunk). Memory stays bounded whatever
-the stream size: at most ``depth`` chunks wait between the two threads.
+``readinto`` into a reused buffer, and the per-chunk work (read, checksum, the one copy
+into the ``bytes`` gRPC needs) runs in its own thread so that it overlaps the network I/O
+of the caller's thread (pipe I/O and large copies release or barely hold the GIL; xxh3
+takes ~0.05 ms per chunk). Memory stays bounded whatever the stream size: at most
+``depth`` chunks wait between the two threads.
 
 No grpc here: the RPC layer frames chunks for the wire through the ``frame`` callback,
-which writes a prefix into the headroom reserved before each chunk (no copy).
+whose prefix is written into headroom before the chunk, so that the chunk is copied once.
 """
 
 from __future__ import annotations
@@ -123,11 +124,9 @@ class Meter:
 
 
 class SourcePump:
-    """Reads a ByteSource in a thread into reused buffers; ``chunks()`` yields them.
-
-    A yielded view stays valid until the consumer asks for the next chunk plus ``depth``
-    more (the ring has depth + 2 buffers); the gRPC layer copies each one when it
-    serialises it, before asking for the next. The pump owns the source: it calls
+    """Reads a ByteSource in a thread; ``chunks()`` yields each framed chunk as ``bytes``,
+    ready for gRPC (its serializer needs ``bytes``: copying in this thread keeps that copy
+    off gRPC's sending thread, the stream's serial path). The pump owns the source: it calls
     ``finish`` at the end (raising the producer's error, e.g. zfs send's stderr) and
     ``abort`` on any failure or on ``close``.
     """
@@ -145,13 +144,13 @@ class SourcePump:
         self.chunk_size = chunk_size
         self.frame = frame
         self._sum = Checksum()
-        self._ring = [bytearray(HEADROOM + chunk_size) for _ in range(depth + 2)]
+        self._buffer = bytearray(HEADROOM + chunk_size)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._produce, name="pump-read", daemon=True)
 
-    def chunks(self) -> Generator[memoryview, None, None]:
+    def chunks(self) -> Generator[bytes, None, None]:
         """The framed chunks in order; then the source is finished (raises if it failed)."""
         self._thread.start()
         try:
@@ -161,7 +160,7 @@ class SourcePump:
                     break
                 if isinstance(item, BaseException):
                     raise item
-                assert isinstance(item, memoryview)
+                assert isinstance(item, bytes)
                 yield item
             self._thread.join()
             self.source.finish()
@@ -183,12 +182,9 @@ class SourcePump:
             self._thread.join(timeout=10)
 
     def _produce(self) -> None:
-        n = 0
+        view = memoryview(self._buffer)
         try:
             while not self._stop.is_set():
-                buf = self._ring[n % len(self._ring)]
-                n += 1
-                view = memoryview(buf)
                 got = self._fill(view[HEADROOM:])
                 if got == 0:
                     break
@@ -198,7 +194,7 @@ class SourcePump:
                     prefix = self.frame(got)
                     start -= len(prefix)
                     view[start:HEADROOM] = prefix
-                if not self._put(view[start : HEADROOM + got]):
+                if not self._put(bytes(view[start : HEADROOM + got])):
                     return
                 self.meter.add(got)
                 delay = self.meter.pace()
