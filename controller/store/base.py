@@ -44,6 +44,10 @@ class MigrationStore(Protocol):
         """Newest first; `states` empty = all. A malformed page_token: InvalidArgument."""
         ...
 
+    def count_by_state(self) -> dict[MigrationState, int]:
+        """How many migrations are in each state (states with none are left out)."""
+        ...
+
     def save(
         self, migration: Migration, event: Event | None = None, lease_owner: str | None = None
     ) -> Migration:

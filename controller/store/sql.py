@@ -177,6 +177,11 @@ class SqlMigrationStore:
             ).scalar_one()
         return MigrationPage(found[:size], _encode_token(last_seq))
 
+    def count_by_state(self) -> dict[MigrationState, int]:
+        query = sa.select(migrations.c.state, sa.func.count()).group_by(migrations.c.state)
+        with self._tx() as conn:
+            return {MigrationState(state): count for state, count in conn.execute(query)}
+
     def _load(self, conn: sa.Connection, query: sa.Select[Any]) -> list[Migration]:
         """The migrations `query` selects, in its order, with their steps and snapshots."""
         found = [r._mapping for r in conn.execute(query)]

@@ -225,6 +225,13 @@ def test_list_filters_by_state_and_pages_newest_first(store: MigrationStore) -> 
     assert ended.next_page_token == ""
 
 
+def test_count_by_state_counts_every_migration_once(store: MigrationStore) -> None:
+    assert store.count_by_state() == {}
+    made = [store.create(a_migration(f"/srv/app{i}/compose.yml")) for i in range(3)]
+    finish(store, made[0], MigrationState.COMPLETED)
+    assert store.count_by_state() == {MigrationState.PENDING: 2, MigrationState.COMPLETED: 1}
+
+
 @pytest.mark.parametrize("token", ["garbage", "c2VxOng=", "!!"])
 def test_list_refuses_a_malformed_page_token(store: MigrationStore, token: str) -> None:
     with pytest.raises(InvalidArgument):
