@@ -15,6 +15,7 @@ import structlog
 
 from common.config_loader import ConfigError, load_config
 from common.logging import configure_logging
+from common.metrics import start_metrics_server
 from controller.config import ENV_PREFIX, ControllerConfig
 from controller.server import ControllerServer
 from controller.wiring import build_service
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stackferry-controller: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_format, config.log_level)
+    metrics = start_metrics_server(config.metrics_listen)
+    if metrics is not None:
+        log.info("metrics served", address=config.metrics_listen, port=metrics[1])
     service = build_service(config)
     service.resume_all()
     server = ControllerServer(config, service)

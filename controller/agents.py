@@ -29,6 +29,7 @@ from controller.domain.host import (
     DeployResult,
     ImageInfo,
     MountInfo,
+    SendEstimate,
     ServiceInfo,
     SnapshotInfo,
     StackInfo,
@@ -65,7 +66,7 @@ class AgentClient(Protocol):
 
     def get_datasets(self, names: Sequence[str]) -> list[DatasetInfo]: ...
 
-    def estimate_send(self, snapshot: str, base_snapshot: str = "") -> int: ...
+    def estimate_send(self, snapshot: str, base_snapshot: str = "") -> SendEstimate: ...
 
     def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo: ...
 
@@ -190,9 +191,10 @@ class GrpcAgentClient:
             for d in reply.datasets
         ]
 
-    def estimate_send(self, snapshot: str, base_snapshot: str = "") -> int:
+    def estimate_send(self, snapshot: str, base_snapshot: str = "") -> SendEstimate:
         request = pb.EstimateSendRequest(snapshot=snapshot, base_snapshot=base_snapshot)
-        return self._call(self._stub.EstimateSend, request).bytes
+        reply = self._call(self._stub.EstimateSend, request)
+        return SendEstimate(reply.bytes, reply.method)
 
     def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
         request = pb.InspectStackRequest(compose_path=compose_path, project_name=project_name)

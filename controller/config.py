@@ -56,6 +56,12 @@ class ControllerConfig:
             )
         if self.insecure and (self.tls_cert or self.tls_key or self.tls_ca):
             raise ConfigError("insecure: true cannot be combined with tls_cert / tls_key / tls_ca")
+        if self.metrics_listen:
+            host, sep, port = self.metrics_listen.rpartition(":")
+            if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+                raise ConfigError(
+                    f"metrics_listen: expected HOST:PORT, got {self.metrics_listen!r}"
+                )
         if self.lease_seconds <= 0:
             raise ConfigError("lease_seconds: must be positive")
         if self.db_url and "://" not in self.db_url:

@@ -13,13 +13,17 @@ migration and follows the undo action the cancel owes.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import logging
 import posixpath
 import threading
 import time
 from collections.abc import Callable
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
+from common import metrics
 from controller.agents import AgentClient, AgentDialer, TransferCall
 from controller.domain.host import TransferProgress, TransferResult, ZfsTransfer
 from controller.domain.machine import Action, MigrationEvent, next_transition
@@ -32,6 +36,7 @@ from controller.domain.model import (
     SnapshotRecord,
     StepState,
 )
+from controller.domain.progress import incremental_estimate
 from controller.errors import Conflict, ControllerError, LeaseLost, NotFound, Unavailable
 from controller.planner import Planner, deploy_request
 from controller.store.base import MigrationStore
@@ -97,51 +102,69 @@ class Orchestrator:
     # -- the loop --------------------------------------------------------------------------
 
     def drive(self, migration_id: str) -> None:
-        """Runs owed actions until the migration owes none; the caller holds the lease."""
-        renewer = threading.Thread(
-            target=self._renew, args=(migration_id,), name="lease-renewer", daemon=True
-        )
-        renewer.start()
-        try:
-            self.m = self.store.get(migration_id)
-            while not self._stopping.is_set() and self.m.pending_action is not None:
-                self._interrupted.clear()
-                action = Action(self.m.pending_action)
-                try:
-                    error = self._run(action)
-                    self._advance(action, error)
-                except LeaseLost:
-                    log.warning("lease lost: stopping", id=migration_id)
+        """Runs owed actions until the migration owes none; the caller holds the lease.
+        Every line logged meanwhile, here or in the lease renewer, carries `migration_id`."""
+        with bound_contextvars(migration_id=migration_id):
+            renewer = threading.Thread(
+                target=contextvars.copy_context().run,
+                args=(self._renew, migration_id),
+                name="lease-renewer",
+                daemon=True,
+            )
+            renewer.start()
+            try:
+                self._drive(migration_id)
+            except Exception:
+                log.exception("driver crashed; another round of resume will pick it up")
+            finally:
+                self._stopping.set()
+                renewer.join()
+                self.store.release_lease(migration_id, self.owner_id)
+
+    def _drive(self, migration_id: str) -> None:
+        self.m = self.store.get(migration_id)
+        log.info("driving", state=self.m.state.value, action=self.m.pending_action)
+        while not self._stopping.is_set() and self.m.pending_action is not None:
+            self._interrupted.clear()
+            action = Action(self.m.pending_action)
+            try:
+                error = self._run(action)
+                self._advance(action, error)
+            except LeaseLost:
+                log.warning("lease lost: stopping", step=action.value)
+                return
+            except (Interrupted, Conflict):
+                log.info("step interrupted", step=action.value, stopping=self._stopping.is_set())
+                if self._stopping.is_set():
                     return
-                except (Interrupted, Conflict):
-                    if self._stopping.is_set():
-                        return
-                    self.m = self.store.get(migration_id)
-        except Exception:
-            log.exception("driver crashed; another round of resume will pick it up")
-        finally:
-            self._stopping.set()
-            renewer.join()
-            self.store.release_lease(migration_id, self.owner_id)
+                self.m = self.store.get(migration_id)
+                log.info("re-read after a cancel", state=self.m.state.value)
+        log.info("driver done", state=self.m.state.value, pending_action=self.m.pending_action)
 
     def _renew(self, migration_id: str) -> None:
         while not self._stopping.wait(self.lease_ttl / 3):
             try:
                 self.store.renew_lease(migration_id, self.owner_id, self.lease_ttl)
             except LeaseLost:
+                log.warning("lease taken by another controller: stopping")
                 self.stop()
                 return
-            except Exception:  # a database blip: the next round retries before expiry
-                log.warning("lease renewal failed", id=migration_id, exc_info=True)
+            except Exception as exc:  # a database blip: the next round retries before expiry
+                log.warning("lease renewal failed", error=str(exc), exc_info=True)
 
     def _run(self, action: Action) -> str:
         """Runs the action; "" when it succeeded, else why it failed. An agent that cannot be
         reached is tried again a few times first: the action is idempotent."""
         assert self.m is not None
         for attempt in range(1, UNAVAILABLE_ATTEMPTS + 1):
-            log.info("action", id=self.m.id, state=self.m.state.value, action=action.value)
+            log.info("step started", step=action.value, state=self.m.state.value, attempt=attempt)
+            started = time.monotonic()
             try:
-                ACTIONS[action](self)
+                with metrics.timed_step(action.value):
+                    ACTIONS[action](self)
+                step = self.m.step(action)
+                seconds = round(time.monotonic() - started, 3)
+                log.info("step done", step=action.value, seconds=seconds, bytes=step.bytes_done)
                 return ""
             except (Interrupted, LeaseLost):
                 raise
@@ -151,17 +174,24 @@ class Orchestrator:
                 if self._interrupted.is_set():
                     raise Interrupted() from None
                 if attempt == UNAVAILABLE_ATTEMPTS:
-                    return str(exc)
-                log.warning("agent unavailable, retrying", action=action.value, error=str(exc))
+                    return self._failed(action, started, str(exc))
+                log.warning("agent unavailable, retrying", step=action.value, error=str(exc))
                 if self._interrupted.wait(UNAVAILABLE_PAUSE * attempt):
                     raise Interrupted() from None
             except Exception as exc:
                 if self._interrupted.is_set():
                     raise Interrupted() from None
                 if not isinstance(exc, ControllerError):
-                    log.exception("action crashed", action=action.value)
-                return str(exc) or type(exc).__name__
+                    log.exception("step crashed", step=action.value)
+                return self._failed(action, started, str(exc) or type(exc).__name__)
         return ""
+
+    def _failed(self, action: Action, started: float, error: str) -> str:
+        assert self.m is not None
+        seconds = round(time.monotonic() - started, 3)
+        bytes_done = self.m.step(action).bytes_done
+        log.error("step failed", step=action.value, seconds=seconds, bytes=bytes_done, error=error)
+        return error
 
     def _advance(self, action: Action, error: str) -> None:
         """Closes the action's step and saves the next transition (before its action)."""
@@ -184,8 +214,16 @@ class Orchestrator:
                 m.error = f"{m.error}; {action.value}: {error}"
             message = f"{action.value} failed: {error}" if error else f"{action.value} done"
             self._save(Event(m.id, now, EventKind.STATE, m.state, action.value, message))
+            log.log(
+                logging.WARNING if error else logging.INFO,
+                "clean-up of an ended migration " + ("failed" if error else "done"),
+                state=m.state.value,
+                step=action.value,
+                error=error,
+            )
             return
         event = MigrationEvent.STEP_FAILED if error else MigrationEvent.STEP_OK
+        previous = m.state
         transition = next_transition(m.state, event)
         if error and transition.next_state != MigrationState.COMPLETED:
             m.error = f"{m.error}; {action.value}: {error}" if m.error else f"{action}: {error}"
@@ -196,6 +234,15 @@ class Orchestrator:
             nxt.bytes_done = nxt.bytes_expected = 0
         message = f"{action.value} failed: {error}" if error else f"{action.value} done"
         self._save(Event(m.id, now, EventKind.STATE, m.state, action.value, message))
+        log.log(
+            logging.WARNING if error else logging.INFO,
+            "state changed",
+            previous=previous.value,
+            state=m.state.value,
+            after=action.value,
+            next_action=m.pending_action,
+            error=m.error if error else "",
+        )
 
     def _save(self, event: Event | None = None) -> None:
         assert self.m is not None
@@ -204,7 +251,9 @@ class Orchestrator:
             self.notify(event)
 
     def _log(self, message: str, step: str = "") -> None:
+        """Records `message` in the migration's event log (and in the controller's log)."""
         assert self.m is not None
+        log.info(message, step=step)
         event = Event(self.m.id, time.time(), EventKind.LOG, self.m.state, step, message)
         self.notify(self.store.append_event(event))
 
@@ -299,7 +348,7 @@ class Orchestrator:
                 continue
             snapshot = f"{d.source_dataset}@{name}"
             base_snapshot = f"{d.source_dataset}@{base}" if base else ""
-            expected = self.source.estimate_send(snapshot, base_snapshot)
+            expected = self._estimate(snapshot, base_snapshot, action)
             transfer = ZfsTransfer(
                 snapshot=snapshot,
                 target_dataset=d.target_dataset,
@@ -316,6 +365,21 @@ class Orchestrator:
             self._remember(SnapshotRecord("target", d.target_dataset, name, guid, time.time()))
             m.bytes_transferred += result.bytes
             self._save()
+
+    def _estimate(self, snapshot: str, base_snapshot: str, action: Action) -> int:
+        """The agent's estimate; for an incremental it has no dry run for, the delta computed
+        from the two snapshots' sizes (see incremental_estimate)."""
+        reported = self.source.estimate_send(snapshot, base_snapshot)
+        expected, how = reported.bytes, reported.method
+        if base_snapshot and not reported.is_dry_run:
+            dataset, _, base = base_snapshot.partition("@")
+            name = snapshot.partition("@")[2]
+            infos = self.source.list_snapshots([dataset], base)
+            infos += self.source.list_snapshots([dataset], name)
+            if len(infos) == 2:
+                expected, how = incremental_estimate(reported, *infos)
+        self._log(f"{snapshot}: about {expected} bytes to send ({how})", action.value)
+        return expected
 
     def _stream(self, action: Action, call: TransferCall) -> TransferResult:
         """Follows one agent-to-agent stream, saving progress at most once per interval."""

@@ -16,7 +16,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
+from common import metrics
 from controller.agents import AgentDialer
 from controller.domain.host import AgentPing
 from controller.domain.machine import MigrationEvent, next_transition
@@ -79,7 +81,15 @@ class ControllerService:
         """Records a PENDING migration (AlreadyExists while another one of the stack runs)."""
         check_spec(spec)
         migration = self.store.create(new_migration(spec, time.time()))
-        self._record(migration, EventKind.STATE, "created")
+        with bound_contextvars(migration_id=migration.id):
+            log.info(
+                "migration created",
+                name=spec.name,
+                compose_path=spec.compose_path,
+                source=spec.source_agent,
+                target=spec.target_agent,
+            )
+            self._record(migration, EventKind.STATE, "created")
         return self.start(migration.id) if start else migration
 
     def start(self, migration_id: str) -> Migration:
@@ -88,6 +98,10 @@ class ControllerService:
         Starting a migration that is already being driven here returns it unchanged; one left
         behind by a dead controller is resumed once its lease can be taken (else LeaseHeld).
         """
+        with bound_contextvars(migration_id=migration_id):
+            return self._start(migration_id)
+
+    def _start(self, migration_id: str) -> Migration:
         migration = self.store.get(migration_id)
         if migration.state.is_terminal:
             raise FailedPrecondition(f"migration {migration_id} already ended {migration.state}")
@@ -112,6 +126,10 @@ class ControllerService:
         save or progress check and runs the undo action; a migration nobody drives is driven
         here.
         """
+        with bound_contextvars(migration_id=migration_id):
+            return self._cancel(migration_id)
+
+    def _cancel(self, migration_id: str) -> Migration:
         for _ in range(20):
             migration = self.store.get(migration_id)
             transition = next_transition(migration.state, MigrationEvent.CANCEL)
@@ -135,6 +153,8 @@ class ControllerService:
     def delete(self, migration_id: str) -> None:
         """Removes a finished migration and its history (FailedPrecondition while it runs)."""
         self.store.delete(migration_id)
+        log.info("migration deleted", migration_id=migration_id)
+        self._publish_counts()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -203,6 +223,7 @@ class ControllerService:
     def resume_all(self) -> None:
         """Drives every unfinished migration whose lease is free, now and then periodically
         (a lease left by a killed controller frees itself when it expires)."""
+        self._publish_counts()
         self._resume_free()
         if self._resumer is None:
             self._resumer = threading.Thread(
@@ -244,6 +265,12 @@ class ControllerService:
             )
         record = Event(migration.id, now, EventKind.STATE, migration.state, message=event.value)
         saved = self.store.save(migration, record, lease_owner=self.owner_id if lease else None)
+        log.info(
+            "state changed",
+            on=event.value,
+            state=saved.state.value,
+            next_action=saved.pending_action,
+        )
         self._notify(record)
         return saved
 
@@ -252,8 +279,20 @@ class ControllerService:
         self._notify(self.store.append_event(event))
 
     def _notify(self, event: Event) -> None:
+        """Every recorded event, from the API's calls and from the drivers, passes here."""
+        if event.kind == EventKind.STATE:
+            self._publish_counts()
         if self.on_event is not None:
             self.on_event(event)
+
+    def _publish_counts(self) -> None:
+        """Migrations by state for the metrics gauge: one GROUP BY per saved transition."""
+        try:
+            counts = self.store.count_by_state()
+        except Exception as exc:  # the gauge is not worth failing a transition for
+            log.warning("migrations by state not counted", error=str(exc))
+            return
+        metrics.set_migrations_by_state({state.value: n for state, n in counts.items()})
 
     def _is_driving(self, migration_id: str) -> bool:
         with self._lock:
@@ -292,7 +331,9 @@ class ControllerService:
     def _resume_free(self) -> None:
         for migration in self._unfinished():
             if self._drive_if_free(migration.id):
-                log.info("resuming migration", id=migration.id, state=migration.state.value)
+                log.info(
+                    "resuming migration", migration_id=migration.id, state=migration.state.value
+                )
 
     def _unfinished(self) -> builtins.list[Migration]:
         """Started migrations that have not ended, and ended ones that still owe an action."""

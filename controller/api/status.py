@@ -11,6 +11,7 @@ import grpc
 import structlog
 
 from controller import errors
+from controller.pb import controller_pb2 as pb
 
 log = structlog.get_logger(__name__)
 
@@ -35,9 +36,12 @@ def status_for(exc: errors.ControllerError) -> grpc.StatusCode:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _abort(method: str, exc: errors.ControllerError, context: grpc.ServicerContext) -> None:
+def _abort(
+    method: str, request: Any, exc: errors.ControllerError, context: grpc.ServicerContext
+) -> None:
     code = status_for(exc)
-    log.warning("rpc failed", method=method, code=code.name, error=str(exc))
+    about = {"migration_id": request.id} if isinstance(request, pb.MigrationRef) else {}
+    log.warning("rpc failed", method=method, code=code.name, error=str(exc), **about)
     context.abort(code, str(exc))
 
 
@@ -49,7 +53,7 @@ def maps_errors(method: F) -> F:
         try:
             return method(self, request, context)
         except errors.ControllerError as exc:
-            _abort(method.__name__, exc, context)
+            _abort(method.__name__, request, exc, context)
 
     return wrapper  # type: ignore[return-value]
 
@@ -62,6 +66,6 @@ def maps_errors_stream(method: F) -> F:
         try:
             yield from method(self, request, context)
         except errors.ControllerError as exc:
-            _abort(method.__name__, exc, context)
+            _abort(method.__name__, request, exc, context)
 
     return wrapper  # type: ignore[return-value]

@@ -50,6 +50,19 @@ class SnapshotInfo:
 
 
 @dataclass(frozen=True)
+class SendEstimate:
+    """What the source agent expects a send to stream, and how it knows: "zfs send -nvP" is the
+    stream's own dry run; "properties" is read from dataset properties (a guess)."""
+
+    bytes: int
+    method: str = ""
+
+    @property
+    def is_dry_run(self) -> bool:
+        return self.method == "zfs send -nvP"
+
+
+@dataclass(frozen=True)
 class DatasetInfo:
     name: str
     exists: bool

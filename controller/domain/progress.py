@@ -2,13 +2,16 @@
 
 Overall progress weighs each step by its usual share of the wall time; the bulk copy
 dominates. Rate and ETA come from the running step's bytes and start time, so any
-controller replica (not only the driver) reports the same figures.
+controller replica (not only the driver) reports the same figures. Bytes done are exact (what
+the streams moved); bytes expected are the agents' estimates until a step ends, then what it
+moved.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controller.domain.host import SendEstimate, SnapshotInfo
 from controller.domain.machine import Action
 from controller.domain.model import Migration, MigrationState, Step, StepState
 
@@ -48,6 +51,35 @@ def _fraction(step: Step) -> float:
     return 0.0
 
 
+def _expected(step: Step) -> int:
+    if step.state in (StepState.DONE, StepState.SKIPPED):
+        return step.bytes_done
+    return max(step.bytes_expected, step.bytes_done)
+
+
+SNAPSHOT_DELTA = "approximate: snapshot sizes"
+
+
+def incremental_estimate(
+    reported: SendEstimate, base: SnapshotInfo, new: SnapshotInfo
+) -> tuple[int, str]:
+    """Bytes an incremental send from `base` to `new` should stream, and how they were found.
+
+    A dry run (`zfs send -nvP`) is taken as it is; so is a properties figure below `new`'s
+    `referenced`, which is `written@base`. Otherwise the agent fell back to `new`'s whole
+    `referenced` (zfs-fuse has neither), the size of a full send, not of the delta. Then:
+    written since base = referenced(new) - referenced(base) + bytes freed since base, and
+    used(base) (blocks only base still holds) is the part of the freed bytes that can be
+    read. These are on-disk sizes (compression, block rounding), not stream bytes: the figure
+    is approximate, clamped at zero, and the step's expectation grows with the bytes the
+    stream actually moves.
+    """
+    if reported.is_dry_run or reported.bytes < new.referenced_bytes:
+        return reported.bytes, reported.method
+    delta = new.referenced_bytes - base.referenced_bytes + base.used_bytes
+    return max(delta, 0), SNAPSHOT_DELTA
+
+
 def current_step(migration: Migration) -> Step | None:
     """The step that runs now, else the last one that ran."""
     running = [s for s in migration.steps if s.state == StepState.RUNNING]
@@ -77,7 +109,7 @@ def status_of(migration: Migration, now: float) -> MigrationStatus:
             if step.bytes_expected > step.bytes_done:
                 eta = (step.bytes_expected - step.bytes_done) / rate
     bytes_done = sum(s.bytes_done for s in migration.steps)
-    bytes_expected = sum(s.bytes_expected for s in migration.steps)
+    bytes_expected = sum(_expected(s) for s in migration.steps)
     return MigrationStatus(
         id=migration.id,
         state=migration.state,

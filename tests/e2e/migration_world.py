@@ -263,9 +263,14 @@ class ControllerProcess:
 
 
 def launch_controller(
-    state_dir: Path, log_path: Path, lease_seconds: float = 3, timeout: float = 30
+    state_dir: Path,
+    log_path: Path,
+    lease_seconds: float = 3,
+    timeout: float = 30,
+    extra: tuple[str, ...] = (),
 ) -> ControllerProcess:
-    """`python -m controller` on a free loopback port, its state in state_dir (SQLite)."""
+    """`python -m controller` on a free loopback port, its state in state_dir (SQLite), with
+    `extra` command-line flags."""
     ready = log_path.with_suffix(".ready")
     ready.unlink(missing_ok=True)
     argv = [
@@ -283,6 +288,7 @@ def launch_controller(
         str(ready),
         "--log-format",
         "json",
+        *extra,
     ]
     with log_path.open("ab") as log_file:
         proc = subprocess.Popen(argv, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)

@@ -43,6 +43,7 @@ def test_file_then_environment_then_flags(tmp_path: Path) -> None:
         ({"insecure": True, "lease_seconds": 0}, "lease_seconds"),
         ({"insecure": True, "db_url": "controller.db"}, "db_url"),
         ({"insecure": True, "log_format": "xml"}, "log_format"),
+        ({"insecure": True, "metrics_listen": "9700"}, "metrics_listen"),
         ({"insecure": True, "colour": "red"}, "colour"),
     ],
 )
