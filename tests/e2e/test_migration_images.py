@@ -1,0 +1,137 @@
+"""A stack whose image exists only on host A: the deploy copies it agent to agent
+(STREAM_IMAGES) before `up`, so the stack runs on host B with an image no registry serves.
+
+The image is `local/busybox:1` tagged under a unique name on engine A only; the tags go from
+both engines afterwards (the image itself stays: it is the shared test image).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import docker
+import docker.errors
+import migration_world
+import pytest
+from migration_world import World, build_world, containers, read_in_container, remove_world
+
+from controller.agents import AgentDialer
+from controller.domain.model import EventKind, MigrationSpec, MigrationState, StepState
+from controller.service import ControllerService
+from controller.store.sql import SqlMigrationStore, sqlite_url
+
+if TYPE_CHECKING:
+    from conftest import AgentProcess, Pool
+
+pytestmark = [pytest.mark.zfs, pytest.mark.docker]
+
+MIGRATION_TIMEOUT = 240
+
+
+def has_image(docker_host: str, name: str) -> bool:
+    client = docker.DockerClient(base_url=docker_host)
+    try:
+        client.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+    finally:
+        client.close()
+
+
+def untag(docker_host: str, name: str) -> None:
+    """Removes the tag only: the image stays under its other tag (local/busybox:1)."""
+    client = docker.DockerClient(base_url=docker_host)
+    try:
+        client.images.remove(name, noprune=True)
+    except docker.errors.ImageNotFound:
+        pass
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def image_only_on_a(docker_hosts: tuple[str, str]) -> Iterator[str]:
+    docker_a, docker_b = docker_hosts
+    name = f"local/sfimg-{uuid.uuid4().hex[:12]}:1"
+    client = docker.DockerClient(base_url=docker_a)
+    try:
+        repository, tag = name.rsplit(":", 1)
+        assert client.images.get(migration_world.IMAGE).tag(repository, tag)
+    finally:
+        client.close()
+    try:
+        assert not has_image(docker_b, name)
+        yield name
+    finally:
+        for host in (docker_a, docker_b):
+            untag(host, name)
+
+
+@pytest.fixture
+def world(
+    image_only_on_a: str,
+    zfs_pool: Callable[..., Pool],
+    start_agent: Callable[..., AgentProcess],
+    tmp_path: Path,
+    docker_hosts: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[World]:
+    # The world's compose file names migration_world.IMAGE: the stack runs the A-only tag.
+    monkeypatch.setattr(migration_world, "IMAGE", image_only_on_a)
+    built = build_world(zfs_pool, start_agent, tmp_path, docker_hosts, data_mib=2)
+    yield built
+    remove_world(built)  # before the tags go: a container would keep its image
+
+
+def test_an_image_only_on_the_source_is_copied_to_the_target_during_the_deploy(
+    world: World, image_only_on_a: str, tmp_path: Path
+) -> None:
+    (running,) = containers(world.docker_a, world.project, running_only=True)
+    assert image_only_on_a in running.image.tags
+    store = SqlMigrationStore(sqlite_url(tmp_path / "controller.db"))
+    service = ControllerService(store, AgentDialer(), owner_id="e2e-images", lease_ttl=5)
+    try:
+        spec = MigrationSpec(
+            name=world.project,
+            compose_path=str(world.compose_path),
+            source_agent=world.source.address,
+            target_agent=world.target.address,
+            target_dataset=world.target_dataset,
+            target_base=str(world.target_base),
+            project_name=world.project,
+        )
+        report = service.validate(spec)
+        assert report.ok, report.failures()
+        (images,) = [c for c in report.checks if c.name == "images_available"]
+        assert image_only_on_a in images.detail and "copied from the source" in images.detail
+
+        migration = service.create(spec, start=True)
+        finished = service.wait(migration.id, MIGRATION_TIMEOUT)
+        assert finished.state == MigrationState.COMPLETED, finished.error
+        events = list(service.watch(migration.id, threading.Event()))
+    finally:
+        service.shutdown()
+        store.close()
+
+    # The image is on B now, and B's container of the stack runs it.
+    assert has_image(world.docker_b, image_only_on_a)
+    (migrated,) = containers(world.docker_b, world.project, running_only=True)
+    assert image_only_on_a in migrated.image.tags
+    source_lines = world.log_file.read_text().splitlines()
+    target_lines = read_in_container(world.docker_b, world.project, "/data/log.txt").splitlines()
+    assert target_lines[: len(source_lines)] == source_lines
+
+    # The copy happened in the deploy step, once, and is in the migration's record.
+    steps = {s.name: s for s in finished.steps}
+    assert steps["deploy"].state == StepState.DONE
+    assert steps["deploy"].bytes_done > 0
+    copies = [e for e in events if e.kind == EventKind.LOG and "copying images" in e.message]
+    assert len(copies) == 1 and copies[0].step == "deploy"
+    assert image_only_on_a in copies[0].message
+    zfs_bytes = steps["bulk_send"].bytes_done + steps["incremental_send"].bytes_done
+    assert finished.bytes_transferred == zfs_bytes + steps["deploy"].bytes_done
