@@ -1,5 +1,5 @@
 """RPCs PrepareReceive, SendStream, ReceiveStream: thin adapters over agent/transfer_ends.py
-(checks, tickets, storage), agent/transfer.py (the pump) and agent/peer.py (the push).
+(checks, tickets, storage), agent/transfer.py (the pump) and agent/rpc/peer.py (the push).
 
 SendStream yields pre-framed chunk views and ReceiveStream reads memoryview chunks: the
 server registers these two methods with the codecs of agent/rpc/wire.py (see server.py).
@@ -12,9 +12,10 @@ from typing import Any
 
 import grpc
 
-from agent import peer, transfer_ends
+from agent import transfer_ends
 from agent.errors import AgentError, Cancelled, InvalidArgument
 from agent.pb import agent_pb2
+from agent.rpc import peer
 from agent.rpc.status import maps_errors, maps_errors_stream
 from agent.rpc.wire import chunk_prefix
 from agent.service import AgentService
