@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,6 +85,34 @@ def pg_url() -> str:
     return PG_URL
 
 
+@pytest.fixture
+def pg_schema_url(pg_url: str) -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL and the URL selecting it (the connection's
+    search_path), dropped after the test: concurrent runs never share tables."""
+    from urllib.parse import quote
+
+    import sqlalchemy
+
+    schema = unique("sf_test_")
+    admin = sqlalchemy.create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in pg_url else "?"
+    try:
+        yield f"{pg_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _zpool_destroy(name: str) -> None:
     # "pool is busy" for a moment after containers that bind-mounted it stop: retry briefly.
     # A hung zfs-fuse must fail the test, not hang the run: every call is time-limited.
@@ -149,14 +178,51 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc, sig, timeout)
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> int:
+    """Sends `sig`, waits up to `timeout` s, then kills: a stuck process must not outlive
+    the test. Returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def launch_until_ready(
+    argv: list[str],
+    ready: Path,
+    log_path: Path,
+    what: str,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    append_log: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Starts `argv` in the repository with stdout and stderr in log_path, and waits until the
+    process writes its address to `ready`; fails with the log if it exits or is too slow."""
+    with log_path.open("ab" if append_log else "wb") as log_file:
+        proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited {proc.returncode}:\n{log_path.read_text()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"{what} did not start in {timeout} s:\n{log_path.read_text()}")
+        time.sleep(0.05)
+    return proc
 
 
 def launch_agent(
@@ -181,23 +247,7 @@ def launch_agent(
         str(workdir / f"{name}-state"),
         *args,
     ]
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            argv,
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
-    deadline = time.monotonic() + timeout
-    while not ready.exists():
-        if proc.poll() is not None:
-            raise RuntimeError(f"agent exited {proc.returncode}:\n{log_path.read_text()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise RuntimeError(f"agent did not start in {timeout} s:\n{log_path.read_text()}")
-        time.sleep(0.05)
+    proc = launch_until_ready(argv, ready, log_path, "agent", timeout, env)
     return AgentProcess(ready.read_text().strip(), proc, log_path, argv)
 
 

@@ -1,19 +1,16 @@
 """Fixtures of the store contract suite: one database per backend, created for the test and
 dropped after it, so concurrent runs (and other engineers) never share tables.
 
-PostgreSQL gets a fresh schema per test, selected with the connection's search_path; when the
-server is down the pg_url fixture skips locally and fails under CI.
+PostgreSQL gets a fresh schema per test (tests/conftest.py's pg_schema_url); when the server is
+down the pg_url fixture skips locally and fails under CI.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import sqlalchemy as sa
 
 from controller.store.sql import SqlMigrationStore, sqlite_url
 
@@ -21,22 +18,11 @@ StoreFactory = Callable[[], SqlMigrationStore]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "controller.db")
-        return
-    base_url: str = request.getfixturevalue("pg_url")
-    schema = f"sf_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        return sqlite_url(tmp_path / "controller.db")
+    schema_url: str = request.getfixturevalue("pg_schema_url")
+    return schema_url
 
 
 @pytest.fixture

@@ -2,24 +2,27 @@
 stack running on Docker engine A whose container keeps appending to a file on a dataset, and
 two real agent processes (A drives engine A, B drives engine B).
 
-Used by tests/e2e/test_cli.py and tests/e2e/test_controller_restart.py through their fixtures.
+Also the e2e tier's one way to start a controller process, drive it with the CLI and wait for a
+migration's state. Test modules import the make_world fixture (make_world_fixture) from here.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import docker
+import pytest
+from conftest import AgentProcess, Pool, launch_until_ready, stop_process
 
-if TYPE_CHECKING:
-    from conftest import AgentProcess, Pool
+from controller.domain.model import MigrationOptions, MigrationSpec
 
 REPO = Path(__file__).resolve().parents[2]
 STACKFERRY = REPO / ".venv" / "bin" / "stackferry"
@@ -159,6 +162,43 @@ def build_world(
     return world
 
 
+# Imported by name into the test modules that use it; `name=` keeps their fixture arguments from
+# shadowing the import.
+@pytest.fixture(name="make_world")
+def make_world_fixture(
+    zfs_pool: Callable[..., Pool],
+    start_agent: Callable[..., AgentProcess],
+    tmp_path: Path,
+    docker_hosts: tuple[str, str],
+) -> Iterator[Callable[..., World]]:
+    """Factory: make_world(data_mib=..., healthy_after=...) builds a world (see build_world);
+    every world built is removed after the test."""
+    built: list[World] = []
+
+    def make(data_mib: int = 0, healthy_after: float = 0) -> World:
+        world = build_world(zfs_pool, start_agent, tmp_path, docker_hosts, data_mib, healthy_after)
+        built.append(world)
+        return world
+
+    yield make
+    for world in built:
+        remove_world(world)
+
+
+def spec_for(world: World, **options: object) -> MigrationSpec:
+    """The migration of the world's stack from its source agent to its target agent."""
+    return MigrationSpec(
+        name=world.project,
+        compose_path=str(world.compose_path),
+        source_agent=world.source.address,
+        target_agent=world.target.address,
+        target_dataset=world.target_dataset,
+        target_base=str(world.target_base),
+        project_name=world.project,
+        options=MigrationOptions(**options),  # type: ignore[arg-type]
+    )
+
+
 def wait_for_lines(world: World, count: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -252,14 +292,8 @@ class ControllerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self, sig: int = 15, timeout: float = 30) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        stop_process(self.proc, sig, timeout)
 
 
 def launch_controller(
@@ -290,15 +324,116 @@ def launch_controller(
         "json",
         *extra,
     ]
-    with log_path.open("ab") as log_file:
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    while not ready.exists():
-        if proc.poll() is not None:
-            raise RuntimeError(f"controller exited {proc.returncode}:\n{log_path.read_text()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise RuntimeError(f"controller did not start in {timeout} s:\n{log_path.read_text()}")
-        time.sleep(0.05)
+    proc = launch_until_ready(argv, ready, log_path, "controller", timeout, append_log=True)
     return ControllerProcess(ready.read_text().strip(), proc, log_path)
+
+
+class Controllers:
+    """Controller processes started one after another, all stopped at the end. Without db_url
+    they share one state directory (its SQLite file); with it, they share that database."""
+
+    def __init__(self, tmp_path: Path, db_url: str | None = None, lease_seconds: float = 3):
+        self.tmp_path = tmp_path
+        self.db_url = db_url
+        self.lease_seconds = lease_seconds
+        self.started: list[ControllerProcess] = []
+
+    def start(self) -> ControllerProcess:
+        n = len(self.started)
+        log = self.tmp_path / f"controller-{n}.log"
+        extra: tuple[str, ...]
+        if self.db_url is None:
+            state_dir, extra = self.tmp_path / "controller-state", ()
+        else:
+            # The state dir holds no database: PostgreSQL does.
+            state_dir = self.tmp_path / f"controller-{n}-state"
+            extra = ("--db-url", self.db_url, "--owner-id", f"pg-e2e-{n}")
+        process = launch_controller(state_dir, log, self.lease_seconds, extra=extra)
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            process.stop()
+
+
+def on_controller(
+    world: World, controller: ControllerProcess, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a client of a controller process, with --json output."""
+    return stackferry(
+        *args, "--controller", controller.address, "--insecure", "--json", state_dir=world.state_dir
+    )
+
+
+def controller_json(world: World, controller: ControllerProcess, *args: str) -> Any:
+    """The CLI's JSON reply from the controller process; the command must succeed."""
+    run = on_controller(world, controller, *args)
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    return parsed(run)
+
+
+def start_detached(world: World, controller: ControllerProcess, *flags: str) -> str:
+    """`stackferry migrate --detach` of the world's stack on the controller; its migration id."""
+    started = controller_json(
+        world, controller, "migrate", *world.migrate_flags("--detach", *flags)
+    )
+    return str(started["id"])
+
+
+def listed_migration(
+    world: World, controller: ControllerProcess, migration_id: str
+) -> dict[str, Any]:
+    """The migration as `stackferry list` shows it; exactly one with that id."""
+    (found,) = [m for m in controller_json(world, controller, "list") if m["id"] == migration_id]
+    return found  # type: ignore[no-any-return]
+
+
+ENDED = ("FAILED", "ROLLED_BACK", "CANCELLED", "COMPLETED")
+
+
+def wait_for_status(
+    world: World,
+    controller: ControllerProcess,
+    migration_id: str,
+    reached: Callable[[dict[str, Any]], bool],
+    timeout: float = 90,
+) -> dict[str, Any]:
+    """Polls `stackferry status` until `reached`; fails if the migration ends first or time runs
+    out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = controller_json(world, controller, "status", migration_id)
+        if reached(status):
+            return status  # type: ignore[no-any-return]
+        assert status["state"] not in ENDED, status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+
+
+def bulk_send_moved(min_bytes: int) -> Callable[[dict[str, Any]], bool]:
+    """A status predicate: the bulk send runs and has moved more than min_bytes."""
+    return lambda s: s["current_step"] == "bulk_send" and s["bytes_done"] > min_bytes
+
+
+def log_events(controller: ControllerProcess, message: str, migration_id: str) -> int:
+    """How many JSON log lines of this controller say `message` about the migration."""
+    found = 0
+    for line in controller.log().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("event") == message and entry.get("migration_id") == migration_id:
+            found += 1
+    return found
+
+
+def assert_migrated(world: World) -> None:
+    """The stack runs on B only, and B's container sees every line A wrote before its stop."""
+    assert not containers(world.docker_a, world.project, running_only=True)
+    assert len(containers(world.docker_b, world.project, running_only=True)) == 1
+    written_on_a = world.log_file.read_text()
+    assert read_in_container(world.docker_b, world.project, "/data/log.txt").startswith(
+        written_on_a
+    )

@@ -4,47 +4,36 @@ Docker engines: agents ping, plan, validate, migrate (embedded controller), roll
 
 from __future__ import annotations
 
-import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from conftest import free_port
 from migration_world import (
     ControllerProcess,
     World,
-    build_world,
+    assert_migrated,
+    bulk_send_moved,
     containers,
+    controller_json,
     launch_controller,
+    make_world_fixture,  # noqa: F401 (the make_world fixture)
     parsed,
-    read_in_container,
-    remove_world,
     stackferry,
+    start_detached,
+    wait_for_status,
 )
 
 if TYPE_CHECKING:
-    from conftest import AgentProcess, Pool
+    from conftest import AgentProcess
 
 pytestmark = [pytest.mark.zfs, pytest.mark.docker]
 
 
 @pytest.fixture
-def world(
-    zfs_pool: Callable[..., Pool],
-    start_agent: Callable[..., AgentProcess],
-    tmp_path: Path,
-    docker_hosts: tuple[str, str],
-) -> Iterator[World]:
-    built = build_world(zfs_pool, start_agent, tmp_path, docker_hosts)
-    yield built
-    remove_world(built)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def world(make_world: Callable[..., World]) -> World:
+    return make_world()
 
 
 def test_agents_ping(
@@ -155,11 +144,8 @@ def test_migrate_end_to_end(world: World) -> None:
     assert status["progress_percent"] == 100
 
     # The source is stopped; what it wrote before the stop is on B, where the writer goes on.
-    assert not containers(world.docker_a, world.project, running_only=True)
-    written_on_a = world.log_file.read_text()
-    assert written_on_a.count("\n") > 5
-    seen_on_b = read_in_container(world.docker_b, world.project, "/data/log.txt")
-    assert seen_on_b.startswith(written_on_a)
+    assert_migrated(world)
+    assert world.log_file.read_text().count("\n") > 5
 
     deleted = stackferry("delete", migration["id"], state_dir=world.state_dir)
     assert deleted.returncode == 0
@@ -167,15 +153,8 @@ def test_migrate_end_to_end(world: World) -> None:
 
 
 @pytest.fixture
-def slow_world(
-    zfs_pool: Callable[..., Pool],
-    start_agent: Callable[..., AgentProcess],
-    tmp_path: Path,
-    docker_hosts: tuple[str, str],
-) -> Iterator[World]:
-    built = build_world(zfs_pool, start_agent, tmp_path, docker_hosts, healthy_after=600)
-    yield built
-    remove_world(built)
+def slow_world(make_world: Callable[..., World]) -> World:
+    return make_world(healthy_after=600)
 
 
 def test_rollback_when_the_target_never_becomes_healthy(slow_world: World) -> None:
@@ -200,42 +179,19 @@ def controller(tmp_path: Path) -> Iterator[ControllerProcess]:
 
 
 @pytest.fixture
-def big_world(
-    zfs_pool: Callable[..., Pool],
-    start_agent: Callable[..., AgentProcess],
-    tmp_path: Path,
-    docker_hosts: tuple[str, str],
-) -> Iterator[World]:
-    built = build_world(zfs_pool, start_agent, tmp_path, docker_hosts, data_mib=32)
-    yield built
-    remove_world(built)
+def big_world(make_world: Callable[..., World]) -> World:
+    return make_world(data_mib=32)
 
 
 def test_cancel_during_the_bulk_copy(big_world: World, controller: ControllerProcess) -> None:
     world = big_world
-    remote = ("--controller", controller.address, "--insecure")
-    started = stackferry(
-        "migrate",
-        *world.migrate_flags("--bwlimit", "2M", "--detach", "--json"),
-        *remote,
-        state_dir=world.state_dir,
-    )
-    assert started.returncode == 0, started.stderr
-    migration_id = parsed(started)["id"]
-    deadline = time.monotonic() + 60
-    while True:
-        status = parsed(
-            stackferry("status", migration_id, "--json", *remote, state_dir=world.state_dir)
-        )
-        if status["current_step"] == "bulk_send" and status["bytes_done"] > 0:
-            break
-        assert status["state"] not in ("FAILED", "COMPLETED"), status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
+    migration_id = start_detached(world, controller, "--bwlimit", "2M")
+    wait_for_status(world, controller, migration_id, bulk_send_moved(0), timeout=60)
 
+    remote = ("--controller", controller.address, "--insecure")
     cancelled = stackferry("cancel", migration_id, *remote, state_dir=world.state_dir)
     assert cancelled.returncode == 0, f"{cancelled.stdout}\n{cancelled.stderr}"
-    final = parsed(stackferry("status", migration_id, "--json", *remote, state_dir=world.state_dir))
+    final = controller_json(world, controller, "status", migration_id)
     assert final["state"] == "CANCELLED"
     # The source never stopped serving; the target runs nothing of the stack.
     assert len(containers(world.docker_a, world.project, running_only=True)) == 1

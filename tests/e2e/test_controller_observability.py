@@ -5,7 +5,6 @@ The agents are a closed loopback port, so steps fail for real (unreachable agent
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.request
 from collections.abc import Iterator, MutableMapping
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 import structlog
+from conftest import free_port
 from migration_world import launch_controller
 from structlog.testing import capture_logs
 
@@ -32,9 +32,7 @@ Logs = list[MutableMapping[str, Any]]
 
 
 def closed_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+    return f"127.0.0.1:{free_port()}"
 
 
 def nobody_spec() -> MigrationSpec:
@@ -115,9 +113,7 @@ def scrape(port: int) -> str:
 
 
 def test_a_controller_with_metrics_listen_serves_migrations_by_state(tmp_path: Path) -> None:
-    with socket.socket() as probe:  # a free port (metrics_listen has no ready file of its own)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # metrics_listen has no ready file of its own
     controller = launch_controller(
         tmp_path / "state",
         tmp_path / "controller.log",

@@ -12,55 +12,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from migration_world import (
     World,
-    build_world,
     containers,
+    make_world_fixture,  # noqa: F401 (the make_world fixture)
     read_in_container,
-    remove_world,
     snapshots_of,
+    spec_for,
 )
 
 from controller.agents import AgentDialer
-from controller.domain.model import (
-    EventKind,
-    MigrationOptions,
-    MigrationSpec,
-    MigrationState,
-    StepState,
-)
+from controller.domain.model import EventKind, MigrationState, StepState
 from controller.errors import AlreadyExists
 from controller.service import ControllerService
 from controller.store.sql import SqlMigrationStore, sqlite_url
 
-if TYPE_CHECKING:
-    from conftest import AgentProcess, Pool
-
 pytestmark = [pytest.mark.zfs, pytest.mark.docker]
 
 MIGRATION_TIMEOUT = 240
-
-
-@pytest.fixture
-def make_world(
-    zfs_pool: Callable[..., Pool],
-    start_agent: Callable[..., AgentProcess],
-    tmp_path: Path,
-    docker_hosts: tuple[str, str],
-) -> Iterator[Callable[..., World]]:
-    built: list[World] = []
-
-    def make(data_mib: int = 0) -> World:
-        world = build_world(zfs_pool, start_agent, tmp_path, docker_hosts, data_mib=data_mib)
-        built.append(world)
-        return world
-
-    yield make
-    for world in built:
-        remove_world(world)
 
 
 @pytest.fixture
@@ -70,19 +41,6 @@ def service(tmp_path: Path) -> Iterator[ControllerService]:
     yield running
     running.shutdown()
     store.close()
-
-
-def spec_for(world: World, **options: object) -> MigrationSpec:
-    return MigrationSpec(
-        name=world.project,
-        compose_path=str(world.compose_path),
-        source_agent=world.source.address,
-        target_agent=world.target.address,
-        target_dataset=world.target_dataset,
-        target_base=str(world.target_base),
-        project_name=world.project,
-        options=MigrationOptions(**options),  # type: ignore[arg-type]
-    )
 
 
 def wait_for(service: ControllerService, migration_id: str, step: str, timeout: float = 60) -> None:

@@ -17,10 +17,17 @@ import docker
 import docker.errors
 import migration_world
 import pytest
-from migration_world import World, build_world, containers, read_in_container, remove_world
+from migration_world import (
+    World,
+    build_world,
+    containers,
+    read_in_container,
+    remove_world,
+    spec_for,
+)
 
 from controller.agents import AgentDialer
-from controller.domain.model import EventKind, MigrationSpec, MigrationState, StepState
+from controller.domain.model import EventKind, MigrationState, StepState
 from controller.service import ControllerService
 from controller.store.sql import SqlMigrationStore, sqlite_url
 
@@ -96,15 +103,7 @@ def test_an_image_only_on_the_source_is_copied_to_the_target_during_the_deploy(
     store = SqlMigrationStore(sqlite_url(tmp_path / "controller.db"))
     service = ControllerService(store, AgentDialer(), owner_id="e2e-images", lease_ttl=5)
     try:
-        spec = MigrationSpec(
-            name=world.project,
-            compose_path=str(world.compose_path),
-            source_agent=world.source.address,
-            target_agent=world.target.address,
-            target_dataset=world.target_dataset,
-            target_base=str(world.target_base),
-            project_name=world.project,
-        )
+        spec = spec_for(world)
         report = service.validate(spec)
         assert report.ok, report.failures()
         (images,) = [c for c in report.checks if c.name == "images_available"]

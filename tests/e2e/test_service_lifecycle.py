@@ -4,13 +4,13 @@ create, start, validation failure, cancel, list, watch, delete and resume after 
 from __future__ import annotations
 
 import dataclasses
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from controller.agents import AgentDialer
 from controller.domain.machine import MigrationEvent, next_transition
@@ -21,9 +21,7 @@ from controller.store.sql import SqlMigrationStore, sqlite_url
 
 
 def closed_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+    return f"127.0.0.1:{free_port()}"
 
 
 @pytest.fixture
