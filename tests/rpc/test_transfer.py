@@ -273,8 +273,9 @@ def test_a_stream_is_committed_only_with_a_matching_trailer(
 
 def start_slow_send(
     source: AgentProcess, target: AgentProcess, dataset: str
-) -> tuple[grpc.Future, threading.Event, list]:  # type: ignore[type-arg]
-    """A SendStream paced at 2 MB/s of a ~20 MB snapshot; the event fires at the first progress."""
+) -> tuple[grpc.Future, list]:  # type: ignore[type-arg]
+    """A SendStream paced at 2 MB/s of a ~20 MB snapshot, consumed in a thread into the returned
+    list (events, then the error if the call fails); returns once the first event arrived."""
     make_snapshot(source, "src/app", "s1", size=20 << 20)
     t = ticket(target, dataset)
     call = stub(source.address).SendStream(
@@ -293,15 +294,23 @@ def start_slow_send(
         started.set()
 
     threading.Thread(target=consume, daemon=True).start()
-    return call, started, seen
+    assert started.wait(15)
+    return call, seen
+
+
+def sigterm_while_tar_runs(agent: AgentProcess, what: str) -> None:
+    """Once the agent's tar child runs, SIGTERM the agent: it must exit 0 and reap the child."""
+    wait_until(lambda: tar_children(agent), what=what)
+    running = tar_children(agent)
+    assert agent.stop(signal.SIGTERM, timeout=20) == 0
+    assert all(not Path(f"/proc/{pid}").exists() for pid in running)
 
 
 def test_cancel_mid_stream_leaves_nothing_behind(
     agents: tuple[AgentProcess, AgentProcess],
 ) -> None:
     source, target = agents
-    call, started, seen = start_slow_send(source, target, "dst/app")
-    assert started.wait(15)
+    call, seen = start_slow_send(source, target, "dst/app")
     wait_until(lambda: tar_children(source) and tar_children(target), what="tar on both sides")
     call.cancel()
     wait_until(lambda: not tar_children(source) and not tar_children(target), what="tars reaped")
@@ -313,8 +322,7 @@ def test_a_source_that_dies_mid_send_is_not_accepted(
     agents: tuple[AgentProcess, AgentProcess],
 ) -> None:
     source, target = agents
-    call, started, seen = start_slow_send(source, target, "dst/app")
-    assert started.wait(15)
+    _, seen = start_slow_send(source, target, "dst/app")
     wait_until(lambda: tar_children(source), what="tar send on the source")
     os.kill(tar_children(source)[0], signal.SIGKILL)
     wait_until(lambda: isinstance(seen[-1], grpc.RpcError), what="the send to fail")
@@ -329,12 +337,8 @@ def test_sigterm_on_the_target_mid_stream_cancels_and_cleans_up(
     agents: tuple[AgentProcess, AgentProcess],
 ) -> None:
     source, target = agents
-    call, started, seen = start_slow_send(source, target, "dst/app")
-    assert started.wait(15)
-    wait_until(lambda: tar_children(target), what="tar receive on the target")
-    receiving = tar_children(target)
-    assert target.stop(signal.SIGTERM, timeout=20) == 0
-    assert all(not Path(f"/proc/{pid}").exists() for pid in receiving)
+    _, seen = start_slow_send(source, target, "dst/app")
+    sigterm_while_tar_runs(target, what="tar receive on the target")
     wait_until(lambda: isinstance(seen[-1], grpc.RpcError), what="the send to fail")
     assert nothing_received(target, "dst/app")
     wait_until(lambda: not tar_children(source), what="tar send reaped on the source")
@@ -344,11 +348,7 @@ def test_sigterm_on_the_source_mid_stream_reaps_its_children(
     agents: tuple[AgentProcess, AgentProcess],
 ) -> None:
     source, target = agents
-    call, started, seen = start_slow_send(source, target, "dst/app")
-    assert started.wait(15)
-    wait_until(lambda: tar_children(source), what="tar send on the source")
-    sending = tar_children(source)
-    assert source.stop(signal.SIGTERM, timeout=20) == 0
-    assert all(not Path(f"/proc/{pid}").exists() for pid in sending)
+    start_slow_send(source, target, "dst/app")
+    sigterm_while_tar_runs(source, what="tar send on the source")
     wait_until(lambda: not tar_children(target), what="tar receive reaped on the target")
     wait_until(lambda: nothing_received(target, "dst/app"), what="partial receive removed")
