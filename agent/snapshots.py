@@ -59,9 +59,14 @@ def get_datasets(
     return storage.get_datasets(_datasets(roots, datasets), recursive)
 
 
-def estimate_send(storage: StorageBackend, roots: Roots, snapshot: str, base: str) -> Estimate:
-    """base may be "pool/ds@s1" or "@s1" (a snapshot of the same dataset)."""
+def estimate_send(
+    storage: StorageBackend, roots: Roots, snapshot: str, base: str, resume_token: str = ""
+) -> Estimate:
+    """base may be "pool/ds@s1" or "@s1" (a snapshot of the same dataset). With a resume
+    token: what is left to send of that partial receive of snapshot."""
     dataset, _ = roots.check_snapshot(snapshot)
+    if resume_token:
+        return storage.estimate_send(snapshot, None, resume_token)
     if base:
         full_base = dataset + base if base.startswith("@") else base
         base_dataset, _ = roots.check_snapshot(full_base)

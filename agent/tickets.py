@@ -29,10 +29,11 @@ class TransferSpec:
     base_guid: str = ""  # incremental: the base snapshot's guid, else ""
     allow_overwrite: bool = False
     images: tuple[str, ...] = ()
+    resume: bool = False  # continues the target's partial receive (OpenZFS send -t)
 
     def mismatch(self, other: TransferSpec) -> str | None:
         """A person-readable reason why ``other`` is not this spec, or None."""
-        for name in ("kind", "target", "base_guid", "allow_overwrite"):
+        for name in ("kind", "target", "base_guid", "allow_overwrite", "resume"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:
                 return f"{name} is {theirs!r} but the ticket was issued for {mine!r}"

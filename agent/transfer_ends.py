@@ -17,7 +17,9 @@ from agent.tickets import Ticket, TransferSpec
 def _check_spec(service: AgentService, spec: TransferSpec) -> None:
     if spec.kind == "zfs":
         service.roots.check_dataset(spec.target)
-        service.storage.check_receive(spec.target, spec.base_guid or None, spec.allow_overwrite)
+        service.storage.check_receive(
+            spec.target, spec.base_guid or None, spec.allow_overwrite, spec.resume
+        )
     elif spec.kind == "images":
         if not hasattr(service.runtime, "open_image_load"):
             raise FailedPrecondition("this agent's container runtime cannot load images")
@@ -41,7 +43,7 @@ def open_sink(
         return service.runtime.open_image_load(spec.images)  # type: ignore[attr-defined, no-any-return]
     service.roots.check_dataset(spec.target)
     return service.storage.open_receive(
-        spec.target, spec.base_guid or None, spec.allow_overwrite, resumable
+        spec.target, spec.base_guid or None, spec.allow_overwrite, resumable, spec.resume
     )
 
 
@@ -67,11 +69,14 @@ def open_source(
     return service.storage.open_send(snapshot, base or None, resume_token or None)
 
 
-def expected_bytes(service: AgentService, kind: str, snapshot: str, base: str) -> int:
-    """The size estimate for progress and ETA; 0 (unknown) when there is none."""
+def expected_bytes(
+    service: AgentService, kind: str, snapshot: str, base: str, resume_token: str = ""
+) -> int:
+    """The size estimate for progress and ETA (of what is left, when resuming); 0 (unknown)
+    when there is none."""
     if kind != "zfs":
         return 0
     try:
-        return service.storage.estimate_send(snapshot, base or None).bytes
+        return service.storage.estimate_send(snapshot, base or None, resume_token or None).bytes
     except AgentError:
         return 0

@@ -113,7 +113,7 @@ class GetDatasetsRequest(_message.Message):
     def __init__(self, datasets: _Optional[_Iterable[str]] = ..., recursive: _Optional[bool] = ...) -> None: ...
 
 class DatasetInfo(_message.Message):
-    __slots__ = ("name", "exists", "mountpoint", "mounted", "used_bytes", "available_bytes", "referenced_bytes", "guid")
+    __slots__ = ("name", "exists", "mountpoint", "mounted", "used_bytes", "available_bytes", "referenced_bytes", "guid", "receive_resume_token")
     NAME_FIELD_NUMBER: _ClassVar[int]
     EXISTS_FIELD_NUMBER: _ClassVar[int]
     MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +122,7 @@ class DatasetInfo(_message.Message):
     AVAILABLE_BYTES_FIELD_NUMBER: _ClassVar[int]
     REFERENCED_BYTES_FIELD_NUMBER: _ClassVar[int]
     GUID_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     name: str
     exists: bool
     mountpoint: str
@@ -130,7 +131,8 @@ class DatasetInfo(_message.Message):
     available_bytes: int
     referenced_bytes: int
     guid: str
-    def __init__(self, name: _Optional[str] = ..., exists: _Optional[bool] = ..., mountpoint: _Optional[str] = ..., mounted: _Optional[bool] = ..., used_bytes: _Optional[int] = ..., available_bytes: _Optional[int] = ..., referenced_bytes: _Optional[int] = ..., guid: _Optional[str] = ...) -> None: ...
+    receive_resume_token: str
+    def __init__(self, name: _Optional[str] = ..., exists: _Optional[bool] = ..., mountpoint: _Optional[str] = ..., mounted: _Optional[bool] = ..., used_bytes: _Optional[int] = ..., available_bytes: _Optional[int] = ..., referenced_bytes: _Optional[int] = ..., guid: _Optional[str] = ..., receive_resume_token: _Optional[str] = ...) -> None: ...
 
 class GetDatasetsReply(_message.Message):
     __slots__ = ("datasets",)
@@ -139,12 +141,14 @@ class GetDatasetsReply(_message.Message):
     def __init__(self, datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ...) -> None: ...
 
 class EstimateSendRequest(_message.Message):
-    __slots__ = ("snapshot", "base_snapshot")
+    __slots__ = ("snapshot", "base_snapshot", "resume_token")
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     BASE_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     snapshot: str
     base_snapshot: str
-    def __init__(self, snapshot: _Optional[str] = ..., base_snapshot: _Optional[str] = ...) -> None: ...
+    resume_token: str
+    def __init__(self, snapshot: _Optional[str] = ..., base_snapshot: _Optional[str] = ..., resume_token: _Optional[str] = ...) -> None: ...
 
 class EstimateSendReply(_message.Message):
     __slots__ = ("bytes", "method")
@@ -155,20 +159,22 @@ class EstimateSendReply(_message.Message):
     def __init__(self, bytes: _Optional[int] = ..., method: _Optional[str] = ...) -> None: ...
 
 class PrepareReceiveRequest(_message.Message):
-    __slots__ = ("kind", "target_dataset", "base_snapshot_guid", "allow_overwrite", "ttl_seconds", "images")
+    __slots__ = ("kind", "target_dataset", "base_snapshot_guid", "allow_overwrite", "ttl_seconds", "images", "resume")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
     BASE_SNAPSHOT_GUID_FIELD_NUMBER: _ClassVar[int]
     ALLOW_OVERWRITE_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     target_dataset: str
     base_snapshot_guid: str
     allow_overwrite: bool
     ttl_seconds: int
     images: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...
+    resume: bool
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., resume: _Optional[bool] = ...) -> None: ...
 
 class PrepareReceiveReply(_message.Message):
     __slots__ = ("ticket", "expires_unix")
@@ -237,7 +243,7 @@ class SendEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[TransferProgress, _Mapping]] = ..., chunk: _Optional[bytes] = ..., done: _Optional[_Union[TransferResult, _Mapping]] = ...) -> None: ...
 
 class ReceiveHeader(_message.Message):
-    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot")
+    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot", "resume")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICKET_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -246,6 +252,7 @@ class ReceiveHeader(_message.Message):
     BYTES_EXPECTED_FIELD_NUMBER: _ClassVar[int]
     RESUMABLE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     ticket: str
     target_dataset: str
@@ -254,7 +261,8 @@ class ReceiveHeader(_message.Message):
     bytes_expected: int
     resumable: bool
     source_snapshot: str
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ...) -> None: ...
+    resume: bool
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ..., resume: _Optional[bool] = ...) -> None: ...
 
 class ReceiveTrailer(_message.Message):
     __slots__ = ("bytes", "checksum", "error")

@@ -27,6 +27,7 @@ def dataset_info(d: DatasetInfo) -> agent_pb2.DatasetInfo:
         available_bytes=d.available_bytes,
         referenced_bytes=d.referenced_bytes,
         guid=d.guid,
+        receive_resume_token=d.receive_resume_token,
     )
 
 

@@ -82,6 +82,10 @@ class StorageRpc:
         self, request: agent_pb2.EstimateSendRequest, context: grpc.ServicerContext
     ) -> agent_pb2.EstimateSendReply:
         estimate = snapshots.estimate_send(
-            self.service.storage, self.service.roots, request.snapshot, request.base_snapshot
+            self.service.storage,
+            self.service.roots,
+            request.snapshot,
+            request.base_snapshot,
+            request.resume_token,
         )
         return convert.estimate_reply(estimate)

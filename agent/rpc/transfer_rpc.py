@@ -67,6 +67,7 @@ class TransferRpc:
             base_guid=request.base_snapshot_guid,
             allow_overwrite=request.allow_overwrite,
             images=tuple(request.images),
+            resume=request.resume,
         )
         ticket = transfer_ends.prepare_receive(self.service, spec, request.ttl_seconds)
         return agent_pb2.PrepareReceiveReply(
@@ -96,7 +97,7 @@ class TransferRpc:
                 channel.close()
             raise
         expected = transfer_ends.expected_bytes(
-            self.service, kind, request.snapshot, request.base_snapshot
+            self.service, kind, request.snapshot, request.base_snapshot, request.resume_token
         )
         meter = Meter(expected, limit or self.service.config.bandwidth_limit_bytes_per_second)
         pump = SourcePump(source, meter, frame=chunk_prefix)
@@ -134,6 +135,7 @@ class TransferRpc:
             target=header.target_dataset,
             base_guid=header.base_snapshot_guid,
             allow_overwrite=header.allow_overwrite,
+            resume=header.resume,
         )
         sink = transfer_ends.open_sink(self.service, header.ticket, presented, header.resumable)
         pump = SinkPump(sink, Meter(header.bytes_expected))

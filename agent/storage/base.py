@@ -33,6 +33,7 @@ class DatasetInfo:
     available_bytes: int = 0
     referenced_bytes: int = 0
     guid: str = ""
+    receive_resume_token: str = ""  # OpenZFS: a partial `receive -s` waits here for `send -t`
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,11 @@ class StorageBackend(Protocol):
         """The mounted dataset that holds ``path`` (longest mountpoint prefix), or None."""
         ...
 
-    def estimate_send(self, snapshot: str, base: str | None) -> Estimate:
-        """Expected stream size; base is "pool/ds@s1" or "@s1". NotFound for a missing snapshot."""
+    def estimate_send(
+        self, snapshot: str, base: str | None, resume_token: str | None = None
+    ) -> Estimate:
+        """Expected stream size; base is "pool/ds@s1" or "@s1". NotFound for a missing snapshot.
+        With resume_token: what is left to send of that partial receive of snapshot."""
         ...
 
     def open_send(
@@ -83,17 +87,26 @@ class StorageBackend(Protocol):
         a snapshot is missing. Its finish() raises a typed error when the sender failed."""
         ...
 
-    def check_receive(self, target: str, base_guid: str | None, allow_overwrite: bool) -> None:
+    def check_receive(
+        self, target: str, base_guid: str | None, allow_overwrite: bool, resume: bool = False
+    ) -> None:
         """Raises unless a receive into target could succeed: InvalidArgument for a pool root,
         AlreadyExists for an existing target of a full stream (unless allow_overwrite),
-        FailedPrecondition when no target snapshot has base_guid (matched by GUID, not name)."""
+        FailedPrecondition when no target snapshot has base_guid (matched by GUID, not name).
+        resume: the stream continues the target's partial receive, which must exist."""
         ...
 
     def open_receive(
-        self, target: str, base_guid: str | None, allow_overwrite: bool, resumable: bool = False
+        self,
+        target: str,
+        base_guid: str | None,
+        allow_overwrite: bool,
+        resumable: bool = False,
+        resume: bool = False,
     ) -> ByteSink:
         """Checks as check_receive, creates missing parents, starts the receiver. The received
-        dataset stays unmounted until mount(). abort() leaves the target as it was before."""
+        dataset stays unmounted until mount(). abort() leaves the target as it was before,
+        except that a resumable receive (where supported) keeps its partial state."""
         ...
 
     def mount(self, dataset: str, mountpoint: str) -> None:

@@ -107,8 +107,12 @@ class DirectoryBackend:
             return None
         return self._dataset_info("/".join(rel.parts[:2]))
 
-    def estimate_send(self, snapshot: str, base: str | None) -> Estimate:
+    def estimate_send(
+        self, snapshot: str, base: str | None, resume_token: str | None = None
+    ) -> Estimate:
         _refuse_incremental(base)
+        if resume_token:
+            raise FailedPrecondition("the directory backend cannot resume a send")
         return Estimate(_tree_size(self._require_snapshot(snapshot)), "properties")
 
     # --- snapshots ---------------------------------------------------------------------
@@ -175,7 +179,11 @@ class DirectoryBackend:
         argv = [self.tar, "-b", TAR_BLOCKING, "-C", str(path), "-cf", "-", META, DATA]
         return ProcessSource(proc.spawn(argv, stdout=True))
 
-    def check_receive(self, target: str, base_guid: str | None, allow_overwrite: bool) -> None:
+    def check_receive(
+        self, target: str, base_guid: str | None, allow_overwrite: bool, resume: bool = False
+    ) -> None:
+        if resume:
+            raise FailedPrecondition("the directory backend cannot resume a receive")
         if "/" not in validate_dataset_name(target):
             raise InvalidArgument(f"refusing to receive into the pool root {target!r}")
         _refuse_incremental(base_guid)
@@ -186,9 +194,14 @@ class DirectoryBackend:
             )
 
     def open_receive(
-        self, target: str, base_guid: str | None, allow_overwrite: bool, resumable: bool = False
+        self,
+        target: str,
+        base_guid: str | None,
+        allow_overwrite: bool,
+        resumable: bool = False,
+        resume: bool = False,
     ) -> ByteSink:
-        self.check_receive(target, base_guid, allow_overwrite)
+        self.check_receive(target, base_guid, allow_overwrite, resume)
         if resumable:
             raise FailedPrecondition("the directory backend cannot resume a receive")
         work = self.base / "incoming" / secrets.token_hex(8)

@@ -28,6 +28,7 @@ from agent.storage.zfs_parse import (
     parse_features,
     parse_pool_version,
     parse_properties,
+    parse_resume_toname,
     to_int,
 )
 from agent.storage.zfs_stream import ReceivePlan, ZfsReceiveSink, ZfsSendSource
@@ -190,7 +191,9 @@ class ZfsBackend:
     # -- datasets ------------------------------------------------------------------------
 
     def get_datasets(self, names: Sequence[str], recursive: bool) -> list[DatasetInfo]:
-        rows = self._props(names, argv.DATASET_PROPS, depth=-1 if recursive else None)
+        # zfs-fuse does not know receive_resume_token: asking for it would fail the whole get.
+        wanted = [*argv.DATASET_PROPS, *(["receive_resume_token"] if self._features.resume else [])]
+        rows = self._props(names, wanted, depth=-1 if recursive else None)
         infos = [DatasetInfo(name=n, exists=False) for n in names if n not in rows]
         for ds, props in rows.items():
             if props.get("type") in ("filesystem", "volume"):
@@ -239,7 +242,11 @@ class ZfsBackend:
     def _full_base(self, snapshot: str, base: str) -> str:
         return snapshot.partition("@")[0] + base if base.startswith("@") else base
 
-    def estimate_send(self, snapshot: str, base: str | None) -> Estimate:
+    def estimate_send(
+        self, snapshot: str, base: str | None, resume_token: str | None = None
+    ) -> Estimate:
+        if resume_token:
+            return Estimate(self._resume_dry_run(snapshot, resume_token), "zfs send -nvP -t")
         props = self._require_snapshot(snapshot)
         if base:
             self._require_snapshot(self._full_base(snapshot, base))
@@ -258,6 +265,20 @@ class ZfsBackend:
                 return Estimate(int(value), "properties")
         return Estimate(to_int(props.get("referenced", "0")), "properties")
 
+    def _resume_dry_run(self, snapshot: str, token: str) -> int:
+        """Bytes left to send for token, after checking that the token continues snapshot
+        (the caller checked snapshot against the allowed roots; the token names its own)."""
+        if not self._features.resume:
+            raise errors.FailedPrecondition("resumable send (-t) is not supported by this zfs")
+        done = self._run(argv.send_estimate_resume(self.zfs, token), "zfs send -nvP -t")
+        output = done.stdout + "\n" + done.stderr
+        toname = parse_resume_toname(output)
+        if toname != snapshot:
+            raise errors.InvalidArgument(
+                f"the resume token continues {toname or 'an unknown snapshot'}, not {snapshot}"
+            )
+        return parse_estimate(output) or 0
+
     def _has_written(self) -> bool:
         # `written@snap` arrived with OpenZFS; `send -nvP` arrived earlier, so without the
         # estimate flag there is no written property either.
@@ -267,8 +288,7 @@ class ZfsBackend:
         self, snapshot: str, base: str | None, resume_token: str | None = None
     ) -> ByteSource:
         if resume_token:
-            if not self._features.resume:
-                raise errors.FailedPrecondition("resumable send (-t) is not supported by this zfs")
+            self._resume_dry_run(snapshot, resume_token)
             return ZfsSendSource(argv.send_resume(self.zfs, resume_token), f"-t {snapshot}")
         self._require_snapshot(snapshot)
         if base:
@@ -278,13 +298,23 @@ class ZfsBackend:
 
     # -- receive -------------------------------------------------------------------------
 
-    def check_receive(self, target: str, base_guid: str | None, allow_overwrite: bool) -> None:
-        self._check_receive(target, base_guid, allow_overwrite)
+    def check_receive(
+        self, target: str, base_guid: str | None, allow_overwrite: bool, resume: bool = False
+    ) -> None:
+        self._check_receive(target, base_guid, allow_overwrite, resume)
+
+    def _resume_token(self, dataset: str) -> str:
+        """The dataset's receive_resume_token ("" when none, or when this zfs cannot resume)."""
+        if not self._features.resume:
+            return ""
+        props = self._props([dataset], ["receive_resume_token"]).get(dataset, {})
+        return _no_dash(props.get("receive_resume_token", "-"))
 
     def _check_receive(
-        self, target: str, base_guid: str | None, allow_overwrite: bool
-    ) -> tuple[bool, dict[str, str]]:
-        """Returns (target exists, its snapshots name -> guid) once the receive looks possible."""
+        self, target: str, base_guid: str | None, allow_overwrite: bool, resume: bool = False
+    ) -> tuple[bool, dict[str, str], str]:
+        """Returns (target exists, its snapshots name -> guid, its resume token) once the
+        receive looks possible."""
         validate_dataset_name(target)
         if "/" not in target:
             raise errors.InvalidArgument(
@@ -295,12 +325,27 @@ class ZfsBackend:
             raise errors.NotFound(f"pool {pool} does not exist on this host")
         exists = self._exists(target)
         snapshots = self._snapshots_of(target) if exists else {}
+        token = self._resume_token(target) if exists else ""
+        if resume:
+            # The base and the target were checked when the partial receive started.
+            if not self._features.resume:
+                raise errors.FailedPrecondition("resumable receive (-s) is not supported here")
+            if not token:
+                raise errors.FailedPrecondition(f"{target} holds no partial receive to resume")
+            return exists, snapshots, token
+        if token and not allow_overwrite:
+            raise errors.FailedPrecondition(
+                f"{target} holds a partial receive (receive_resume_token is set): resume it "
+                "with that token, or pass allow_overwrite to discard it"
+            )
+        if token:  # open_receive discards the partial state first: judge what stays
+            return exists, snapshots, token
         if not base_guid:
             if exists and not allow_overwrite:
                 raise errors.AlreadyExists(
                     f"refusing to overwrite existing dataset {target}; pass allow_overwrite"
                 )
-            return exists, snapshots
+            return exists, snapshots, ""
         if not exists:
             raise errors.FailedPrecondition(
                 f"incremental stream needs base snapshot guid {base_guid} on {target}, "
@@ -318,20 +363,31 @@ class ZfsBackend:
                 f"{target}@{newest} is newer than the base {target}@{by_guid[base_guid]} "
                 f"(guid {base_guid}); pass allow_overwrite to roll back"
             )
-        return exists, snapshots
+        return exists, snapshots, ""
 
     def open_receive(
-        self, target: str, base_guid: str | None, allow_overwrite: bool, resumable: bool = False
+        self,
+        target: str,
+        base_guid: str | None,
+        allow_overwrite: bool,
+        resumable: bool = False,
+        resume: bool = False,
     ) -> ByteSink:
-        exists, snapshots = self._check_receive(target, base_guid, allow_overwrite)
-        plan = ReceivePlan(target=target, full=not exists, snapshots_before=snapshots)
+        exists, snapshots, token = self._check_receive(target, base_guid, allow_overwrite, resume)
+        if token and not resume:
+            self._run(argv.receive_abort(self.zfs, target), "zfs receive -A")
+            exists, snapshots, _ = self._check_receive(target, base_guid, allow_overwrite)
+        keep_partial = (resumable or resume) and self._features.resume
+        plan = ReceivePlan(
+            target=target, full=not exists, snapshots_before=snapshots, resumable=keep_partial
+        )
         plan.created_parents = self._create_parents(target)
         args = argv.receive(
             self.zfs,
             target,
             force=allow_overwrite,
             unmounted=self._features.receive_unmounted,
-            resumable=resumable and self._features.resume,
+            resumable=keep_partial,
         )
         try:
             return ZfsReceiveSink(args, plan, self._settle_receive, self._undo_receive)
@@ -362,7 +418,11 @@ class ZfsBackend:
         return Received(snapshot=f"{plan.target}@{newest}", guid=after[newest])
 
     def _undo_receive(self, plan: ReceivePlan) -> None:
-        """Puts the target back as it was: no new dataset, parents or snapshots."""
+        """Puts the target back as it was: no new dataset, parents or snapshots. A resumable
+        receive that left a resume token keeps its partial state: a later send -t continues."""
+        if plan.resumable and self._resume_token(plan.target):
+            log.info("partial receive kept for a resumed send", target=plan.target)
+            return
         if plan.full:
             self._destroy_eventually(plan.target)
             for parent in reversed(plan.created_parents):
@@ -405,4 +465,10 @@ def _dataset_info(name: str, props: dict[str, str]) -> DatasetInfo:
         available_bytes=to_int(props.get("available", "0")),
         referenced_bytes=to_int(props.get("referenced", "0")),
         guid=props.get("guid", ""),
+        receive_resume_token=_no_dash(props.get("receive_resume_token", "-")),
     )
+
+
+def _no_dash(value: str) -> str:
+    """zfs prints "-" for an unset property."""
+    return "" if value == "-" else value

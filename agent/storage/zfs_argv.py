@@ -122,6 +122,16 @@ def send_resume(zfs: str, token: str) -> list[str]:
     return [zfs, "send", "-t", _resume_token(token)]
 
 
+def send_estimate_resume(zfs: str, token: str) -> list[str]:
+    """OpenZFS: what is left to send of a partial receive; prints the token's `toname` too."""
+    return [zfs, "send", "-nvP", "-t", _resume_token(token)]
+
+
+def receive_abort(zfs: str, target: str) -> list[str]:
+    """OpenZFS: discards the partial state a `receive -s` left in target."""
+    return [zfs, "receive", "-A", _dataset(target)]
+
+
 def send_estimate(zfs: str, snapshot: str, base: str | None = None) -> list[str]:
     """OpenZFS dry run: `zfs send -nvP [-i base] snapshot` prints a `size` line."""
     argv = [zfs, "send", "-nvP"]

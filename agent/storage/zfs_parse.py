@@ -79,6 +79,13 @@ def parse_estimate(output: str) -> int | None:
     return size
 
 
+def parse_resume_toname(output: str) -> str:
+    """The snapshot a resume token continues: the `toname = pool/ds@snap` line that OpenZFS's
+    `zfs send -nvP -t TOKEN` prints among the token's contents; "" when absent."""
+    match = re.search(r"^\s*toname = (\S+)\s*$", output, re.MULTILINE)
+    return match.group(1) if match else ""
+
+
 def parse_properties(output: str) -> dict[str, dict[str, str]]:
     """Rows of `zfs get -Hp -o name,property,value` -> {name: {property: value}} in order."""
     table: dict[str, dict[str, str]] = {}

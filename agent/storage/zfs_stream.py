@@ -70,6 +70,7 @@ class ReceivePlan:
     full: bool  # a full stream into a dataset that did not exist
     snapshots_before: dict[str, str]  # name -> guid on the target
     created_parents: list[str] = field(default_factory=list)  # shallowest first
+    resumable: bool = False  # receive -s: an abort keeps the partial state for send -t
 
 
 class ZfsReceiveSink:

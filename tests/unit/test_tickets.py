@@ -49,6 +49,7 @@ def test_missing_and_forged_tickets_are_refused() -> None:
         ("target", "dst/apps/other"),
         ("base_guid", "999"),
         ("allow_overwrite", True),
+        ("resume", True),
     ],
 )
 def test_a_mismatching_transfer_is_refused_and_burns_the_ticket(field: str, value: object) -> None:

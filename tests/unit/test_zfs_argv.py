@@ -17,6 +17,7 @@ from agent.storage.zfs_parse import (
     parse_features,
     parse_pool_version,
     parse_properties,
+    parse_resume_toname,
 )
 
 ZFS_FUSE_SEND = "missing snapshot argument\nusage:\n\tsend [-RDp] [-[iI] snapshot] <snapshot>\n"
@@ -144,6 +145,23 @@ def test_resume_and_estimate_builders() -> None:
     ]
     with pytest.raises(errors.InvalidArgument):
         argv.send_resume("zfs", "-o x")
+    assert argv.send_estimate_resume("zfs", token) == ["zfs", "send", "-nvP", "-t", token]
+    assert argv.receive_abort("zfs", "p/a") == ["zfs", "receive", "-A", "p/a"]
+    with pytest.raises(errors.InvalidArgument):
+        argv.send_estimate_resume("zfs", "--x")
+    with pytest.raises(errors.InvalidArgument):
+        argv.receive_abort("zfs", "-p/a")
+
+
+def test_resume_token_contents_name_the_snapshot() -> None:
+    output = (
+        "resume token contents:\nnvlist version: 0\n\tobject = 0x2\n\toffset = 0x40000\n"
+        "\tbytes = 0x42b98\n\ttoguid = 0x6c5e0ba4b1d2c1\n\ttoname = tank/apps/web@sf-1\n"
+        "full\ttank/apps/web@sf-1\t1042\nsize\t1042\n"
+    )
+    assert parse_resume_toname(output) == "tank/apps/web@sf-1"
+    assert parse_estimate(output) == 1042
+    assert parse_resume_toname("size\t1042\n") == ""
 
 
 def test_receive_flags_only_when_asked() -> None:
