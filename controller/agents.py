@@ -66,7 +66,11 @@ class AgentClient(Protocol):
 
     def get_datasets(self, names: Sequence[str]) -> list[DatasetInfo]: ...
 
-    def estimate_send(self, snapshot: str, base_snapshot: str = "") -> SendEstimate: ...
+    def estimate_send(
+        self, snapshot: str, base_snapshot: str = "", resume_token: str = ""
+    ) -> SendEstimate:
+        """With resume_token: what is left to send of that partial receive of snapshot."""
+        ...
 
     def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo: ...
 
@@ -86,8 +90,11 @@ class AgentClient(Protocol):
         self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
     ) -> TransferCall: ...
 
-    def prepare_zfs_receive(self, target_dataset: str, base_guid: str = "") -> str:
-        """The one-time ticket for a zfs stream into this host (used by the peer's push)."""
+    def prepare_zfs_receive(
+        self, target_dataset: str, base_guid: str = "", resume: bool = False
+    ) -> str:
+        """The one-time ticket for a zfs stream into this host (used by the peer's push);
+        resume: the stream continues the partial receive target_dataset holds."""
         ...
 
     def prepare_image_receive(self, images: Sequence[str]) -> str: ...
@@ -187,12 +194,17 @@ class GrpcAgentClient:
                 available_bytes=d.available_bytes,
                 referenced_bytes=d.referenced_bytes,
                 guid=d.guid,
+                receive_resume_token=d.receive_resume_token,
             )
             for d in reply.datasets
         ]
 
-    def estimate_send(self, snapshot: str, base_snapshot: str = "") -> SendEstimate:
-        request = pb.EstimateSendRequest(snapshot=snapshot, base_snapshot=base_snapshot)
+    def estimate_send(
+        self, snapshot: str, base_snapshot: str = "", resume_token: str = ""
+    ) -> SendEstimate:
+        request = pb.EstimateSendRequest(
+            snapshot=snapshot, base_snapshot=base_snapshot, resume_token=resume_token
+        )
         reply = self._call(self._stub.EstimateSend, request)
         return SendEstimate(reply.bytes, reply.method)
 
@@ -230,9 +242,14 @@ class GrpcAgentClient:
             compose_path=reply.compose_path,
         )
 
-    def prepare_zfs_receive(self, target_dataset: str, base_guid: str = "") -> str:
+    def prepare_zfs_receive(
+        self, target_dataset: str, base_guid: str = "", resume: bool = False
+    ) -> str:
         request = pb.PrepareReceiveRequest(
-            kind=pb.STREAM_ZFS, target_dataset=target_dataset, base_snapshot_guid=base_guid
+            kind=pb.STREAM_ZFS,
+            target_dataset=target_dataset,
+            base_snapshot_guid=base_guid,
+            resume=resume,
         )
         return self._call(self._stub.PrepareReceive, request).ticket
 
@@ -241,7 +258,8 @@ class GrpcAgentClient:
         return self._call(self._stub.PrepareReceive, request).ticket
 
     def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
-        ticket = peer.prepare_zfs_receive(transfer.target_dataset, transfer.base_guid)
+        resume = bool(transfer.resume_token)
+        ticket = peer.prepare_zfs_receive(transfer.target_dataset, transfer.base_guid, resume)
         header = pb.ReceiveHeader(
             kind=pb.STREAM_ZFS,
             ticket=ticket,
@@ -249,6 +267,8 @@ class GrpcAgentClient:
             base_snapshot_guid=transfer.base_guid,
             bytes_expected=transfer.bytes_expected,
             source_snapshot=transfer.snapshot,
+            resumable=transfer.resumable,
+            resume=resume,
         )
         request = pb.SendRequest(
             kind=pb.STREAM_ZFS,
@@ -257,6 +277,7 @@ class GrpcAgentClient:
             peer=peer.address,
             header=header,
             bandwidth_limit_bytes_per_second=transfer.bandwidth_limit,
+            resume_token=transfer.resume_token,
         )
         return GrpcTransferCall(self.address, self._stub.SendStream(request))
 

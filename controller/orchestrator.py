@@ -339,6 +339,7 @@ class Orchestrator:
         name = snapshot_name(m, phase)
         base = snapshot_name(m, phase - 1) if phase > 1 else ""
         step = m.step(action)
+        resumable = self._resumable()
         todo: list[tuple[DatasetPlan, ZfsTransfer]] = []
         for d in m.datasets:
             guid = self._guid("source", d.source_dataset, name)
@@ -349,6 +350,15 @@ class Orchestrator:
             snapshot = f"{d.source_dataset}@{name}"
             base_snapshot = f"{d.source_dataset}@{base}" if base else ""
             expected = self._estimate(snapshot, base_snapshot, action)
+            token = self._resume_token(d.target_dataset) if resumable else ""
+            if token:
+                left = self.source.estimate_send(snapshot, "", token).bytes
+                self._log(
+                    f"{d.target_dataset}: resuming transfer at byte {max(0, expected - left)} "
+                    f"({left} bytes left to send)",
+                    action.value,
+                )
+                expected = left
             transfer = ZfsTransfer(
                 snapshot=snapshot,
                 target_dataset=d.target_dataset,
@@ -356,6 +366,8 @@ class Orchestrator:
                 base_guid=self._guid("source", d.source_dataset, base) if base else "",
                 bytes_expected=expected,
                 bandwidth_limit=m.spec.options.bandwidth_limit_bytes_per_second,
+                resumable=resumable,
+                resume_token=token,
             )
             todo.append((d, transfer))
         step.bytes_done, step.bytes_expected = 0, sum(t.bytes_expected for _, t in todo)
@@ -365,6 +377,22 @@ class Orchestrator:
             self._remember(SnapshotRecord("target", d.target_dataset, name, guid, time.time()))
             m.bytes_transferred += result.bytes
             self._save()
+
+    def _resumable(self) -> bool:
+        """Both agents' zfs can resume a cut stream (OpenZFS `receive -s` / `send -t`; not
+        zfs-fuse): then a cut stream keeps its partial receive, and a retry continues it."""
+        return all(
+            agent.info().storage_features.get("resume", False)
+            for agent in (self.source, self.target)
+        )
+
+    def _resume_token(self, target_dataset: str) -> str:
+        """The token of the partial receive an earlier, cut attempt left on the target."""
+        try:
+            infos = self.target.get_datasets([target_dataset])
+        except NotFound:
+            return ""
+        return next((i.receive_resume_token for i in infos if i.name == target_dataset), "")
 
     def _estimate(self, snapshot: str, base_snapshot: str, action: Action) -> int:
         """The agent's estimate; for an incremental it has no dry run for, the delta computed

@@ -72,6 +72,7 @@ class DatasetInfo:
     available_bytes: int = 0
     referenced_bytes: int = 0
     guid: str = ""
+    receive_resume_token: str = ""  # OpenZFS: a partial receive waits here for `send -t`
 
 
 @dataclass(frozen=True)
@@ -186,3 +187,5 @@ class ZfsTransfer:
     base_guid: str = ""
     bytes_expected: int = 0
     bandwidth_limit: int = 0
+    resumable: bool = False  # receive -s: a cut stream leaves a resume token on the target
+    resume_token: str = ""  # continues the target's partial receive (send -t)
