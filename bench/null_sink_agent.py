@@ -25,9 +25,14 @@ from agent.streams import ByteSink, Received  # noqa: E402
 
 class NullSinkBackend(DirectoryBackend):
     def open_receive(
-        self, target: str, base_guid: str | None, allow_overwrite: bool, resumable: bool = False
+        self,
+        target: str,
+        base_guid: str | None,
+        allow_overwrite: bool,
+        resumable: bool = False,
+        resume: bool = False,
     ) -> ByteSink:
-        self.check_receive(target, base_guid, allow_overwrite)
+        self.check_receive(target, base_guid, allow_overwrite, resume)
         discard = proc.spawn(["cat"], stdin=True)  # stdout is /dev/null
         return ProcessSink(discard, lambda: Received(f"{target}@discarded"), lambda: None)
 
