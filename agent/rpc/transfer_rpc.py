@@ -21,6 +21,7 @@ from agent.rpc.wire import chunk_prefix
 from agent.service import AgentService
 from agent.tickets import TransferSpec
 from agent.transfer import Meter, Progress, SinkPump, SourcePump, Summary
+from common import metrics
 
 KIND_NAMES: dict[int, str] = {agent_pb2.STREAM_ZFS: "zfs", agent_pb2.STREAM_IMAGES: "images"}
 PROGRESS_INTERVAL = 1.0
@@ -78,6 +79,10 @@ class TransferRpc:
     def SendStream(
         self, request: agent_pb2.SendRequest, context: grpc.ServicerContext
     ) -> Iterator[Any]:
+        with metrics.active_stream("send"):
+            yield from self._send(request, context)
+
+    def _send(self, request: agent_pb2.SendRequest, context: grpc.ServicerContext) -> Iterator[Any]:
         kind = _kind(request.kind)
         limit = request.bandwidth_limit_bytes_per_second
         if limit < 0:
@@ -102,9 +107,12 @@ class TransferRpc:
         meter = Meter(expected, limit or self.service.config.bandwidth_limit_bytes_per_second)
         pump = SourcePump(source, meter, frame=chunk_prefix)
         context.add_callback(pump.close)
+        sent_bytes = metrics.BYTES_SENT.labels(kind)
         if channel is None:
             yield from pump.chunks()
-            yield agent_pb2.SendEvent(done=_result(pump.summary()))
+            summary = pump.summary()
+            sent_bytes.inc(summary.bytes)
+            yield agent_pb2.SendEvent(done=_result(summary))
             return
         header = agent_pb2.ReceiveHeader()
         header.CopyFrom(request.header)
@@ -113,12 +121,18 @@ class TransferRpc:
         header.source_snapshot = request.snapshot
         pushing = peer.Push(channel, request.peer, header, pump)
         context.add_callback(pushing.cancel)
+        counted = 0
         while not pushing.wait(PROGRESS_INTERVAL):
-            yield _progress_event(meter.progress())
+            progress = meter.progress()
+            sent_bytes.inc(progress.bytes_done - counted)
+            counted = progress.bytes_done
+            yield _progress_event(progress)
         if not context.is_active():
             raise Cancelled("the caller cancelled the transfer")
         sent, received = pushing.result()
-        yield _progress_event(meter.progress())
+        progress = meter.progress()
+        sent_bytes.inc(progress.bytes_done - counted)
+        yield _progress_event(progress)
         received.seconds = sent.seconds
         yield agent_pb2.SendEvent(done=received)
 
@@ -141,7 +155,9 @@ class TransferRpc:
         pump = SinkPump(sink, Meter(header.bytes_expected))
         context.add_callback(pump.abort)  # any end but a commit: nothing partial is left
         try:
-            summary = self._receive(request_iterator, pump, context)
+            with metrics.active_stream("receive"):
+                summary = self._receive(request_iterator, pump, context)
+            metrics.BYTES_RECEIVED.labels(presented.kind).inc(summary.bytes)
         except grpc.RpcError:
             pump.abort()
             raise Cancelled("the sender went away before the end of the stream") from None

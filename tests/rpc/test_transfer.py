@@ -10,12 +10,13 @@ import os
 import signal
 import tarfile
 import threading
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import pytest
-from conftest import AgentProcess
+from conftest import AgentProcess, free_port
 from transfer_helpers import (
     ZFS,
     checksum,
@@ -352,3 +353,36 @@ def test_sigterm_on_the_source_mid_stream_reaps_its_children(
     sigterm_while_tar_runs(source, what="tar send on the source")
     wait_until(lambda: not tar_children(target), what="tar receive reaped on the target")
     wait_until(lambda: nothing_received(target, "dst/app"), what="partial receive removed")
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The agent's /metrics as {'name{labels}': value}, comments left out."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        lines = reply.read().decode().splitlines()
+    samples = (line.rsplit(" ", 1) for line in lines if line and not line.startswith("#"))
+    return {name: float(value) for name, value in samples}
+
+
+def test_both_agents_count_the_stream_in_their_metrics(
+    start_agent: Callable[..., AgentProcess],
+) -> None:
+    ports = [free_port(), free_port()]
+    flags = ("--insecure", "--storage-backend", "directory")
+    source = start_agent(
+        *flags, "--allowed-dataset-root", "src", "--metrics-listen", f"127.0.0.1:{ports[0]}"
+    )
+    target = start_agent(
+        *flags, "--allowed-dataset-root", "dst", "--metrics-listen", f"127.0.0.1:{ports[1]}"
+    )
+    make_snapshot(source, "src/app", "s1", size=2 << 20)
+    t = ticket(target, "dst/apps/app")
+    request = send_request("src/app@s1", target.address, "dst/apps/app", t)
+    events = list(stub(source.address).SendStream(request))
+    moved = events[-1].done.bytes
+    assert moved > 2 << 20
+    sent, received = scrape(ports[0]), scrape(ports[1])
+    assert sent['stackferry_transfer_sent_bytes_total{kind="zfs"}'] == moved
+    assert received['stackferry_transfer_received_bytes_total{kind="zfs"}'] == moved
+    assert sent['stackferry_transfers_total{direction="send",outcome="ok"}'] == 1
+    assert received['stackferry_transfers_total{direction="receive",outcome="ok"}'] == 1
+    assert sent['stackferry_transfer_active_streams{direction="send"}'] == 0
