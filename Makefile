@@ -2,7 +2,7 @@
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-PROTOS  := proto/agent/pb/agent.proto proto/controller/pb/controller.proto
+PROTOS  := proto/stackferry/api/agent/v1/agent.proto proto/stackferry/api/controller/v1/controller.proto
 
 .PHONY: all venv system services proto proto-check lint test bench demo clean
 
@@ -22,8 +22,8 @@ system:             ## Debian packages (root)
 services: system    ## zfs-fuse, two dockerd, PostgreSQL (root)
 	bash scripts/start-services.sh
 
-proto: venv         ## regenerate agent/pb and controller/pb from proto/
-	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+proto: venv         ## regenerate src/stackferry/api from proto/
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=src --pyi_out=src --grpc_python_out=src $(PROTOS)
 
 proto-check: venv   ## fails when the checked-in generated code differs from proto/
 	bash scripts/proto-check.sh $(BIN)/python
@@ -31,7 +31,7 @@ proto-check: venv   ## fails when the checked-in generated code differs from pro
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agent controller common tests bench scripts
+	$(BIN)/mypy src/stackferry tests bench scripts
 
 test: venv services proto-check
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

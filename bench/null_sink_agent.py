@@ -14,13 +14,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent import exec as proc  # noqa: E402
-from agent.__main__ import main  # noqa: E402
-from agent.config import AgentConfig  # noqa: E402
-from agent.service import AgentService, build_service  # noqa: E402
-from agent.storage.directory import DirectoryBackend  # noqa: E402
-from agent.storage.pipes import ProcessSink  # noqa: E402
-from agent.streams import ByteSink, Received  # noqa: E402
+from stackferry.agent import exec as proc  # noqa: E402
+from stackferry.agent.__main__ import main  # noqa: E402
+from stackferry.agent.config import AgentConfig  # noqa: E402
+from stackferry.agent.service import AgentService, build_service  # noqa: E402
+from stackferry.agent.storage.directory import DirectoryBackend  # noqa: E402
+from stackferry.agent.storage.pipes import ProcessSink  # noqa: E402
+from stackferry.agent.streams import ByteSink, Received  # noqa: E402
 
 
 class NullSinkBackend(DirectoryBackend):

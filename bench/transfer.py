@@ -36,9 +36,9 @@ import grpc
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from agent.pb import agent_pb2, agent_pb2_grpc  # noqa: E402
-from agent.storage.directory import DATA, META, TAR_BLOCKING, DirectoryBackend  # noqa: E402
-from controller.certs import issue_cert, make_ca  # noqa: E402
+from stackferry.agent.storage.directory import DATA, META, TAR_BLOCKING, DirectoryBackend  # noqa: E402
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc  # noqa: E402
+from stackferry.common.certs import issue_cert, make_ca  # noqa: E402
 
 GiB = 1 << 30
 SERVICE_UNIT = REPO / "deploy/systemd/stackferry-agent.service"
@@ -276,7 +276,7 @@ def bench_size(
                 tls if mode == "tls" else (["--insecure"], ["--insecure"], None)
             )
             source = start_agent(
-                ["-m", "agent"],
+                ["-m", "stackferry.agent"],
                 work,
                 f"{mode}{size_gib}-src",
                 src_flags + ["--allowed-dataset-root", "src"],

@@ -228,7 +228,7 @@ def launch_until_ready(
 def launch_agent(
     args: list[str], workdir: Path, env: dict[str, str] | None = None, timeout: float = 20
 ) -> AgentProcess:
-    """Starts `python -m agent ARGS --listen 127.0.0.1:0` and waits until it serves."""
+    """Starts `python -m stackferry.agent ARGS --listen 127.0.0.1:0` and waits until it serves."""
     workdir.mkdir(parents=True, exist_ok=True)
     name = unique("agent")
     ready = workdir / f"{name}.ready"
@@ -236,7 +236,7 @@ def launch_agent(
     argv = [
         sys.executable,
         "-m",
-        "agent",
+        "stackferry.agent",
         "--listen",
         "127.0.0.1:0",
         "--ready-file",

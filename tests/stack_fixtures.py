@@ -9,9 +9,9 @@ import docker
 import grpc
 import pytest
 
-from agent.pb import agent_pb2_grpc
-from agent.runtime.base import PROJECT_LABEL
-from common.grpc_options import open_channel
+from stackferry.agent.runtime.base import PROJECT_LABEL
+from stackferry.api.agent.v1 import agent_pb2_grpc
+from stackferry.common.grpc_options import open_channel
 
 
 def project_containers(docker_host: str, project: str) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
 
 StoreFactory = Callable[[], SqlMigrationStore]
 

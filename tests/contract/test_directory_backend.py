@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from agent.storage.directory import DirectoryBackend
-from agent.streams import ByteSource
+from stackferry.agent.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from stackferry.agent.storage.directory import DirectoryBackend
+from stackferry.agent.streams import ByteSource
 
 
 def copy_stream(source: ByteSource, sink_write: object, chunk: int = 1 << 16) -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from controller.domain.model import (
+from stackferry.controller.domain.model import (
     DatasetPlan,
     Event,
     EventKind,
@@ -28,7 +28,7 @@ from controller.domain.model import (
     StepState,
     new_migration,
 )
-from controller.errors import (
+from stackferry.controller.errors import (
     AlreadyExists,
     Conflict,
     FailedPrecondition,
@@ -37,9 +37,9 @@ from controller.errors import (
     LeaseLost,
     NotFound,
 )
-from controller.store.base import MigrationStore
-from controller.store.sql import SqlMigrationStore
-from controller.store.tables import metadata
+from stackferry.controller.store.base import MigrationStore
+from stackferry.controller.store.sql import SqlMigrationStore
+from stackferry.controller.store.tables import metadata
 
 StoreFactory = Callable[[], SqlMigrationStore]
 

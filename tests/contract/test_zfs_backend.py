@@ -11,9 +11,9 @@ from typing import Protocol
 
 import pytest
 
-from agent import errors
-from agent.storage.zfs import ZfsBackend
-from agent.streams import ByteSink, ByteSource, Received
+from stackferry.agent import errors
+from stackferry.agent.storage.zfs import ZfsBackend
+from stackferry.agent.streams import ByteSink, ByteSource, Received
 
 CHUNK = 1 << 20
 

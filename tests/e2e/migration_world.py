@@ -22,7 +22,7 @@ import docker
 import pytest
 from conftest import AgentProcess, Pool, launch_until_ready, stop_process
 
-from controller.domain.model import MigrationOptions, MigrationSpec
+from stackferry.controller.domain.model import MigrationOptions, MigrationSpec
 
 REPO = Path(__file__).resolve().parents[2]
 STACKFERRY = REPO / ".venv" / "bin" / "stackferry"
@@ -303,14 +303,14 @@ def launch_controller(
     timeout: float = 30,
     extra: tuple[str, ...] = (),
 ) -> ControllerProcess:
-    """`python -m controller` on a free loopback port, its state in state_dir (SQLite), with
-    `extra` command-line flags."""
+    """`python -m stackferry.controller` on a free loopback port, its state in state_dir
+    (SQLite), with `extra` command-line flags."""
     ready = log_path.with_suffix(".ready")
     ready.unlink(missing_ok=True)
     argv = [
         str(REPO / ".venv" / "bin" / "python"),
         "-m",
-        "controller",
+        "stackferry.controller",
         "--listen",
         "127.0.0.1:0",
         "--insecure",

@@ -17,16 +17,21 @@ from conftest import free_port
 from migration_world import launch_controller
 from structlog.testing import capture_logs
 
-from common.grpc_options import open_channel
-from controller.agents import AgentDialer
-from controller.domain.machine import Action
-from controller.domain.model import DatasetPlan, MigrationSpec, MigrationState, new_migration
-from controller.orchestrator import Orchestrator
-from controller.pb import controller_pb2 as pb
-from controller.pb import controller_pb2_grpc as pb_grpc
-from controller.planner import Planner
-from controller.service import ControllerService
-from controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.api.controller.v1 import controller_pb2 as pb
+from stackferry.api.controller.v1 import controller_pb2_grpc as pb_grpc
+from stackferry.common.grpc_options import open_channel
+from stackferry.controller.agents import AgentDialer
+from stackferry.controller.domain.machine import Action
+from stackferry.controller.domain.model import (
+    DatasetPlan,
+    MigrationSpec,
+    MigrationState,
+    new_migration,
+)
+from stackferry.controller.orchestrator import Orchestrator
+from stackferry.controller.planner import Planner
+from stackferry.controller.service import ControllerService
+from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
 
 Logs = list[MutableMapping[str, Any]]
 

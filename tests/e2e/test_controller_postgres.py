@@ -1,4 +1,4 @@
-"""Controller daemons on PostgreSQL: `python -m controller --db-url postgresql+psycopg://...`
+"""Controller daemons on PostgreSQL: `python -m stackferry.controller --db-url postgresql+psycopg://...`
 drives a real migration between two real agents, and several controllers on the same database
 never drive one migration twice.
 
@@ -27,8 +27,8 @@ from migration_world import (
     wait_for_status,
 )
 
-from controller.domain.model import EventKind
-from controller.store.sql import SqlMigrationStore
+from stackferry.controller.domain.model import EventKind
+from stackferry.controller.store.sql import SqlMigrationStore
 
 pytestmark = [pytest.mark.zfs, pytest.mark.docker, pytest.mark.postgres]
 

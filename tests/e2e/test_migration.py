@@ -23,11 +23,11 @@ from migration_world import (
     spec_for,
 )
 
-from controller.agents import AgentDialer
-from controller.domain.model import EventKind, MigrationState, StepState
-from controller.errors import AlreadyExists
-from controller.service import ControllerService
-from controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.agents import AgentDialer
+from stackferry.controller.domain.model import EventKind, MigrationState, StepState
+from stackferry.controller.errors import AlreadyExists
+from stackferry.controller.service import ControllerService
+from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
 
 pytestmark = [pytest.mark.zfs, pytest.mark.docker]
 

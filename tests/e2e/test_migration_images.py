@@ -26,10 +26,10 @@ from migration_world import (
     spec_for,
 )
 
-from controller.agents import AgentDialer
-from controller.domain.model import EventKind, MigrationState, StepState
-from controller.service import ControllerService
-from controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.agents import AgentDialer
+from stackferry.controller.domain.model import EventKind, MigrationState, StepState
+from stackferry.controller.service import ControllerService
+from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
 
 if TYPE_CHECKING:
     from conftest import AgentProcess, Pool

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 
-from controller.agents import AgentDialer
-from controller.domain.machine import MigrationEvent, next_transition
-from controller.domain.model import MigrationSpec, MigrationState, StepState
-from controller.errors import FailedPrecondition, InvalidArgument, NotFound
-from controller.service import ControllerService
-from controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.agents import AgentDialer
+from stackferry.controller.domain.machine import MigrationEvent, next_transition
+from stackferry.controller.domain.model import MigrationSpec, MigrationState, StepState
+from stackferry.controller.errors import FailedPrecondition, InvalidArgument, NotFound
+from stackferry.controller.service import ControllerService
+from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
 
 
 def closed_port() -> str:

@@ -14,7 +14,7 @@ import docker
 import pytest
 from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
 
-from agent.pb import agent_pb2, agent_pb2_grpc
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 Stub = agent_pb2_grpc.AgentStub
 HTTP_PORT = 8123  # inside the web container's own network namespace: never on the host
@@ -167,7 +167,7 @@ def test_stack_moves_from_a_to_b_and_rolls_back(
     push_snapshot(agent_a, agent_b, b_address, f"{source_ds}@sf-2", target_ds, f"{source_ds}@sf-1")
 
     # what the controller's translation produces: the path comes from .env, so .env changes
-    deploy = agent_pb2.DeployStackRequest(
+    deploy = agent_pb2.DeployRequest(
         project_name=project,
         compose_dir=str(stacks_b / "web"),
         compose_text=info.compose_text,
@@ -240,7 +240,7 @@ def test_image_missing_on_b_is_transferred_then_deployed(
     ]  # fmt: skip
     agent_a, agent_b = (agent_stub(a.address) for a in agents)  # type: ignore[attr-defined]
     project = compose_projects(docker_hosts[1], f"sfimg{uuid.uuid4().hex[:6]}")
-    deploy = agent_pb2.DeployStackRequest(
+    deploy = agent_pb2.DeployRequest(
         project_name=project,
         compose_dir=str(tmp_path / "stacks" / "img"),
         compose_text=(

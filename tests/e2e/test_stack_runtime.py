@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import CommandFailed, FailedPrecondition, InvalidArgument, NotFound
-from agent.runtime.docker_runtime import DockerRuntime
+from stackferry.agent.errors import CommandFailed, FailedPrecondition, InvalidArgument, NotFound
+from stackferry.agent.runtime.docker_runtime import DockerRuntime
 
 
 @pytest.fixture

@@ -13,15 +13,15 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from common.grpc_options import channel_credentials, open_channel
-from controller import certs
-from controller.agents import AgentDialer
-from controller.config import ControllerConfig
-from controller.pb import controller_pb2 as pb
-from controller.pb import controller_pb2_grpc as pb_grpc
-from controller.server import SERVICE_NAME, ControllerServer
-from controller.service import ControllerService
-from controller.store.sql import SqlMigrationStore
+from stackferry.api.controller.v1 import controller_pb2 as pb
+from stackferry.api.controller.v1 import controller_pb2_grpc as pb_grpc
+from stackferry.common import certs
+from stackferry.common.grpc_options import channel_credentials, open_channel
+from stackferry.controller.agents import AgentDialer
+from stackferry.controller.config import ControllerConfig
+from stackferry.controller.server import SERVICE_NAME, ControllerServer
+from stackferry.controller.service import ControllerService
+from stackferry.controller.store.sql import SqlMigrationStore
 
 TERMINAL = {pb.COMPLETED, pb.FAILED, pb.ROLLED_BACK, pb.CANCELLED}
 

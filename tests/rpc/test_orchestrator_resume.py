@@ -18,8 +18,8 @@ from conftest import AgentProcess
 from fakes.fake_zfs_host import FakeZfsHost
 from transfer_helpers import wait_until
 
-from controller.agents import AgentDialer
-from controller.domain.model import (
+from stackferry.controller.agents import AgentDialer
+from stackferry.controller.domain.model import (
     DatasetPlan,
     MigrationOptions,
     MigrationSpec,
@@ -27,9 +27,9 @@ from controller.domain.model import (
     SnapshotRecord,
     new_migration,
 )
-from controller.orchestrator import Orchestrator, snapshot_name
-from controller.planner import Planner
-from controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.orchestrator import Orchestrator, snapshot_name
+from stackferry.controller.planner import Planner
+from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
 
 SIZE = 6 << 20
 LIMIT = 2 << 20  # bytes/s: the stream is still running when the controller stops

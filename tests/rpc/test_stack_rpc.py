@@ -13,7 +13,7 @@ import grpc
 import pytest
 from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
 
-from agent.pb import agent_pb2, agent_pb2_grpc
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 IMAGE = "local/busybox:1"
 SLEEPER = """\
@@ -61,8 +61,8 @@ def agent_b(
 
 def deploy_request(
     project: str, compose_dir: Path, text: str, env: str = "", timeout: int = 60
-) -> agent_pb2.DeployStackRequest:
-    return agent_pb2.DeployStackRequest(
+) -> agent_pb2.DeployRequest:
+    return agent_pb2.DeployRequest(
         project_name=project,
         compose_dir=str(compose_dir),
         compose_text=text,

@@ -11,7 +11,7 @@ from typing import Protocol
 import grpc
 import pytest
 
-from agent.pb import agent_pb2, agent_pb2_grpc
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 CREATE, LIST, DESTROY = (
     agent_pb2.SNAPSHOT_CREATE,
@@ -79,7 +79,7 @@ def test_get_info_reports_detected_zfs_features(world: World) -> None:
     assert info.storage_features["send_estimate"] is False
     assert info.storage_features["receive_unmounted"] is False
     assert list(info.allowed_dataset_roots) == [world.apps]
-    assert info.api_version == "stackferry.agent.v1"
+    assert info.api_version == "stackferry.api.agent.v1"
     assert info.version and info.hostname
 
 

@@ -12,7 +12,7 @@ from conftest import AgentProcess
 from tlsutil import CertAuthority
 from transfer_helpers import ZFS, directory_backend, send_request, tree, write_tree
 
-from agent.pb import agent_pb2, agent_pb2_grpc
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 
 def start_tls_agent(

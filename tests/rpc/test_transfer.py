@@ -30,7 +30,7 @@ from transfer_helpers import (
     write_tree,
 )
 
-from agent.pb import agent_pb2
+from stackferry.api.agent.v1 import agent_pb2
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from conftest import TEST_IMAGE, AgentProcess
 from transfer_helpers import stub
 
-from agent.pb import agent_pb2
+from stackferry.api.agent.v1 import agent_pb2
 
 IMAGES = agent_pb2.STREAM_IMAGES
 

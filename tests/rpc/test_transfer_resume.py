@@ -19,7 +19,7 @@ from conftest import AgentProcess
 from fakes.fake_zfs_host import FakeZfsHost
 from transfer_helpers import ZFS, stub, wait_until
 
-from agent.pb import agent_pb2
+from stackferry.api.agent.v1 import agent_pb2
 
 SIZE = 6 << 20
 LIMIT = 2 << 20  # bytes/s: the stream is still running when the test cuts it

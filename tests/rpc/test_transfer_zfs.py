@@ -29,9 +29,9 @@ from transfer_helpers import (
     write_tree,
 )
 
-from agent.pb import agent_pb2
+from stackferry.api.agent.v1 import agent_pb2
 
-pytest.importorskip("agent.storage.zfs", reason="the zfs backend is not written yet")
+pytest.importorskip("stackferry.agent.storage.zfs", reason="the zfs backend is not written yet")
 
 
 def zfs(*args: str) -> str:

@@ -11,8 +11,8 @@ import grpc
 import xxhash
 from conftest import AgentProcess
 
-from agent.pb import agent_pb2, agent_pb2_grpc
-from agent.storage.directory import DirectoryBackend
+from stackferry.agent.storage.directory import DirectoryBackend
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 ZFS = agent_pb2.STREAM_ZFS
 

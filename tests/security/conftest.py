@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
-from agent.pb import agent_pb2_grpc
-from common.grpc_options import channel_credentials, open_channel
-from controller import certs
+from stackferry.api.agent.v1 import agent_pb2_grpc
+from stackferry.common import certs
+from stackferry.common.grpc_options import channel_credentials, open_channel
 
 if TYPE_CHECKING:
     from conftest import AgentProcess, Pool

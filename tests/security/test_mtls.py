@@ -8,7 +8,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from agent.pb import agent_pb2, agent_pb2_grpc
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 from .conftest import Pki, secure_channel
 

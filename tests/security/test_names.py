@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import grpc
 import pytest
 
-from agent.pb import agent_pb2, agent_pb2_grpc
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 from .conftest import SecureAgent
 

@@ -8,7 +8,7 @@ import subprocess
 import grpc
 import pytest
 
-from agent.pb import agent_pb2, agent_pb2_grpc
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 from .conftest import SecureAgent, unique
 
@@ -58,7 +58,7 @@ def layout(secure_agent: SecureAgent) -> SecureAgent:
     return secure_agent
 
 
-def deploy_request(compose_dir: str, **overrides: object) -> agent_pb2.DeployStackRequest:
+def deploy_request(compose_dir: str, **overrides: object) -> agent_pb2.DeployRequest:
     fields: dict[str, object] = {
         "project_name": unique("sfsec"),
         "compose_dir": compose_dir,
@@ -68,10 +68,10 @@ def deploy_request(compose_dir: str, **overrides: object) -> agent_pb2.DeploySta
         "wait_timeout_seconds": 10,
         **overrides,
     }
-    return agent_pb2.DeployStackRequest(**fields)  # type: ignore[arg-type]
+    return agent_pb2.DeployRequest(**fields)  # type: ignore[arg-type]
 
 
-def deploy_cases(agent: SecureAgent) -> dict[str, agent_pb2.DeployStackRequest]:
+def deploy_cases(agent: SecureAgent) -> dict[str, agent_pb2.DeployRequest]:
     root, outside = agent.path_root, agent.outside
     return {
         "dot-dot": deploy_request(f"{root}/../outside/new"),

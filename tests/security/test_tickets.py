@@ -11,7 +11,7 @@ import grpc
 import pytest
 import xxhash
 
-from agent.pb import agent_pb2, agent_pb2_grpc
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
 from .conftest import SecureAgent
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from controller import certs
+from stackferry.common import certs
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -7,8 +7,8 @@ import argparse
 
 import pytest
 
-from controller import cli
-from controller.pb import controller_pb2 as pb
+from stackferry.api.controller.v1 import controller_pb2 as pb
+from stackferry.cli import main as cli
 
 FLAGS = [
     *("--from", "hosta:7701", "--to", "hostb:7701", "--compose", "/srv/shop/docker-compose.yml"),

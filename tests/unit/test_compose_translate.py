@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.domain.compose import (
+from stackferry.compose import (
     BindSource,
     ComposeError,
     Rewrite,
@@ -27,7 +27,7 @@ from controller.domain.compose import (
     translate_compose,
     unified_diff,
 )
-from controller.domain.compose_paths import PathMap, is_within, normalize
+from stackferry.compose.paths import PathMap, is_within, normalize
 
 GOLDEN = Path(__file__).parent / "golden" / "compose"
 CASES = sorted(path.name for path in GOLDEN.iterdir() if path.is_dir())

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from common.config_loader import ConfigError, load_config
-from controller.config import ENV_PREFIX, ControllerConfig
+from stackferry.common.config_loader import ConfigError, load_config
+from stackferry.controller.config import ENV_PREFIX, ControllerConfig
 
 
 def test_defaults_put_the_database_in_the_state_dir(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.config import AgentConfig
-from common.config_loader import load_config
-from controller.config import ControllerConfig
+from stackferry.agent.config import AgentConfig
+from stackferry.common.config_loader import load_config
+from stackferry.controller.config import ControllerConfig
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
@@ -163,7 +163,7 @@ def run_daemon(
     name: str, config: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", name, "--config", str(config)],
+        [sys.executable, "-m", f"stackferry.{name}", "--config", str(config)],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -6,9 +6,15 @@ import itertools
 
 import pytest
 
-from controller.domain.machine import TABLE, Action, MigrationEvent, Transition, next_transition
-from controller.domain.model import TERMINAL_STATES, MigrationState
-from controller.errors import FailedPrecondition, InvalidTransition
+from stackferry.controller.domain.machine import (
+    TABLE,
+    Action,
+    MigrationEvent,
+    Transition,
+    next_transition,
+)
+from stackferry.controller.domain.model import TERMINAL_STATES, MigrationState
+from stackferry.controller.errors import FailedPrecondition, InvalidTransition
 
 S = MigrationState
 E = MigrationEvent
@@ -154,7 +160,7 @@ def test_failure_after_the_stop_ends_rolled_back_not_failed() -> None:
 
 
 def test_state_values_mirror_the_proto_enum() -> None:
-    from controller.pb import controller_pb2
+    from stackferry.api.controller.v1 import controller_pb2
 
     proto_names = {
         name

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from common import metrics
+from stackferry.common import metrics
 
 Scrape = Callable[[], str]
 

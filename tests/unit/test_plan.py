@@ -6,10 +6,9 @@ import dataclasses
 
 import pytest
 
-from controller.domain.compose import RewriteKind
-from controller.domain.host import MountInfo, StackInfo
-from controller.domain.model import MigrationOptions, MigrationSpec, PathMapping
-from controller.domain.plan import (
+from stackferry.compose import RewriteKind
+from stackferry.controller.domain.model import MigrationOptions, MigrationSpec, PathMapping
+from stackferry.controller.domain.plan import (
     build_plan,
     check_spec,
     plan_compose_dir,
@@ -18,7 +17,8 @@ from controller.domain.plan import (
     stack_datasets,
     unresolved_mounts,
 )
-from controller.errors import InvalidArgument
+from stackferry.controller.errors import InvalidArgument
+from stackferry.hostapi import MountInfo, StackInfo
 
 SPEC = MigrationSpec(
     name="web",

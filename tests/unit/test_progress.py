@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from controller.domain.host import SendEstimate, SnapshotInfo
-from controller.domain.model import Migration, MigrationSpec, MigrationState, Step, StepState
-from controller.domain.progress import (
+from stackferry.controller.domain.model import (
+    Migration,
+    MigrationSpec,
+    MigrationState,
+    Step,
+    StepState,
+)
+from stackferry.controller.domain.progress import (
     SNAPSHOT_DELTA,
     STEP_WEIGHTS,
     incremental_estimate,
     status_of,
 )
+from stackferry.hostapi import SendEstimate, SnapshotInfo
 
 SPEC = MigrationSpec("web", "/srv/web/docker-compose.yml", "a:1", "b:2", "dst/x", "/mnt/x")
 

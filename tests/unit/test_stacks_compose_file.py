@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.compose_file import (
+from stackferry.agent.compose_file import (
     BindMount,
     PortBinding,
     interpolate,
@@ -12,7 +12,7 @@ from agent.compose_file import (
     normalise_project_name,
     parse_env,
 )
-from agent.errors import InvalidArgument
+from stackferry.agent.errors import InvalidArgument
 
 COMPOSE = """
 services:

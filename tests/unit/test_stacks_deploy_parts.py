@@ -5,13 +5,18 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from agent.runtime.base import ContainerState
-from agent.runtime.compose import V1, ComposeVariant, compose_argv
-from agent.stack_deploy import FileWrites, describe, failed_containers, services_not_ready
+from stackferry.agent.runtime.compose import V1, ComposeVariant, compose_argv
+from stackferry.agent.stack_deploy import (
+    FileWrites,
+    describe,
+    failed_containers,
+    services_not_ready,
+)
+from stackferry.hostapi import ContainerInfo
 
 
-def c(service: str, state: str = "running", health: str = "", **kw: int) -> ContainerState:
-    return ContainerState(f"p-{service}-1", f"id-{service}", service, state, health, **kw)
+def c(service: str, state: str = "running", health: str = "", **kw: int) -> ContainerInfo:
+    return ContainerInfo(f"p-{service}-1", f"id-{service}", service, state, health, **kw)
 
 
 def test_ready_when_every_service_runs_and_healthchecks_pass() -> None:

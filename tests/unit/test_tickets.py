@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.errors import InvalidArgument, PermissionDenied
-from agent.tickets import TicketBook, TransferSpec
+from stackferry.agent.errors import InvalidArgument, PermissionDenied
+from stackferry.agent.tickets import TicketBook, TransferSpec
 
 SPEC = TransferSpec(kind="zfs", target="dst/apps/web", base_guid="123", allow_overwrite=False)
 

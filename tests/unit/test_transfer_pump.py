@@ -8,9 +8,9 @@ import threading
 import pytest
 import xxhash
 
-from agent.errors import AgentError, CommandFailed, InvalidArgument
-from agent.streams import Received
-from agent.transfer import Meter, SinkPump, SourcePump
+from stackferry.agent.errors import AgentError, CommandFailed, InvalidArgument
+from stackferry.agent.streams import Received
+from stackferry.agent.transfer import Meter, SinkPump, SourcePump
 
 
 def checksum(data: bytes) -> str:

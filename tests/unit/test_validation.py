@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from controller.domain.host import (
+from stackferry.controller.domain.model import MigrationSpec
+from stackferry.controller.domain.plan import build_plan, plan_datasets
+from stackferry.controller.domain.validation import Facts, evaluate
+from stackferry.hostapi import (
+    AGENT_API_VERSION,
     AgentInfo,
     AgentPing,
     DatasetInfo,
@@ -15,9 +19,6 @@ from controller.domain.host import (
     ServiceInfo,
     StackInfo,
 )
-from controller.domain.model import MigrationSpec
-from controller.domain.plan import build_plan, plan_datasets
-from controller.domain.validation import AGENT_API_VERSION, Facts, evaluate
 
 SPEC = MigrationSpec(
     name="web",

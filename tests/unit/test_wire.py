@@ -6,8 +6,13 @@ import os
 
 import pytest
 
-from agent.pb import agent_pb2
-from agent.rpc.wire import chunk_prefix, decode_receive_message, decode_send_event, encode_message
+from stackferry.agent.rpc.wire import (
+    chunk_prefix,
+    decode_receive_message,
+    decode_send_event,
+    encode_message,
+)
+from stackferry.api.agent.v1 import agent_pb2
 
 
 @pytest.mark.parametrize("size", [0, 1, 127, 128, 300_000, 1 << 20])

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from agent import errors
-from agent.storage import zfs_argv as argv
-from agent.storage.zfs_errors import classify, zfs_error
-from agent.storage.zfs_parse import (
+from stackferry.agent import errors
+from stackferry.agent.storage import zfs_argv as argv
+from stackferry.agent.storage.zfs_errors import classify, zfs_error
+from stackferry.agent.storage.zfs_parse import (
     ZfsFeatures,
     parse_estimate,
     parse_features,

@@ -1,0 +1,1 @@
+from stackferry import __version__ as __version__

@@ -1,0 +1,137 @@
+"""The source agent's side of an agent-to-agent stream: dial the peer, push into its
+ReceiveStream, report how it went.
+
+The peer is dialled with this agent's own TLS identity (the same cert, key and CA as its
+server: mTLS both ways), or in plaintext when this agent is configured insecure. Chunks
+travel pre-framed (agent/rpc/wire.py); the header and trailer are protobuf messages. A
+source that fails mid-stream sends a trailer with the error, so the receiver aborts
+instead of committing a truncated stream.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+
+from stackferry.agent import errors
+from stackferry.agent.config import AgentConfig
+from stackferry.agent.rpc.status import STATUS_OF
+from stackferry.agent.rpc.wire import encode_message
+from stackferry.agent.transfer import SourcePump, Summary
+from stackferry.api.agent.v1 import agent_pb2
+from stackferry.common.grpc_options import channel_credentials, open_channel
+
+RECEIVE_METHOD = f"/{agent_pb2.DESCRIPTOR.services_by_name['Agent'].full_name}/ReceiveStream"
+CONNECT_TIMEOUT = 10.0
+
+_ERROR_OF = {code: cls for cls, code in STATUS_OF.items()}
+
+
+def error_from_rpc(exc: grpc.RpcError, peer: str) -> errors.AgentError:
+    """The peer's status as the domain error of the same code (UNAVAILABLE stays temporary)."""
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = (exc.details() if isinstance(exc, grpc.Call) else "") or str(code)
+    cls = _ERROR_OF.get(code, errors.AgentError)
+    if cls is errors.CommandFailed:
+        cls = errors.AgentError
+    return cls(f"peer {peer}: {details}")
+
+
+def dial(config: AgentConfig, address: str) -> grpc.Channel:
+    """A connected channel to the peer agent. Unavailable as soon as the first connection
+    attempt fails (peer down, TLS handshake refused) or after CONNECT_TIMEOUT."""
+    if config.insecure:
+        channel = open_channel(address)
+    else:
+        creds = channel_credentials(config.tls_ca, config.tls_cert, config.tls_key)
+        channel = open_channel(address, creds)
+    settled = threading.Event()
+    states: list[grpc.ChannelConnectivity] = []
+
+    def watch(state: grpc.ChannelConnectivity) -> None:
+        if state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE):
+            states.append(state)
+            settled.set()
+
+    channel.subscribe(watch, try_to_connect=True)
+    settled.wait(CONNECT_TIMEOUT)
+    channel.unsubscribe(watch)
+    if not states or states[0] is not grpc.ChannelConnectivity.READY:
+        channel.close()
+        raise errors.Unavailable(
+            f"peer agent {address} is unreachable (no connection, or the TLS handshake "
+            "failed: check that both agents' certificates come from one CA)"
+        )
+    return channel
+
+
+class Push:
+    """One running push: the stream is consumed by gRPC's own thread; ``wait`` polls it."""
+
+    def __init__(
+        self, channel: grpc.Channel, address: str, header: agent_pb2.ReceiveHeader, pump: SourcePump
+    ) -> None:
+        self.address = address
+        self.pump = pump
+        self.source_error: errors.AgentError | None = None
+        self._channel = channel
+        self._done = threading.Event()
+        call = channel.stream_unary(
+            RECEIVE_METHOD,
+            request_serializer=encode_message,
+            response_deserializer=agent_pb2.ReceiveReply.FromString,
+        )
+        self._future = call.future(self._messages(header))
+        self._future.add_done_callback(lambda _: self._done.set())
+
+    def _messages(self, header: agent_pb2.ReceiveHeader) -> Iterator[Any]:
+        yield agent_pb2.ReceiveMessage(header=header)
+        try:
+            yield from self.pump.chunks()
+        except errors.AgentError as exc:
+            self.source_error = exc
+            yield agent_pb2.ReceiveMessage(trailer=agent_pb2.ReceiveTrailer(error=str(exc)))
+            return
+        summary = self.pump.summary()
+        trailer = agent_pb2.ReceiveTrailer(bytes=summary.bytes, checksum=summary.checksum)
+        yield agent_pb2.ReceiveMessage(trailer=trailer)
+
+    def wait(self, timeout: float) -> bool:
+        return self._done.wait(timeout)
+
+    def cancel(self) -> None:
+        """Stops both ends: the peer sees the cancellation and aborts its receive."""
+        self._future.cancel()
+        self.pump.close()
+
+    def result(self) -> tuple[Summary, agent_pb2.TransferResult]:
+        """What we sent and what the peer committed; raises the source's error first (it
+        is the cause), else the peer's."""
+        try:
+            reply = self._future.result()
+        except grpc.FutureCancelledError:
+            raise errors.Cancelled("the transfer was cancelled") from None
+        except grpc.RpcError as exc:
+            if self.source_error is not None:
+                raise self.source_error from None
+            raise error_from_rpc(exc, self.address) from None
+        finally:
+            self.pump.close()
+            self._channel.close()
+        sent = self.pump.summary()
+        if reply.result.bytes != sent.bytes or reply.result.checksum != sent.checksum:
+            raise errors.AgentError(
+                f"peer {self.address} reports {reply.result.bytes} bytes / "
+                f"{reply.result.checksum}, sent {sent.bytes} bytes / {sent.checksum}"
+            )
+        return sent, reply.result
+
+
+def push(
+    config: AgentConfig, address: str, header: agent_pb2.ReceiveHeader, pump: SourcePump
+) -> Push:
+    channel = dial(config, address)
+    return Push(channel, address, header, pump)

@@ -1,0 +1,63 @@
+"""The container runtime interface (Docker Compose v2 / v1 over a Docker engine). No grpc here.
+
+The runtime offers primitives (compose commands, container and image states, image
+streams); the stack logic built from them lives in agent/stacks.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from stackferry.agent.streams import ByteSink, ByteSource
+from stackferry.hostapi import ContainerInfo, ImageInfo
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+
+
+class ContainerRuntime(Protocol):
+    def info(self) -> dict[str, str]:
+        """docker_version, compose_variant, compose_version ("" when absent)."""
+        ...
+
+    def ping(self) -> None:
+        """Raises Unavailable unless the engine answers and a compose CLI is installed."""
+        ...
+
+    def project_containers(self, project: str) -> list[ContainerInfo]:
+        """Every container (running or not) labelled with this compose project."""
+        ...
+
+    def container_logs(self, container_id: str, tail: int) -> str: ...
+
+    def image_states(self, images: Sequence[str]) -> list[ImageInfo]: ...
+
+    def missing_images(self, images: Sequence[str]) -> list[str]: ...
+
+    def compose_validate(self, project: str, compose_file: str) -> None:
+        """`compose config -q`: raises CommandFailed naming what this compose CLI refuses."""
+        ...
+
+    def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
+        """`compose -p PROJECT -f FILE up -d`; raises CommandFailed with compose's stderr."""
+        ...
+
+    def compose_stop(self, project: str, compose_file: str, timeout: float | None) -> None:
+        """`stop -t TIMEOUT`; None leaves each service's stop_grace_period."""
+        ...
+
+    def compose_start(self, project: str, compose_file: str, timeout: float) -> None: ...
+
+    def compose_down(self, project: str, compose_file: str, timeout: float) -> None:
+        """Removes the project's containers and networks; never its volumes or bind sources."""
+        ...
+
+    def open_image_save(self, images: list[str]) -> ByteSource:
+        """`docker save IMAGES` as a stream; NotFound if one is not present."""
+        ...
+
+    def open_image_load(self, images: Sequence[str] = ()) -> ByteSink:
+        """A sink for a `docker save` stream: loaded at commit (after the stream was
+        verified), so an abort leaves nothing; ``images`` are checked present afterwards."""
+        ...

@@ -1,0 +1,101 @@
+"""Queries of the Docker engine through the docker SDK: containers of a compose project,
+their states and health, their logs, the images present. No grpc here.
+
+The client is created on first use, so an agent starts even when no engine answers;
+every engine failure becomes Unavailable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests
+
+from stackferry.agent.errors import NotFound, Unavailable
+from stackferry.agent.runtime.base import PROJECT_LABEL, SERVICE_LABEL
+from stackferry.hostapi import ContainerInfo, ImageInfo
+
+T = TypeVar("T")
+
+
+def container_state(attrs: dict[str, Any]) -> ContainerInfo:
+    """A ContainerInfo from the engine's `docker inspect` document."""
+    state = attrs.get("State") or {}
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return ContainerInfo(
+        name=str(attrs.get("Name", "")).lstrip("/"),
+        id=str(attrs.get("Id", "")),
+        service=labels.get(SERVICE_LABEL, ""),
+        state=str(state.get("Status", "")),
+        health=str((state.get("Health") or {}).get("Status", "")),
+        exit_code=int(state.get("ExitCode") or 0),
+        restart_count=int(attrs.get("RestartCount") or 0),
+    )
+
+
+class DockerApi:
+    def __init__(self, docker_host: str | None, timeout: float = 30) -> None:
+        self._docker_host = docker_host
+        self._timeout = timeout
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        return self._docker_host or "the default Docker engine"
+
+    def _connect(self) -> docker.DockerClient:
+        with self._lock:
+            if self._client is None:
+                if self._docker_host:
+                    self._client = docker.DockerClient(
+                        base_url=self._docker_host, timeout=int(self._timeout)
+                    )
+                else:
+                    self._client = docker.from_env(timeout=int(self._timeout))
+            return self._client
+
+    @contextlib.contextmanager
+    def _engine(self) -> Iterator[None]:
+        try:
+            yield
+        except docker.errors.NotFound as exc:
+            raise NotFound(str(exc)) from exc
+        except (docker.errors.DockerException, requests.RequestException) as exc:
+            raise Unavailable(f"Docker engine at {self.where} does not answer: {exc}") from exc
+
+    def _call(self, fn: Callable[[docker.DockerClient], T]) -> T:
+        with self._engine():
+            return fn(self._connect())
+
+    def version(self) -> str:
+        return str(self._call(lambda c: c.version()).get("Version", ""))
+
+    def project_containers(self, project: str) -> list[ContainerInfo]:
+        found = self._call(
+            lambda c: c.containers.list(
+                all=True, filters={"label": f"{PROJECT_LABEL}={project}"}, ignore_removed=True
+            )
+        )
+        return sorted((container_state(c.attrs) for c in found), key=lambda s: s.name)
+
+    def container_logs(self, container_id: str, tail: int) -> str:
+        raw = self._call(
+            lambda c: c.containers.get(container_id).logs(stdout=True, stderr=True, tail=tail)
+        )
+        return bytes(raw).decode(errors="replace")
+
+    def image_states(self, images: Sequence[str]) -> list[ImageInfo]:
+        return [self._image_state(name) for name in images]
+
+    def _image_state(self, name: str) -> ImageInfo:
+        try:
+            image = self._call(lambda c: c.images.get(name))
+        except NotFound:
+            return ImageInfo(name, present=False)
+        return ImageInfo(name, True, str(image.id), int(image.attrs.get("Size") or 0))

@@ -1,0 +1,91 @@
+"""The ContainerRuntime over one Docker engine: compose CLI for actions, the docker SDK for
+states, the docker CLI for image streams. DOCKER_HOST selects the engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from stackferry.agent.errors import NotFound, Unavailable
+from stackferry.agent.runtime.compose import ComposeCli
+from stackferry.agent.runtime.docker_api import DockerApi
+from stackferry.agent.runtime.images import ImageLoadSink, ImageSaveSource, validate_image_name
+from stackferry.agent.streams import ByteSink, ByteSource
+from stackferry.hostapi import ContainerInfo, ImageInfo
+
+
+class DockerRuntime:
+    def __init__(
+        self,
+        docker_host: str | None,
+        spool_dir: str,
+        docker_binary: str = "docker",
+        compose_v1_binary: str = "docker-compose",
+    ) -> None:
+        self._env = {"DOCKER_HOST": docker_host} if docker_host else {}
+        self._docker_argv = [docker_binary]
+        self._spool_dir = spool_dir
+        self.api = DockerApi(docker_host)
+        self.compose = ComposeCli(self._env, docker_binary, compose_v1_binary)
+
+    def info(self) -> dict[str, str]:
+        try:
+            docker_version = self.api.version()
+        except Unavailable:
+            docker_version = ""
+        variant = self.compose.variant()
+        return {
+            "docker_version": docker_version,
+            "compose_variant": variant.name if variant else "",
+            "compose_version": variant.version if variant else "",
+        }
+
+    def ping(self) -> None:
+        self.api.version()
+        self.compose.require()
+
+    def project_containers(self, project: str) -> list[ContainerInfo]:
+        return self.api.project_containers(project)
+
+    def container_logs(self, container_id: str, tail: int) -> str:
+        return self.api.container_logs(container_id, tail)
+
+    def image_states(self, images: Sequence[str]) -> list[ImageInfo]:
+        return self.api.image_states(images)
+
+    def missing_images(self, images: Sequence[str]) -> list[str]:
+        return [s.name for s in self.api.image_states(images) if not s.present]
+
+    def compose_validate(self, project: str, compose_file: str) -> None:
+        self.compose.run(project, compose_file, "config", "-q", timeout=60)
+
+    def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
+        self.compose.run(project, compose_file, "up", "-d", "--remove-orphans", timeout=timeout)
+
+    def compose_stop(self, project: str, compose_file: str, timeout: float | None) -> None:
+        """With no timeout, each service's own stop_grace_period applies."""
+        grace = ("-t", str(max(1, int(timeout)))) if timeout else ()
+        self.compose.run(project, compose_file, "stop", *grace, timeout=(timeout or 60) + 60)
+
+    def compose_start(self, project: str, compose_file: str, timeout: float) -> None:
+        self.compose.run(project, compose_file, "start", timeout=timeout)
+
+    def compose_down(self, project: str, compose_file: str, timeout: float) -> None:
+        self.compose.run(project, compose_file, "down", "--remove-orphans", timeout=timeout)
+
+    def open_image_save(self, images: list[str]) -> ByteSource:
+        if not images:
+            raise NotFound("no images to save")
+        missing = self.missing_images([validate_image_name(i) for i in images])
+        if missing:
+            raise NotFound(f"images not present on this host: {', '.join(missing)}")
+        return ImageSaveSource(self._docker_argv, images, self._env)
+
+    def open_image_load(self, images: Sequence[str] = ()) -> ByteSink:
+        return ImageLoadSink(
+            self._docker_argv, self._env, self._spool_dir, self.missing_images, images
+        )
+
+
+def spool_dir_for(state_dir: str) -> str:
+    return os.path.join(state_dir, "image-spool")

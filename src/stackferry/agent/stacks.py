@@ -1,0 +1,283 @@
+"""Compose stacks on this host: inspect one, stop / start it (quiesce, rollback), check and run
+a deploy of a translated compose file. Built on the ContainerRuntime and the StorageBackend;
+no grpc here."""
+
+from __future__ import annotations
+
+import errno
+import re
+import socket
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stackferry.agent.compose_file import (
+    BindMount,
+    ComposeFile,
+    PortBinding,
+    load_compose,
+    normalise_project_name,
+    validate_project_name,
+)
+from stackferry.agent.errors import (
+    AlreadyExists,
+    CommandFailed,
+    DeadlineExceeded,
+    InvalidArgument,
+    NotFound,
+)
+from stackferry.agent.roots import Roots
+from stackferry.agent.runtime.base import ContainerRuntime
+from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
+from stackferry.agent.storage.base import StorageBackend
+from stackferry.hostapi import (
+    ContainerInfo,
+    DeployCheck,
+    DeployChecks,
+    DeployRequest,
+    DeployResult,
+    MountInfo,
+    ServiceInfo,
+    StackInfo,
+)
+
+DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
+DEFAULT_WAIT_SECONDS = 120
+LOG_LINES = 50
+ERROR_LINES = 20  # compose v1 ends a failure with a Python traceback
+_COMPOSE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$")
+
+
+@dataclass(frozen=True)
+class _StackFiles:
+    compose: ComposeFile
+    path: Path  # resolved inside the allowed roots
+    text: str
+    env_text: str
+    env_exists: bool
+
+
+@dataclass(frozen=True)
+class _DeployTarget:
+    """A validated DeployRequest: paths resolved inside the roots, compose parsed."""
+
+    compose: ComposeFile
+    compose_path: Path
+    env_path: Path
+    mounts: tuple[tuple[str, str], ...]
+
+
+def port_is_free(port: PortBinding) -> bool:
+    kind = socket.SOCK_DGRAM if port.protocol == "udp" else socket.SOCK_STREAM
+    family = socket.AF_INET6 if ":" in port.host_ip else socket.AF_INET
+    with socket.socket(family, kind) as probe:
+        try:
+            probe.bind((port.host_ip, port.port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+class StackService:
+    def __init__(self, roots: Roots, storage: StorageBackend, runtime: ContainerRuntime) -> None:
+        self.roots = roots
+        self.storage = storage
+        self.runtime = runtime
+
+    def _read_stack(self, compose_path: str, project_name: str) -> _StackFiles:
+        path = Path(self.roots.check_path(compose_path))
+        if not path.is_file():
+            raise NotFound(f"no compose file at {compose_path}")
+        env_path = path.parent / ".env"
+        text, env_text = path.read_text(), _read_or_empty(env_path)
+        explicit = normalise_project_name(project_name) if project_name else ""
+        compose = load_compose(text, env_text, str(path.parent), explicit)
+        return _StackFiles(compose, path, text, env_text, env_path.is_file())
+
+    def status(self, compose: ComposeFile) -> tuple[ServiceInfo, ...]:
+        containers = self.runtime.project_containers(compose.project_name)
+        declared = {s.name for s in compose.services}
+        statuses = [
+            ServiceInfo(
+                s.name,
+                s.image,
+                tuple(c for c in containers if c.service == s.name),
+                tuple(map(str, s.ports)),
+            )
+            for s in compose.services
+        ]
+        orphans = sorted({c.service for c in containers} - declared)
+        statuses += [
+            ServiceInfo(name, "", tuple(c for c in containers if c.service == name))
+            for name in orphans
+        ]
+        return tuple(statuses)
+
+    def inspect(self, compose_path: str, project_name: str = "") -> StackInfo:
+        stack = self._read_stack(compose_path, project_name)
+        self.runtime.ping()
+        mounts = [self._mount_source(bind) for bind in stack.compose.binds]
+        return StackInfo(
+            project_name=stack.compose.project_name,
+            project_dir=stack.compose.project_dir,
+            compose_path=str(stack.path),
+            compose_text=stack.text,
+            env_text=stack.env_text,
+            env_exists=stack.env_exists,
+            services=self.status(stack.compose),
+            images=tuple(self.runtime.image_states(stack.compose.images)),
+            mounts=tuple(mounts),
+            datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
+        )
+
+    def _mount_source(self, bind: BindMount) -> MountInfo:
+        dataset = self.storage.dataset_for_path(bind.source)
+        if dataset is None:
+            return MountInfo(bind.service, bind.source, bind.target, on_zfs=False)
+        return MountInfo(
+            bind.service, bind.source, bind.target, True, dataset.name, dataset.mountpoint
+        )
+
+    def stop(self, compose_path: str, project_name: str, timeout: int) -> StackInfo:
+        stack = self._read_stack(compose_path, project_name)
+        self.runtime.ping()
+        self.runtime.compose_stop(stack.compose.project_name, str(stack.path), timeout or None)
+        return self.inspect(compose_path, project_name)
+
+    def start(self, compose_path: str, project_name: str, timeout: int) -> StackInfo:
+        stack = self._read_stack(compose_path, project_name)
+        self.runtime.ping()
+        self.runtime.compose_start(
+            stack.compose.project_name, str(stack.path), timeout or DEFAULT_WAIT_SECONDS
+        )
+        return self.inspect(compose_path, project_name)
+
+    def _deploy_target(self, request: DeployRequest) -> _DeployTarget:
+        filename = request.compose_filename or DEFAULT_COMPOSE_FILENAME
+        if not _COMPOSE_FILENAME.match(filename):
+            raise InvalidArgument(f"invalid compose file name {filename!r}")
+        compose_dir = Path(self.roots.check_path(request.compose_dir))
+        if compose_dir.exists() and not compose_dir.is_dir():
+            raise InvalidArgument(f"{request.compose_dir} exists and is not a directory")
+        mounts = tuple(
+            (self.roots.check_dataset(dataset), self.roots.check_path(mountpoint))
+            for dataset, mountpoint in request.mounts
+        )
+        env_path = compose_dir / ".env"
+        env_text = request.env_text if request.write_env else _read_or_empty(env_path)
+        explicit = validate_project_name(request.project_name) if request.project_name else ""
+        compose = load_compose(request.compose_text, env_text, str(compose_dir), explicit)
+        return _DeployTarget(compose, compose_dir / filename, env_path, mounts)
+
+    def _compose_dir_conflict(self, target: _DeployTarget, compose_text: str) -> str:
+        """Why the compose file cannot be written there ("" when it can): it holds another
+        project's compose file. The same text, or the same project, may be deployed again."""
+        existing = _read_or_empty(target.compose_path)
+        if not target.compose_path.exists() or existing == compose_text:
+            return ""
+        try:
+            other = load_compose(
+                existing, _read_or_empty(target.env_path), str(target.compose_path.parent)
+            ).project_name
+        except InvalidArgument:
+            other = "an unreadable compose file"
+        if other == target.compose.project_name:
+            return ""
+        return f"{target.compose_path} already holds the compose file of project {other!r}"
+
+    def check_deploy(self, request: DeployRequest) -> DeployChecks:
+        target = self._deploy_target(request)
+        self.runtime.ping()
+        info = self.runtime.info()
+        conflict = self._compose_dir_conflict(target, request.compose_text)
+        missing = self.runtime.missing_images(target.compose.images)
+        taken = [p for p in target.compose.ports if not port_is_free(p)]
+        checks = (
+            DeployCheck(
+                "compose_cli", True, f"{info['compose_variant']} {info['compose_version']}"
+            ),
+            self._compose_file_check(target, request, info["compose_variant"]),
+            DeployCheck(
+                "compose_dir", not conflict, conflict or f"{target.compose_path} can be written"
+            ),
+            DeployCheck(
+                "images",
+                not missing,
+                f"missing: {', '.join(missing)}" if missing else "all present",
+            ),
+            DeployCheck(
+                "ports",
+                not taken,
+                f"in use: {', '.join(map(str, taken))}" if taken else "all free",
+            ),
+        )
+        return DeployChecks(checks, tuple(missing))
+
+    def _compose_file_check(
+        self, target: _DeployTarget, request: DeployRequest, variant: str
+    ) -> DeployCheck:
+        """The compose CLI's own verdict on the file, from a scratch copy (with its .env)."""
+        with tempfile.TemporaryDirectory(prefix="sf-check-") as scratch:
+            compose_file = Path(scratch) / target.compose_path.name
+            compose_file.write_text(request.compose_text)
+            env_text = request.env_text if request.write_env else _read_or_empty(target.env_path)
+            (Path(scratch) / ".env").write_text(env_text)
+            try:
+                self.runtime.compose_validate(target.compose.project_name, str(compose_file))
+            except CommandFailed as exc:
+                return DeployCheck("compose_file", False, f"{variant} refuses it: {exc.stderr}")
+        return DeployCheck("compose_file", True, f"valid for {variant}")
+
+    def deploy(self, request: DeployRequest) -> DeployResult:
+        """Mounts, writes, `up -d`, waits. A failure is an outcome (ok=False, error, logs)
+        after undoing what this deploy did: compose down, files restored; datasets kept."""
+        target = self._deploy_target(request)
+        self.runtime.ping()
+        conflict = self._compose_dir_conflict(target, request.compose_text)
+        if conflict:
+            raise AlreadyExists(conflict)
+        for dataset, mountpoint in target.mounts:
+            self.storage.mount(dataset, mountpoint)
+        target.compose_path.parent.mkdir(parents=True, exist_ok=True)
+        writes = FileWrites()
+        try:
+            writes.write(target.compose_path, request.compose_text)
+            if request.write_env:
+                writes.write(target.env_path, request.env_text)
+            outcome = self._up_and_wait(target, request.wait_timeout_seconds)
+        except BaseException:
+            writes.undo()
+            raise
+        if not outcome.ok:
+            writes.undo()
+        return outcome
+
+    def _up_and_wait(self, target: _DeployTarget, wait_timeout: int) -> DeployResult:
+        project, compose_file = target.compose.project_name, str(target.compose_path)
+        already_running = bool(self.runtime.project_containers(project))
+        timeout = wait_timeout or DEFAULT_WAIT_SECONDS
+        failing: Sequence[ContainerInfo]
+        try:
+            self.runtime.compose_up(project, compose_file, timeout + 60)
+        except (CommandFailed, DeadlineExceeded) as exc:
+            output = getattr(exc, "stderr", "") or str(exc)
+            error = "compose up failed: " + "\n".join(output.splitlines()[-ERROR_LINES:])
+            failing = [c for c in self.runtime.project_containers(project) if c.state != "running"]
+        else:
+            services = [s.name for s in target.compose.services]
+            waited = wait_until_ready(self.runtime, project, services, timeout)
+            if waited.ok:
+                return DeployResult(True, self.status(target.compose), compose_file)
+            error, failing = waited.error, waited.failing
+        logs = {c.name: self.runtime.container_logs(c.id, LOG_LINES) for c in failing}
+        statuses = self.status(target.compose)
+        if not already_running:
+            self.runtime.compose_down(project, compose_file, 120)
+        return DeployResult(False, statuses, compose_file, error, logs)
+
+
+def _read_or_empty(path: Path) -> str:
+    return path.read_text() if path.is_file() else ""

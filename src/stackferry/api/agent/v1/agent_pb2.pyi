@@ -1,0 +1,466 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SnapshotAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SNAPSHOT_ACTION_UNSPECIFIED: _ClassVar[SnapshotAction]
+    SNAPSHOT_CREATE: _ClassVar[SnapshotAction]
+    SNAPSHOT_LIST: _ClassVar[SnapshotAction]
+    SNAPSHOT_DESTROY: _ClassVar[SnapshotAction]
+    SNAPSHOT_HOLD: _ClassVar[SnapshotAction]
+    SNAPSHOT_RELEASE: _ClassVar[SnapshotAction]
+
+class StreamKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STREAM_KIND_UNSPECIFIED: _ClassVar[StreamKind]
+    STREAM_ZFS: _ClassVar[StreamKind]
+    STREAM_IMAGES: _ClassVar[StreamKind]
+SNAPSHOT_ACTION_UNSPECIFIED: SnapshotAction
+SNAPSHOT_CREATE: SnapshotAction
+SNAPSHOT_LIST: SnapshotAction
+SNAPSHOT_DESTROY: SnapshotAction
+SNAPSHOT_HOLD: SnapshotAction
+SNAPSHOT_RELEASE: SnapshotAction
+STREAM_KIND_UNSPECIFIED: StreamKind
+STREAM_ZFS: StreamKind
+STREAM_IMAGES: StreamKind
+
+class GetInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AgentInfo(_message.Message):
+    __slots__ = ("version", "hostname", "storage_backend", "storage_features", "zfs_version", "docker_version", "compose_variant", "compose_version", "allowed_dataset_roots", "allowed_path_roots", "api_version")
+    class StorageFeaturesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bool
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bool] = ...) -> None: ...
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_BACKEND_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_FEATURES_FIELD_NUMBER: _ClassVar[int]
+    ZFS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DOCKER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_VARIANT_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_DATASET_ROOTS_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_PATH_ROOTS_FIELD_NUMBER: _ClassVar[int]
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    hostname: str
+    storage_backend: str
+    storage_features: _containers.ScalarMap[str, bool]
+    zfs_version: str
+    docker_version: str
+    compose_variant: str
+    compose_version: str
+    allowed_dataset_roots: _containers.RepeatedScalarFieldContainer[str]
+    allowed_path_roots: _containers.RepeatedScalarFieldContainer[str]
+    api_version: str
+    def __init__(self, version: _Optional[str] = ..., hostname: _Optional[str] = ..., storage_backend: _Optional[str] = ..., storage_features: _Optional[_Mapping[str, bool]] = ..., zfs_version: _Optional[str] = ..., docker_version: _Optional[str] = ..., compose_variant: _Optional[str] = ..., compose_version: _Optional[str] = ..., allowed_dataset_roots: _Optional[_Iterable[str]] = ..., allowed_path_roots: _Optional[_Iterable[str]] = ..., api_version: _Optional[str] = ...) -> None: ...
+
+class SnapshotRequest(_message.Message):
+    __slots__ = ("action", "datasets", "name", "recursive", "hold_tag")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    HOLD_TAG_FIELD_NUMBER: _ClassVar[int]
+    action: SnapshotAction
+    datasets: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    recursive: bool
+    hold_tag: str
+    def __init__(self, action: _Optional[_Union[SnapshotAction, str]] = ..., datasets: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., recursive: _Optional[bool] = ..., hold_tag: _Optional[str] = ...) -> None: ...
+
+class SnapshotInfo(_message.Message):
+    __slots__ = ("dataset", "name", "guid", "created_unix", "used_bytes", "referenced_bytes")
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    GUID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_FIELD_NUMBER: _ClassVar[int]
+    USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    REFERENCED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    name: str
+    guid: str
+    created_unix: int
+    used_bytes: int
+    referenced_bytes: int
+    def __init__(self, dataset: _Optional[str] = ..., name: _Optional[str] = ..., guid: _Optional[str] = ..., created_unix: _Optional[int] = ..., used_bytes: _Optional[int] = ..., referenced_bytes: _Optional[int] = ...) -> None: ...
+
+class SnapshotReply(_message.Message):
+    __slots__ = ("snapshots",)
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    snapshots: _containers.RepeatedCompositeFieldContainer[SnapshotInfo]
+    def __init__(self, snapshots: _Optional[_Iterable[_Union[SnapshotInfo, _Mapping]]] = ...) -> None: ...
+
+class GetDatasetsRequest(_message.Message):
+    __slots__ = ("datasets", "recursive")
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    datasets: _containers.RepeatedScalarFieldContainer[str]
+    recursive: bool
+    def __init__(self, datasets: _Optional[_Iterable[str]] = ..., recursive: _Optional[bool] = ...) -> None: ...
+
+class DatasetInfo(_message.Message):
+    __slots__ = ("name", "exists", "mountpoint", "mounted", "used_bytes", "available_bytes", "referenced_bytes", "guid", "receive_resume_token")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    MOUNTED_FIELD_NUMBER: _ClassVar[int]
+    USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    REFERENCED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    GUID_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    exists: bool
+    mountpoint: str
+    mounted: bool
+    used_bytes: int
+    available_bytes: int
+    referenced_bytes: int
+    guid: str
+    receive_resume_token: str
+    def __init__(self, name: _Optional[str] = ..., exists: _Optional[bool] = ..., mountpoint: _Optional[str] = ..., mounted: _Optional[bool] = ..., used_bytes: _Optional[int] = ..., available_bytes: _Optional[int] = ..., referenced_bytes: _Optional[int] = ..., guid: _Optional[str] = ..., receive_resume_token: _Optional[str] = ...) -> None: ...
+
+class GetDatasetsReply(_message.Message):
+    __slots__ = ("datasets",)
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    datasets: _containers.RepeatedCompositeFieldContainer[DatasetInfo]
+    def __init__(self, datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ...) -> None: ...
+
+class EstimateSendRequest(_message.Message):
+    __slots__ = ("snapshot", "base_snapshot", "resume_token")
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    BASE_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    snapshot: str
+    base_snapshot: str
+    resume_token: str
+    def __init__(self, snapshot: _Optional[str] = ..., base_snapshot: _Optional[str] = ..., resume_token: _Optional[str] = ...) -> None: ...
+
+class SendEstimate(_message.Message):
+    __slots__ = ("bytes", "method")
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    bytes: int
+    method: str
+    def __init__(self, bytes: _Optional[int] = ..., method: _Optional[str] = ...) -> None: ...
+
+class PrepareReceiveRequest(_message.Message):
+    __slots__ = ("kind", "target_dataset", "base_snapshot_guid", "allow_overwrite", "ttl_seconds", "images", "resume")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
+    BASE_SNAPSHOT_GUID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
+    kind: StreamKind
+    target_dataset: str
+    base_snapshot_guid: str
+    allow_overwrite: bool
+    ttl_seconds: int
+    images: _containers.RepeatedScalarFieldContainer[str]
+    resume: bool
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., resume: _Optional[bool] = ...) -> None: ...
+
+class PrepareReceiveReply(_message.Message):
+    __slots__ = ("ticket", "expires_unix")
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_UNIX_FIELD_NUMBER: _ClassVar[int]
+    ticket: str
+    expires_unix: int
+    def __init__(self, ticket: _Optional[str] = ..., expires_unix: _Optional[int] = ...) -> None: ...
+
+class SendRequest(_message.Message):
+    __slots__ = ("kind", "snapshot", "base_snapshot", "images", "peer", "header", "bandwidth_limit_bytes_per_second", "resume_token")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    BASE_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    kind: StreamKind
+    snapshot: str
+    base_snapshot: str
+    images: _containers.RepeatedScalarFieldContainer[str]
+    peer: str
+    header: ReceiveHeader
+    bandwidth_limit_bytes_per_second: int
+    resume_token: str
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., snapshot: _Optional[str] = ..., base_snapshot: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., peer: _Optional[str] = ..., header: _Optional[_Union[ReceiveHeader, _Mapping]] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., resume_token: _Optional[str] = ...) -> None: ...
+
+class TransferProgress(_message.Message):
+    __slots__ = ("bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "elapsed_seconds")
+    BYTES_DONE_FIELD_NUMBER: _ClassVar[int]
+    BYTES_EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    RATE_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    bytes_done: int
+    bytes_expected: int
+    rate_bytes_per_second: float
+    eta_seconds: float
+    elapsed_seconds: float
+    def __init__(self, bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., elapsed_seconds: _Optional[float] = ...) -> None: ...
+
+class TransferResult(_message.Message):
+    __slots__ = ("bytes", "checksum", "received_snapshot", "received_guid", "seconds")
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_GUID_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    bytes: int
+    checksum: str
+    received_snapshot: str
+    received_guid: str
+    seconds: float
+    def __init__(self, bytes: _Optional[int] = ..., checksum: _Optional[str] = ..., received_snapshot: _Optional[str] = ..., received_guid: _Optional[str] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class SendEvent(_message.Message):
+    __slots__ = ("progress", "chunk", "done")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    progress: TransferProgress
+    chunk: bytes
+    done: TransferResult
+    def __init__(self, progress: _Optional[_Union[TransferProgress, _Mapping]] = ..., chunk: _Optional[bytes] = ..., done: _Optional[_Union[TransferResult, _Mapping]] = ...) -> None: ...
+
+class ReceiveHeader(_message.Message):
+    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot", "resume")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
+    BASE_SNAPSHOT_GUID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    BYTES_EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    RESUMABLE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
+    kind: StreamKind
+    ticket: str
+    target_dataset: str
+    base_snapshot_guid: str
+    allow_overwrite: bool
+    bytes_expected: int
+    resumable: bool
+    source_snapshot: str
+    resume: bool
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ..., resume: _Optional[bool] = ...) -> None: ...
+
+class ReceiveTrailer(_message.Message):
+    __slots__ = ("bytes", "checksum", "error")
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    bytes: int
+    checksum: str
+    error: str
+    def __init__(self, bytes: _Optional[int] = ..., checksum: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ReceiveMessage(_message.Message):
+    __slots__ = ("header", "chunk", "trailer")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    TRAILER_FIELD_NUMBER: _ClassVar[int]
+    header: ReceiveHeader
+    chunk: bytes
+    trailer: ReceiveTrailer
+    def __init__(self, header: _Optional[_Union[ReceiveHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ..., trailer: _Optional[_Union[ReceiveTrailer, _Mapping]] = ...) -> None: ...
+
+class ReceiveReply(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: TransferResult
+    def __init__(self, result: _Optional[_Union[TransferResult, _Mapping]] = ...) -> None: ...
+
+class InspectStackRequest(_message.Message):
+    __slots__ = ("compose_path", "project_name")
+    COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    compose_path: str
+    project_name: str
+    def __init__(self, compose_path: _Optional[str] = ..., project_name: _Optional[str] = ...) -> None: ...
+
+class ContainerInfo(_message.Message):
+    __slots__ = ("name", "id", "state", "health", "service", "exit_code", "restart_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    RESTART_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    id: str
+    state: str
+    health: str
+    service: str
+    exit_code: int
+    restart_count: int
+    def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., state: _Optional[str] = ..., health: _Optional[str] = ..., service: _Optional[str] = ..., exit_code: _Optional[int] = ..., restart_count: _Optional[int] = ...) -> None: ...
+
+class ServiceInfo(_message.Message):
+    __slots__ = ("name", "image", "containers", "published_ports")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_PORTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    image: str
+    containers: _containers.RepeatedCompositeFieldContainer[ContainerInfo]
+    published_ports: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., containers: _Optional[_Iterable[_Union[ContainerInfo, _Mapping]]] = ..., published_ports: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ImageInfo(_message.Message):
+    __slots__ = ("name", "present", "id", "size_bytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    present: bool
+    id: str
+    size_bytes: int
+    def __init__(self, name: _Optional[str] = ..., present: _Optional[bool] = ..., id: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+
+class MountInfo(_message.Message):
+    __slots__ = ("service", "source", "target", "on_zfs", "dataset", "dataset_mountpoint")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    ON_ZFS_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    DATASET_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    source: str
+    target: str
+    on_zfs: bool
+    dataset: str
+    dataset_mountpoint: str
+    def __init__(self, service: _Optional[str] = ..., source: _Optional[str] = ..., target: _Optional[str] = ..., on_zfs: _Optional[bool] = ..., dataset: _Optional[str] = ..., dataset_mountpoint: _Optional[str] = ...) -> None: ...
+
+class StackInfo(_message.Message):
+    __slots__ = ("project_name", "project_dir", "compose_path", "compose_text", "env_text", "env_exists", "services", "images", "mounts", "datasets")
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_DIR_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    ENV_TEXT_FIELD_NUMBER: _ClassVar[int]
+    ENV_EXISTS_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    MOUNTS_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    project_name: str
+    project_dir: str
+    compose_path: str
+    compose_text: str
+    env_text: str
+    env_exists: bool
+    services: _containers.RepeatedCompositeFieldContainer[ServiceInfo]
+    images: _containers.RepeatedCompositeFieldContainer[ImageInfo]
+    mounts: _containers.RepeatedCompositeFieldContainer[MountInfo]
+    datasets: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_name: _Optional[str] = ..., project_dir: _Optional[str] = ..., compose_path: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., env_exists: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., mounts: _Optional[_Iterable[_Union[MountInfo, _Mapping]]] = ..., datasets: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StackRef(_message.Message):
+    __slots__ = ("project_name", "compose_path", "timeout_seconds")
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    project_name: str
+    compose_path: str
+    timeout_seconds: int
+    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ...) -> None: ...
+
+class StackStatus(_message.Message):
+    __slots__ = ("project_name", "services")
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    project_name: str
+    services: _containers.RepeatedCompositeFieldContainer[ServiceInfo]
+    def __init__(self, project_name: _Optional[str] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ...) -> None: ...
+
+class DatasetMount(_message.Message):
+    __slots__ = ("dataset", "mountpoint")
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    mountpoint: str
+    def __init__(self, dataset: _Optional[str] = ..., mountpoint: _Optional[str] = ...) -> None: ...
+
+class DeployRequest(_message.Message):
+    __slots__ = ("project_name", "compose_dir", "compose_text", "env_text", "write_env", "mounts", "wait_timeout_seconds", "compose_filename")
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_DIR_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    ENV_TEXT_FIELD_NUMBER: _ClassVar[int]
+    WRITE_ENV_FIELD_NUMBER: _ClassVar[int]
+    MOUNTS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_FILENAME_FIELD_NUMBER: _ClassVar[int]
+    project_name: str
+    compose_dir: str
+    compose_text: str
+    env_text: str
+    write_env: bool
+    mounts: _containers.RepeatedCompositeFieldContainer[DatasetMount]
+    wait_timeout_seconds: int
+    compose_filename: str
+    def __init__(self, project_name: _Optional[str] = ..., compose_dir: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., write_env: _Optional[bool] = ..., mounts: _Optional[_Iterable[_Union[DatasetMount, _Mapping]]] = ..., wait_timeout_seconds: _Optional[int] = ..., compose_filename: _Optional[str] = ...) -> None: ...
+
+class DeployCheck(_message.Message):
+    __slots__ = ("name", "ok", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    ok: bool
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., ok: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class DeployChecks(_message.Message):
+    __slots__ = ("checks", "missing_images")
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_IMAGES_FIELD_NUMBER: _ClassVar[int]
+    checks: _containers.RepeatedCompositeFieldContainer[DeployCheck]
+    missing_images: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, checks: _Optional[_Iterable[_Union[DeployCheck, _Mapping]]] = ..., missing_images: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeployResult(_message.Message):
+    __slots__ = ("ok", "services", "error", "logs", "compose_path")
+    class LogsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    OK_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LOGS_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    services: _containers.RepeatedCompositeFieldContainer[ServiceInfo]
+    error: str
+    logs: _containers.ScalarMap[str, str]
+    compose_path: str
+    def __init__(self, ok: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., error: _Optional[str] = ..., logs: _Optional[_Mapping[str, str]] = ..., compose_path: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,313 @@
+"""The controller's one view of a host: the AgentClient protocol and its gRPC implementation.
+
+Besides controller/api this is the only controller module that imports grpc: it converts
+agent protobuf messages to controller/domain/host.py values and gRPC errors to controller
+errors, so the orchestrator, planning and validation stay free of both.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+import grpc
+
+from stackferry.api.agent import convert
+from stackferry.api.agent.v1 import agent_pb2 as pb
+from stackferry.api.agent.v1 import agent_pb2_grpc
+from stackferry.common.grpc_options import open_channel
+from stackferry.controller import errors
+from stackferry.hostapi import (
+    AgentInfo,
+    AgentPing,
+    DatasetInfo,
+    DeployChecks,
+    DeployRequest,
+    DeployResult,
+    SendEstimate,
+    SnapshotInfo,
+    StackInfo,
+    TransferProgress,
+    TransferResult,
+    ZfsTransfer,
+)
+
+UNARY_TIMEOUT = 60.0
+
+TransferEvent = TransferProgress | TransferResult
+
+
+class TransferCall(Protocol):
+    """A running agent-to-agent stream: iterate its events (the last is a TransferResult);
+    `cancel()` from any thread aborts it on both agents."""
+
+    def __iter__(self) -> Iterator[TransferEvent]: ...
+
+    def cancel(self) -> None: ...
+
+
+class AgentClient(Protocol):
+    address: str
+
+    def info(self) -> AgentInfo: ...
+
+    def create_snapshot(self, datasets: Sequence[str], name: str) -> list[SnapshotInfo]: ...
+
+    def list_snapshots(self, datasets: Sequence[str], name: str = "") -> list[SnapshotInfo]: ...
+
+    def destroy_snapshot(self, datasets: Sequence[str], name: str) -> None: ...
+
+    def get_datasets(self, names: Sequence[str]) -> list[DatasetInfo]: ...
+
+    def estimate_send(
+        self, snapshot: str, base_snapshot: str = "", resume_token: str = ""
+    ) -> SendEstimate:
+        """With resume_token: what is left to send of that partial receive of snapshot."""
+        ...
+
+    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo: ...
+
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None: ...
+
+    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None: ...
+
+    def check_deploy(self, request: DeployRequest) -> DeployChecks: ...
+
+    def deploy_stack(self, request: DeployRequest) -> DeployResult: ...
+
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
+        """Asks `peer` for a ticket, then streams this host's snapshot straight into it."""
+        ...
+
+    def push_images(
+        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
+    ) -> TransferCall: ...
+
+    def prepare_zfs_receive(
+        self, target_dataset: str, base_guid: str = "", resume: bool = False
+    ) -> str:
+        """The one-time ticket for a zfs stream into this host (used by the peer's push);
+        resume: the stream continues the partial receive target_dataset holds."""
+        ...
+
+    def prepare_image_receive(self, images: Sequence[str]) -> str: ...
+
+
+class AgentFailed(errors.ControllerError):
+    """An agent answered with an error no more specific controller error describes."""
+
+    def __init__(self, address: str, code: str, message: str) -> None:
+        self.address = address
+        self.code = code
+        super().__init__(f"agent {address}: {code}: {message}")
+
+
+ERROR_OF: dict[grpc.StatusCode, type[errors.ControllerError]] = {
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
+    grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.Unavailable,
+}
+
+
+def controller_error(address: str, exc: grpc.RpcError) -> errors.ControllerError:
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    detail = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+    cls = ERROR_OF.get(code)
+    if cls is None:
+        return AgentFailed(address, code.name, detail or "")
+    return cls(f"agent {address}: {detail}")
+
+
+R = TypeVar("R")
+
+
+class GrpcAgentClient:
+    def __init__(self, address: str, channel: grpc.Channel) -> None:
+        self.address = address
+        self._stub = agent_pb2_grpc.AgentStub(channel)
+
+    def _call(self, method: Callable[..., R], request: Any, timeout: float = UNARY_TIMEOUT) -> R:
+        try:
+            return method(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise controller_error(self.address, exc) from None
+
+    def info(self) -> AgentInfo:
+        reply = self._call(self._stub.GetInfo, pb.GetInfoRequest(), timeout=10)
+        return convert.agent_info_from_pb(reply)
+
+    def _snapshot(self, action: int, datasets: Sequence[str], name: str) -> list[SnapshotInfo]:
+        request = pb.SnapshotRequest(action=action, datasets=list(datasets), name=name)  # type: ignore[arg-type]
+        reply = self._call(self._stub.Snapshot, request)
+        return [convert.snapshot_from_pb(s) for s in reply.snapshots]
+
+    def create_snapshot(self, datasets: Sequence[str], name: str) -> list[SnapshotInfo]:
+        return self._snapshot(pb.SNAPSHOT_CREATE, datasets, name)
+
+    def list_snapshots(self, datasets: Sequence[str], name: str = "") -> list[SnapshotInfo]:
+        return self._snapshot(pb.SNAPSHOT_LIST, datasets, name)
+
+    def destroy_snapshot(self, datasets: Sequence[str], name: str) -> None:
+        self._snapshot(pb.SNAPSHOT_DESTROY, datasets, name)
+
+    def get_datasets(self, names: Sequence[str]) -> list[DatasetInfo]:
+        reply = self._call(self._stub.GetDatasets, pb.GetDatasetsRequest(datasets=list(names)))
+        return [convert.dataset_from_pb(d) for d in reply.datasets]
+
+    def estimate_send(
+        self, snapshot: str, base_snapshot: str = "", resume_token: str = ""
+    ) -> SendEstimate:
+        request = pb.EstimateSendRequest(
+            snapshot=snapshot, base_snapshot=base_snapshot, resume_token=resume_token
+        )
+        reply = self._call(self._stub.EstimateSend, request)
+        return convert.estimate_from_pb(reply)
+
+    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
+        request = pb.InspectStackRequest(compose_path=compose_path, project_name=project_name)
+        return convert.stack_from_pb(self._call(self._stub.InspectStack, request))
+
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
+        ref = pb.StackRef(
+            project_name=project_name, compose_path=compose_path, timeout_seconds=timeout
+        )
+        self._call(self._stub.StopStack, ref, timeout=timeout + UNARY_TIMEOUT)
+
+    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
+        ref = pb.StackRef(
+            project_name=project_name, compose_path=compose_path, timeout_seconds=timeout
+        )
+        self._call(self._stub.StartStack, ref, timeout=timeout + UNARY_TIMEOUT)
+
+    def check_deploy(self, request: DeployRequest) -> DeployChecks:
+        reply = self._call(self._stub.CheckDeploy, convert.deploy_request_to_pb(request))
+        return convert.deploy_checks_from_pb(reply)
+
+    def deploy_stack(self, request: DeployRequest) -> DeployResult:
+        timeout = request.wait_timeout_seconds + UNARY_TIMEOUT
+        request_pb = convert.deploy_request_to_pb(request)
+        reply = self._call(self._stub.DeployStack, request_pb, timeout=timeout)
+        return convert.deploy_result_from_pb(reply)
+
+    def prepare_zfs_receive(
+        self, target_dataset: str, base_guid: str = "", resume: bool = False
+    ) -> str:
+        request = pb.PrepareReceiveRequest(
+            kind=pb.STREAM_ZFS,
+            target_dataset=target_dataset,
+            base_snapshot_guid=base_guid,
+            resume=resume,
+        )
+        return self._call(self._stub.PrepareReceive, request).ticket
+
+    def prepare_image_receive(self, images: Sequence[str]) -> str:
+        request = pb.PrepareReceiveRequest(kind=pb.STREAM_IMAGES, images=list(images))
+        return self._call(self._stub.PrepareReceive, request).ticket
+
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
+        resume = bool(transfer.resume_token)
+        ticket = peer.prepare_zfs_receive(transfer.target_dataset, transfer.base_guid, resume)
+        header = pb.ReceiveHeader(
+            kind=pb.STREAM_ZFS,
+            ticket=ticket,
+            target_dataset=transfer.target_dataset,
+            base_snapshot_guid=transfer.base_guid,
+            bytes_expected=transfer.bytes_expected,
+            source_snapshot=transfer.snapshot,
+            resumable=transfer.resumable,
+            resume=resume,
+        )
+        request = pb.SendRequest(
+            kind=pb.STREAM_ZFS,
+            snapshot=transfer.snapshot,
+            base_snapshot=transfer.base_snapshot,
+            peer=peer.address,
+            header=header,
+            bandwidth_limit_bytes_per_second=transfer.bandwidth_limit,
+            resume_token=transfer.resume_token,
+        )
+        return GrpcTransferCall(self.address, self._stub.SendStream(request))
+
+    def push_images(
+        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
+    ) -> TransferCall:
+        ticket = peer.prepare_image_receive(images)
+        request = pb.SendRequest(
+            kind=pb.STREAM_IMAGES,
+            images=list(images),
+            peer=peer.address,
+            header=pb.ReceiveHeader(kind=pb.STREAM_IMAGES, ticket=ticket),
+            bandwidth_limit_bytes_per_second=bandwidth_limit,
+        )
+        return GrpcTransferCall(self.address, self._stub.SendStream(request))
+
+
+class GrpcTransferCall:
+    """SendStream's event stream as domain values; gRPC errors become controller errors."""
+
+    def __init__(self, address: str, call: Any) -> None:
+        self._address = address
+        self._call = call
+
+    def __iter__(self) -> Iterator[TransferEvent]:
+        try:
+            for event in self._call:
+                which = event.WhichOneof("event")
+                if which == "progress":
+                    yield convert.progress_from_pb(event.progress)
+                elif which == "done":
+                    yield convert.result_from_pb(event.done)
+        except grpc.RpcError as exc:
+            raise controller_error(self._address, exc) from None
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+
+class AgentDialer:
+    """Opens (and caches) one channel per agent address with the controller's credentials
+    (None: plaintext, for agents started with --insecure)."""
+
+    def __init__(self, credentials: grpc.ChannelCredentials | None = None) -> None:
+        self._credentials = credentials
+        self._channels: dict[str, grpc.Channel] = {}
+        self._lock = threading.Lock()
+
+    def dial(self, address: str) -> AgentClient:
+        host, sep, port = address.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise errors.InvalidArgument(f"agent address {address!r} is not HOST:PORT")
+        with self._lock:
+            channel = self._channels.get(address)
+            if channel is None:
+                channel = open_channel(address, self._credentials)
+                self._channels[address] = channel
+        return GrpcAgentClient(address, channel)
+
+    def ping(self, address: str) -> AgentPing:
+        started = time.monotonic()
+        try:
+            info = self.dial(address).info()
+        except errors.ControllerError as exc:
+            return AgentPing(address, reachable=False, error=str(exc))
+        return AgentPing(
+            address,
+            reachable=True,
+            version=info.version,
+            hostname=info.hostname,
+            storage_backend=info.storage_backend,
+            compose_variant=info.compose_variant,
+            latency_ms=(time.monotonic() - started) * 1000,
+            info=info,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for channel in self._channels.values():
+                channel.close()
+            self._channels.clear()

@@ -1,0 +1,201 @@
+"""The one place that converts between the controller's protobuf messages and its domain types.
+
+Proto3 has no "unset" for scalars: an empty string or a zero means "the default", so a zero
+verify timeout becomes the domain default. Times cross as Unix seconds; a time not known yet
+is 0 in a message and None in the domain; a downtime or ETA not known yet is -1.
+"""
+
+from __future__ import annotations
+
+from stackferry.api.controller.v1 import controller_pb2 as pb
+from stackferry.controller.domain import model
+from stackferry.controller.domain.plan import Plan
+from stackferry.controller.domain.progress import MigrationStatus
+from stackferry.controller.domain.validation import ValidationReport
+from stackferry.controller.errors import InvalidArgument
+from stackferry.hostapi import AgentPing
+
+DEFAULT_OPTIONS = model.MigrationOptions()
+
+
+def state_to_pb(state: model.MigrationState) -> pb.MigrationState:
+    return pb.MigrationState.Value(state.value)  # type: ignore[return-value]
+
+
+def state_from_pb(value: int) -> model.MigrationState:
+    if value == pb.MIGRATION_STATE_UNSPECIFIED or value not in pb.MigrationState.values():
+        raise InvalidArgument(f"unknown migration state {value}")
+    return model.MigrationState(pb.MigrationState.Name(value))  # type: ignore[arg-type]
+
+
+def options_from_pb(message: pb.MigrationOptions) -> model.MigrationOptions:
+    return model.MigrationOptions(
+        keep_snapshots=message.keep_snapshots,
+        verify_timeout_seconds=message.verify_timeout_seconds
+        or DEFAULT_OPTIONS.verify_timeout_seconds,
+        bandwidth_limit_bytes_per_second=message.bandwidth_limit_bytes_per_second,
+        path_maps=tuple(model.PathMapping(m.source, m.target) for m in message.path_maps),
+    )
+
+
+def options_to_pb(options: model.MigrationOptions) -> pb.MigrationOptions:
+    return pb.MigrationOptions(
+        keep_snapshots=options.keep_snapshots,
+        verify_timeout_seconds=options.verify_timeout_seconds,
+        bandwidth_limit_bytes_per_second=options.bandwidth_limit_bytes_per_second,
+        path_maps=[pb.PathMapping(source=m.source, target=m.target) for m in options.path_maps],
+    )
+
+
+def spec_from_pb(message: pb.MigrationSpec) -> model.MigrationSpec:
+    return model.MigrationSpec(
+        name=message.name,
+        compose_path=message.compose_path,
+        source_agent=message.source_agent,
+        target_agent=message.target_agent,
+        target_dataset=message.target_dataset,
+        target_base=message.target_base,
+        target_compose_dir=message.target_compose_dir,
+        transfer_method=message.transfer_method or "zfs_send",
+        project_name=message.project_name,
+        options=options_from_pb(message.options),
+    )
+
+
+def spec_to_pb(spec: model.MigrationSpec) -> pb.MigrationSpec:
+    return pb.MigrationSpec(
+        name=spec.name,
+        compose_path=spec.compose_path,
+        source_agent=spec.source_agent,
+        target_agent=spec.target_agent,
+        target_dataset=spec.target_dataset,
+        target_base=spec.target_base,
+        target_compose_dir=spec.target_compose_dir,
+        transfer_method=spec.transfer_method,
+        options=options_to_pb(spec.options),
+        project_name=spec.project_name,
+    )
+
+
+def target_from_pb(message: pb.MigrationTarget) -> str | model.MigrationSpec:
+    """A MigrationTarget names a stored migration (its id) or carries a spec to check as is."""
+    which = message.WhichOneof("target")
+    if which == "id":
+        return message.id
+    if which == "spec":
+        return spec_from_pb(message.spec)
+    raise InvalidArgument("give either a migration id or a migration spec")
+
+
+def _time(value: float | None) -> float:
+    return value or 0.0
+
+
+def _unknown_negative(value: float | None) -> float:
+    return -1.0 if value is None else value
+
+
+def step_to_pb(step: model.Step) -> pb.Step:
+    return pb.Step(
+        name=step.name,
+        state=step.state.value,
+        started_unix=_time(step.started_at),
+        ended_unix=_time(step.ended_at),
+        bytes_done=step.bytes_done,
+        bytes_expected=step.bytes_expected,
+        error=step.error,
+    )
+
+
+def migration_to_pb(migration: model.Migration) -> pb.Migration:
+    return pb.Migration(
+        id=migration.id,
+        spec=spec_to_pb(migration.spec),
+        state=state_to_pb(migration.state),
+        error=migration.error,
+        created_unix=migration.created_at,
+        updated_unix=migration.updated_at,
+        steps=[step_to_pb(s) for s in migration.steps],
+        downtime_seconds=_unknown_negative(migration.downtime_seconds),
+        bytes_transferred=migration.bytes_transferred,
+        project_name=migration.project_name,
+    )
+
+
+def status_to_pb(status: MigrationStatus) -> pb.MigrationStatus:
+    return pb.MigrationStatus(
+        id=status.id,
+        state=state_to_pb(status.state),
+        progress_percent=status.progress_percent,
+        current_step=status.current_step,
+        step=step_to_pb(status.step) if status.step is not None else None,
+        bytes_done=status.bytes_done,
+        bytes_expected=status.bytes_expected,
+        rate_bytes_per_second=status.rate_bytes_per_second,
+        eta_seconds=_unknown_negative(status.eta_seconds),
+        error=status.error,
+        downtime_seconds=_unknown_negative(status.downtime_seconds),
+    )
+
+
+def event_to_pb(event: model.Event, status: MigrationStatus | None = None) -> pb.MigrationEvent:
+    return pb.MigrationEvent(
+        migration_id=event.migration_id,
+        time_unix=event.time,
+        kind=event.kind.value,
+        state=state_to_pb(event.state),
+        step=event.step,
+        message=event.message,
+        status=status_to_pb(status) if status is not None else None,
+    )
+
+
+def report_to_pb(report: ValidationReport) -> pb.ValidationReport:
+    return pb.ValidationReport(
+        ok=report.ok,
+        checks=[pb.ValidationCheck(name=c.name, ok=c.ok, detail=c.detail) for c in report.checks],
+    )
+
+
+def dataset_plan_to_pb(dataset: model.DatasetPlan) -> pb.DatasetPlan:
+    return pb.DatasetPlan(
+        source_dataset=dataset.source_dataset,
+        source_mountpoint=dataset.source_mountpoint,
+        target_dataset=dataset.target_dataset,
+        target_mountpoint=dataset.target_mountpoint,
+        estimated_bytes=dataset.estimated_bytes,
+    )
+
+
+def plan_to_pb(plan: Plan) -> pb.MigrationPlan:
+    return pb.MigrationPlan(
+        project_name=plan.project_name,
+        datasets=[dataset_plan_to_pb(d) for d in plan.datasets],
+        path_map=[pb.PathMapping(source=m.source, target=m.target) for m in plan.path_map],
+        compose_diff=plan.compose_diff,
+        env_diff=plan.env_diff,
+        rewrites=[
+            pb.Rewrite(
+                location=r.location,
+                before=r.before,
+                after=r.after,
+                reason=r.reason,
+                changed=r.changed,
+            )
+            for r in plan.rewrites
+        ],
+        target_compose_dir=plan.target_compose_dir,
+        total_bytes=plan.total_bytes,
+    )
+
+
+def ping_to_pb(ping: AgentPing) -> pb.PingAgentReply:
+    return pb.PingAgentReply(
+        reachable=ping.reachable,
+        error=ping.error,
+        version=ping.version,
+        hostname=ping.hostname,
+        storage_backend=ping.storage_backend,
+        compose_variant=ping.compose_variant,
+        latency_ms=ping.latency_ms,
+    )

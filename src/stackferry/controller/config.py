@@ -1,0 +1,87 @@
+"""The controller's configuration: a frozen dataclass, validated once at start.
+
+Every key can be set in /etc/stackferry/controller.yaml, as STACKFERRY_CONTROLLER_<KEY> in the
+environment, or as --<key-with-dashes> on the command line. The TLS settings serve the
+controller's API and are also the credentials it dials agents with (one CA, mutual TLS).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from stackferry.common.config_loader import ConfigError
+
+ENV_PREFIX = "STACKFERRY_CONTROLLER_"
+STATE_DIR_ENV = "STACKFERRY_STATE_DIR"
+
+
+def default_state_dir() -> str:
+    """$STACKFERRY_STATE_DIR, else the XDG state directory (~/.local/state/stackferry)."""
+    if os.environ.get(STATE_DIR_ENV):
+        return os.environ[STATE_DIR_ENV]
+    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return str(Path(xdg) / "stackferry")
+
+
+def sqlite_url(state_dir: str) -> str:
+    return f"sqlite:///{Path(state_dir).resolve() / 'controller.db'}"
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    listen: str = "127.0.0.1:7700"
+    state_dir: str = ""  # "" = default_state_dir()
+    db_url: str = ""  # "" = SQLite file controller.db in state_dir
+    insecure: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_ca: str | None = None
+    owner_id: str = ""  # "" = hostname:pid:random; the name this controller holds leases under
+    lease_seconds: float = 10.0
+    metrics_listen: str | None = None
+    log_format: str = "auto"
+    log_level: str = "info"
+    ready_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.listen.startswith("unix:"):
+            host, sep, port = self.listen.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+                raise ConfigError(f"listen: expected HOST:PORT or unix:PATH, got {self.listen!r}")
+        if not self.insecure and not (self.tls_cert and self.tls_key):
+            raise ConfigError(
+                "tls_cert and tls_key are required unless insecure: true is set (plaintext gRPC)"
+            )
+        if self.insecure and (self.tls_cert or self.tls_key or self.tls_ca):
+            raise ConfigError("insecure: true cannot be combined with tls_cert / tls_key / tls_ca")
+        if self.metrics_listen:
+            host, sep, port = self.metrics_listen.rpartition(":")
+            if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+                raise ConfigError(
+                    f"metrics_listen: expected HOST:PORT, got {self.metrics_listen!r}"
+                )
+        if self.lease_seconds <= 0:
+            raise ConfigError("lease_seconds: must be positive")
+        if self.db_url and "://" not in self.db_url:
+            raise ConfigError(
+                f"db_url: expected an SQLAlchemy URL (sqlite:///PATH, postgresql+psycopg://...), "
+                f"got {self.db_url!r}"
+            )
+        if self.log_format not in ("auto", "console", "json"):
+            raise ConfigError(
+                f"log_format: expected auto, console or json, got {self.log_format!r}"
+            )
+        if self.log_level not in ("debug", "info", "warning", "error"):
+            raise ConfigError(
+                f"log_level: expected debug, info, warning or error, got {self.log_level!r}"
+            )
+
+    @property
+    def resolved_state_dir(self) -> str:
+        return self.state_dir or default_state_dir()
+
+    @property
+    def resolved_db_url(self) -> str:
+        return self.db_url or sqlite_url(self.resolved_state_dir)

@@ -1,0 +1,202 @@
+"""Where a stack goes: datasets, path map, compose dir and the translated compose. Pure.
+
+Each source dataset that holds a bind mount of the stack is received below
+`spec.target_dataset` and mounted below `spec.target_base`, keeping its path relative to
+the deepest dataset that contains all of them (so `tank/apps/web` and `tank/apps/web/db`
+stay parent and child). The path map sends each source mountpoint to its target mountpoint,
+plus the user's explicit mappings, longest prefix first.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from stackferry.compose import Rewrite, RewriteKind, translate_compose, unified_diff
+from stackferry.compose.paths import PathMap, is_within, normalize
+from stackferry.controller.domain.model import DatasetPlan, MigrationSpec, PathMapping
+from stackferry.controller.errors import InvalidArgument
+from stackferry.hostapi import MountInfo, StackInfo
+
+DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)*$")
+ADDRESS = re.compile(r"^[^\s:]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$")
+TRANSFER_METHODS = ("zfs_send",)
+# Host paths a stack may bind-mount that every Docker host has: left as they are.
+SYSTEM_PATHS = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/dev",
+    "/proc",
+    "/sys",
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    project_name: str
+    datasets: tuple[DatasetPlan, ...]
+    path_map: tuple[PathMapping, ...]
+    compose_diff: str
+    env_diff: str
+    rewrites: tuple[Rewrite, ...]
+    target_compose_dir: str
+    total_bytes: int
+    compose_filename: str
+    compose_text: str  # translated
+    env_text: str  # translated
+    env_exists: bool
+
+    @property
+    def untranslatable(self) -> list[Rewrite]:
+        return [r for r in self.rewrites if r.kind == RewriteKind.UNTRANSLATABLE]
+
+
+def _absolute(value: str, what: str) -> None:
+    if not value.startswith("/") or normalize(value) != value.rstrip("/") or "\0" in value:
+        raise InvalidArgument(f"{what}: {value!r} must be an absolute, normalised path")
+
+
+def check_spec(spec: MigrationSpec) -> None:
+    """InvalidArgument, naming the field, for a spec no migration could run."""
+    if not spec.compose_path:
+        raise InvalidArgument("compose_path is required")
+    _absolute(spec.compose_path, "compose_path")
+    for what, address in (("source_agent", spec.source_agent), ("target_agent", spec.target_agent)):
+        if not ADDRESS.match(address):
+            raise InvalidArgument(f"{what}: {address!r} is not HOST:PORT")
+    if not DATASET_NAME.match(spec.target_dataset) or ".." in spec.target_dataset.split("/"):
+        raise InvalidArgument(
+            f"target_dataset: {spec.target_dataset!r} is not a dataset name like pool/parent"
+        )
+    _absolute(spec.target_base, "target_base")
+    if spec.target_compose_dir:
+        _absolute(spec.target_compose_dir, "target_compose_dir")
+    if spec.transfer_method not in TRANSFER_METHODS:
+        raise InvalidArgument(
+            f"transfer_method: {spec.transfer_method!r} is not one of {', '.join(TRANSFER_METHODS)}"
+        )
+    options = spec.options
+    if options.verify_timeout_seconds <= 0:
+        raise InvalidArgument("options.verify_timeout_seconds must be positive")
+    if options.bandwidth_limit_bytes_per_second < 0:
+        raise InvalidArgument("options.bandwidth_limit_bytes_per_second must be 0 or positive")
+    for mapping in options.path_maps:
+        _absolute(mapping.source, "path map source")
+        _absolute(mapping.target, "path map target")
+
+
+def stack_datasets(stack: StackInfo) -> dict[str, str]:
+    """Dataset → mountpoint of every dataset that holds a bind mount of the stack."""
+    found = {m.dataset: m.dataset_mountpoint for m in stack.mounts if m.on_zfs and m.dataset}
+    return dict(sorted(found.items()))
+
+
+def _common_parent(datasets: Sequence[str]) -> list[str]:
+    """Components of the deepest dataset strictly above every one of `datasets`."""
+    parents = [d.split("/")[:-1] for d in datasets]
+    common = parents[0]
+    for parts in parents[1:]:
+        n = 0
+        while n < min(len(common), len(parts)) and common[n] == parts[n]:
+            n += 1
+        common = common[:n]
+    return common
+
+
+def plan_datasets(
+    mountpoints: Mapping[str, str], spec: MigrationSpec, estimates: Mapping[str, int]
+) -> list[DatasetPlan]:
+    """Source datasets → target datasets and mountpoints, parents before children."""
+    if not mountpoints:
+        return []
+    names = sorted(mountpoints, key=lambda d: (d.count("/"), d))
+    base = len(_common_parent(names))
+    plans = []
+    for name in names:
+        relative = "/".join(name.split("/")[base:])
+        plans.append(
+            DatasetPlan(
+                source_dataset=name,
+                source_mountpoint=mountpoints[name],
+                target_dataset=f"{spec.target_dataset}/{relative}",
+                target_mountpoint=posixpath.join(spec.target_base, relative),
+                estimated_bytes=estimates.get(name, 0),
+            )
+        )
+    return plans
+
+
+def plan_path_map(datasets: Sequence[DatasetPlan], spec: MigrationSpec) -> list[PathMapping]:
+    """Explicit mappings win over dataset mountpoints for the same source; longest first."""
+    chosen = {normalize(m.source): normalize(m.target) for m in spec.options.path_maps}
+    for d in datasets:
+        if d.source_mountpoint:
+            chosen.setdefault(normalize(d.source_mountpoint), d.target_mountpoint)
+    ordered = sorted(chosen.items(), key=lambda item: (-len(item[0]), item[0]))
+    return [PathMapping(source, target) for source, target in ordered]
+
+
+def translate_path(path: str, path_map: Sequence[PathMapping]) -> str:
+    return PathMap.of([(m.source, m.target) for m in path_map]).translate(normalize(path))
+
+
+def plan_compose_dir(source_dir: str, path_map: Sequence[PathMapping], spec: MigrationSpec) -> str:
+    """spec.target_compose_dir if given, else the source dir translated (unchanged when no
+    mapping covers it: the same directory on the target host)."""
+    if spec.target_compose_dir:
+        return normalize(spec.target_compose_dir)
+    return translate_path(source_dir, path_map)
+
+
+def is_system_path(path: str) -> bool:
+    return any(is_within(normalize(path), system) for system in SYSTEM_PATHS)
+
+
+def unresolved_mounts(mounts: Sequence[MountInfo], path_map: Sequence[PathMapping]) -> list[str]:
+    """Bind mount sources neither on a migrated dataset, nor mapped, nor a system path."""
+    table = PathMap.of([(m.source, m.target) for m in path_map])
+    return [
+        f"{m.service}: {m.source}"
+        for m in mounts
+        if table.match(normalize(m.source)) is None and not is_system_path(m.source)
+    ]
+
+
+def build_plan(
+    spec: MigrationSpec,
+    project_name: str,
+    compose_text: str,
+    env_text: str,
+    env_exists: bool,
+    datasets: Sequence[DatasetPlan],
+) -> Plan:
+    """The whole plan from what the source agent reported; ComposeError for a bad file."""
+    path_map = plan_path_map(datasets, spec)
+    source_dir = posixpath.dirname(spec.compose_path)
+    compose_dir = plan_compose_dir(source_dir, path_map, spec)
+    filename = posixpath.basename(spec.compose_path)
+    translation = translate_compose(
+        compose_text,
+        env_text,
+        source_dir,
+        [(m.source, m.target) for m in path_map],
+        target_project_dir=compose_dir,
+    )
+    return Plan(
+        project_name=project_name,
+        datasets=tuple(datasets),
+        path_map=tuple(path_map),
+        compose_diff=unified_diff(compose_text, translation.compose_text, filename),
+        env_diff=unified_diff(env_text, translation.env_text, ".env"),
+        rewrites=translation.rewrites,
+        target_compose_dir=compose_dir,
+        total_bytes=sum(d.estimated_bytes for d in datasets),
+        compose_filename=filename,
+        compose_text=translation.compose_text,
+        env_text=translation.env_text,
+        env_exists=env_exists,
+    )

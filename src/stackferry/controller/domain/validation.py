@@ -1,0 +1,199 @@
+"""Named prerequisite checks of a migration: pure functions over facts gathered from agents.
+
+controller/planner.py asks both agents (GetInfo, InspectStack, GetDatasets, CheckDeploy)
+and hands the answers here as `Facts`; each check says pass or fail and why, so a person
+sees every problem at once instead of the first one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stackferry.controller.domain.plan import Plan, unresolved_mounts
+from stackferry.hostapi import AGENT_API_VERSION, AgentPing, DatasetInfo, DeployChecks, StackInfo
+
+# What zfs_send needs on both hosts.
+STORAGE_OF_METHOD = {"zfs_send": "zfs"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def failures(self) -> str:
+        return "; ".join(f"{c.name}: {c.detail}" for c in self.checks if not c.ok)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the agents said; a field is None when it could not be learnt (see its error)."""
+
+    transfer_method: str
+    target_dataset: str  # the spec's parent dataset
+    source: AgentPing
+    target: AgentPing
+    stack: StackInfo | None = None
+    stack_error: str = ""
+    plan: Plan | None = None
+    plan_error: str = ""
+    target_datasets: tuple[DatasetInfo, ...] = ()  # planned targets and the parent's ancestors
+    deploy: DeployChecks | None = None
+    deploy_error: str = ""
+
+
+def agents_reachable(f: Facts) -> Check:
+    down = [f"{p.address}: {p.error}" for p in (f.source, f.target) if not p.reachable]
+    return Check("agents_reachable", not down, "; ".join(down) or "both agents answer")
+
+
+def agents_compatible(f: Facts) -> Check:
+    storage = STORAGE_OF_METHOD.get(f.transfer_method, "")
+    problems = []
+    for ping in (f.source, f.target):
+        if ping.info is None:
+            problems.append(f"{ping.address}: unknown (unreachable)")
+            continue
+        if ping.info.api_version != AGENT_API_VERSION:
+            problems.append(f"{ping.address}: API {ping.info.api_version!r}")
+        if storage and ping.info.storage_backend != storage:
+            problems.append(
+                f"{ping.address}: storage {ping.info.storage_backend!r}, {f.transfer_method}"
+                f" needs {storage!r}"
+            )
+    return Check("agents_compatible", not problems, "; ".join(problems) or AGENT_API_VERSION)
+
+
+def compose_parses(f: Facts) -> Check:
+    if f.stack is None:
+        return Check("compose_parses", False, f.stack_error or "the stack was not inspected")
+    if f.plan is None:
+        return Check("compose_parses", False, f.plan_error or "the compose file was not planned")
+    return Check(
+        "compose_parses", True, f"project {f.stack.project_name}, {len(f.stack.services)} services"
+    )
+
+
+def bind_mounts_resolved(f: Facts) -> Check:
+    if f.stack is None or f.plan is None:
+        return Check("bind_mounts_resolved", False, "unknown: the compose file was not read")
+    unresolved = unresolved_mounts(f.stack.mounts, f.plan.path_map)
+    untranslatable = [f"{r.location}: {r.reason}" for r in f.plan.untranslatable]
+    if unresolved or untranslatable:
+        detail = "; ".join(
+            [f"not on a dataset and not mapped (add --map SRC=DST): {m}" for m in unresolved]
+            + untranslatable
+        )
+        return Check("bind_mounts_resolved", False, detail)
+    return Check(
+        "bind_mounts_resolved",
+        True,
+        f"{len(f.stack.mounts)} bind mounts on {len(f.plan.datasets)} datasets or mappings",
+    )
+
+
+def _infos(f: Facts) -> dict[str, DatasetInfo]:
+    return {d.name: d for d in f.target_datasets}
+
+
+def target_space(f: Facts) -> Check:
+    if f.plan is None:
+        return Check("target_space", False, "unknown: no plan")
+    infos = _infos(f)
+    parts = f.target_dataset.split("/")
+    ancestors = ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    existing = [infos[a] for a in ancestors if a in infos and infos[a].exists]
+    if not existing:
+        return Check("target_space", False, f"no dataset of {f.target_dataset} exists on target")
+    room, need = existing[0].available_bytes, f.plan.total_bytes
+    detail = f"{need} bytes estimated, {room} available in {existing[0].name}"
+    return Check("target_space", room >= need, detail)
+
+
+def target_datasets_free(f: Facts) -> Check:
+    if f.plan is None:
+        return Check("target_datasets_free", False, "unknown: no plan")
+    infos = _infos(f)
+    taken = [
+        d.target_dataset
+        for d in f.plan.datasets
+        if d.target_dataset in infos and infos[d.target_dataset].exists
+    ]
+    if taken:
+        return Check("target_datasets_free", False, f"already exist: {', '.join(taken)}")
+    return Check("target_datasets_free", True, f"{len(f.plan.datasets)} datasets free")
+
+
+def _deploy_check(f: Facts, name: str, agent_name: str) -> Check:
+    if f.deploy is None:
+        return Check(name, False, f.deploy_error or "the target was not checked")
+    for check in f.deploy.checks:
+        if check.name == agent_name:
+            return Check(name, check.ok, check.detail)
+    return Check(name, False, f"the target agent reported no {agent_name!r} check")
+
+
+def target_compose_dir_free(f: Facts) -> Check:
+    return _deploy_check(f, "target_compose_dir_free", "compose_dir")
+
+
+def ports_free(f: Facts) -> Check:
+    return _deploy_check(f, "ports_free", "ports")
+
+
+def target_docker(f: Facts) -> Check:
+    info = f.target.info
+    if info is None:
+        return Check("target_docker", False, "unknown: the target agent did not answer")
+    if not info.docker_version or not info.compose_variant:
+        missing = "Docker engine" if not info.docker_version else "docker compose / docker-compose"
+        return Check("target_docker", False, f"no {missing} on the target")
+    return Check(
+        "target_docker",
+        True,
+        f"docker {info.docker_version}, {info.compose_variant} {info.compose_version}",
+    )
+
+
+def images_available(f: Facts) -> Check:
+    if f.deploy is None or f.stack is None:
+        return Check("images_available", False, f.deploy_error or "unknown: target not checked")
+    on_source = {i.name for i in f.stack.images if i.present}
+    lost = [i for i in f.deploy.missing_images if i not in on_source]
+    if lost:
+        return Check("images_available", False, f"on neither host: {', '.join(lost)}")
+    copied = list(f.deploy.missing_images)
+    return Check(
+        "images_available",
+        True,
+        f"copied from the source: {', '.join(copied)}" if copied else "all present on target",
+    )
+
+
+CHECKS: tuple[Callable[[Facts], Check], ...] = (
+    agents_reachable,
+    agents_compatible,
+    compose_parses,
+    bind_mounts_resolved,
+    target_space,
+    target_datasets_free,
+    target_compose_dir_free,
+    target_docker,
+    images_available,
+    ports_free,
+)
+
+
+def evaluate(facts: Facts) -> ValidationReport:
+    return ValidationReport(tuple(check(facts) for check in CHECKS))

@@ -1,0 +1,153 @@
+"""Conversion between the domain dataclasses and the rows of controller/store/tables.py."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from stackferry.controller.domain.model import (
+    DatasetPlan,
+    Event,
+    EventKind,
+    Migration,
+    MigrationOptions,
+    MigrationSpec,
+    MigrationState,
+    PathMapping,
+    SnapshotRecord,
+    Step,
+    StepState,
+)
+
+
+def active_stack_key(migration: Migration) -> str | None:
+    """The value of the unique `active_stack` column: set while the migration runs."""
+    if migration.state.is_terminal:
+        return None
+    return f"{migration.spec.source_agent}\n{migration.spec.compose_path}"
+
+
+def spec_to_json(spec: MigrationSpec) -> dict[str, Any]:
+    return dataclasses.asdict(spec)
+
+
+def spec_from_json(data: Mapping[str, Any]) -> MigrationSpec:
+    options = dict(data["options"])
+    options["path_maps"] = tuple(PathMapping(*pair) for pair in options["path_maps"])
+    return MigrationSpec(**{**data, "options": MigrationOptions(**options)})
+
+
+def migration_values(migration: Migration) -> dict[str, Any]:
+    """Every column of `migrations` the domain owns (not seq, version or the lease)."""
+    return {
+        "id": migration.id,
+        "state": migration.state.value,
+        "spec": spec_to_json(migration.spec),
+        "active_stack": active_stack_key(migration),
+        "project_name": migration.project_name,
+        "compose_text": migration.compose_text,
+        "env_text": migration.env_text,
+        "datasets": [dataclasses.asdict(d) for d in migration.datasets],
+        "error": migration.error,
+        "pending_action": migration.pending_action,
+        "downtime_seconds": migration.downtime_seconds,
+        "bytes_transferred": migration.bytes_transferred,
+        "source_stopped_at": migration.source_stopped_at,
+        "target_serving_at": migration.target_serving_at,
+        "created_at": migration.created_at,
+        "updated_at": migration.updated_at,
+    }
+
+
+def step_values(migration_id: str, position: int, step: Step) -> dict[str, Any]:
+    return {
+        "migration_id": migration_id,
+        "name": step.name,
+        "position": position,
+        "state": step.state.value,
+        "started_at": step.started_at,
+        "ended_at": step.ended_at,
+        "bytes_done": step.bytes_done,
+        "bytes_expected": step.bytes_expected,
+        "error": step.error,
+    }
+
+
+def snapshot_values(migration_id: str, snapshot: SnapshotRecord) -> dict[str, Any]:
+    return {"migration_id": migration_id, **dataclasses.asdict(snapshot)}
+
+
+def event_values(event: Event) -> dict[str, Any]:
+    return {
+        "migration_id": event.migration_id,
+        "time": event.time,
+        "kind": event.kind.value,
+        "state": event.state.value,
+        "step": event.step,
+        "message": event.message,
+    }
+
+
+def step_from_row(row: sa.RowMapping) -> Step:
+    return Step(
+        name=row["name"],
+        state=StepState(row["state"]),
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        bytes_done=row["bytes_done"],
+        bytes_expected=row["bytes_expected"],
+        error=row["error"],
+    )
+
+
+def snapshot_from_row(row: sa.RowMapping) -> SnapshotRecord:
+    return SnapshotRecord(
+        host=row["host"],
+        dataset=row["dataset"],
+        name=row["name"],
+        guid=row["guid"],
+        created_at=row["created_at"],
+    )
+
+
+def event_from_row(row: sa.RowMapping) -> Event:
+    return Event(
+        id=row["id"],
+        migration_id=row["migration_id"],
+        time=row["time"],
+        kind=EventKind(row["kind"]),
+        state=MigrationState(row["state"]),
+        step=row["step"],
+        message=row["message"],
+    )
+
+
+def migration_from_rows(
+    row: sa.RowMapping,
+    step_rows: Sequence[sa.RowMapping],
+    snapshot_rows: Sequence[sa.RowMapping],
+) -> Migration:
+    """`step_rows` in position order, `snapshot_rows` in the order they were recorded."""
+    return Migration(
+        id=row["id"],
+        spec=spec_from_json(row["spec"]),
+        state=MigrationState(row["state"]),
+        error=row["error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        pending_action=row["pending_action"],
+        steps=[step_from_row(r) for r in step_rows],
+        project_name=row["project_name"],
+        downtime_seconds=row["downtime_seconds"],
+        bytes_transferred=row["bytes_transferred"],
+        compose_text=row["compose_text"],
+        env_text=row["env_text"],
+        datasets=[DatasetPlan(**d) for d in row["datasets"]],
+        snapshots=[snapshot_from_row(r) for r in snapshot_rows],
+        source_stopped_at=row["source_stopped_at"],
+        target_serving_at=row["target_serving_at"],
+    )

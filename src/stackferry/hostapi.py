@@ -1,0 +1,235 @@
+"""The host facts both daemons speak of, in one set of names: what an agent reports about its
+storage and its compose stacks, and what the controller asks it to do.
+
+The agent's storage backends, container runtime and stack service return these; the
+controller's planning, validation and migration steps read them. The names are the agent
+API's message names (proto/stackferry/api/agent/v1/agent.proto), and
+stackferry/api/agent/convert.py is the one converter between the two, one function per
+direction. Plain frozen dataclasses: no grpc, no protobuf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The agent API's proto package; GetInfo reports it and validation compares it.
+# tests/unit/test_hostapi.py holds it equal to the generated code's package.
+AGENT_API_VERSION = "stackferry.api.agent.v1"
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    version: str
+    hostname: str
+    api_version: str
+    storage_backend: str = ""
+    storage_features: dict[str, bool] = field(default_factory=dict)
+    zfs_version: str = ""
+    docker_version: str = ""
+    compose_variant: str = ""
+    compose_version: str = ""
+    allowed_dataset_roots: tuple[str, ...] = ()
+    allowed_path_roots: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgentPing:
+    """The answer to "can the controller reach this agent?"; never raises for an unreachable one."""
+
+    address: str
+    reachable: bool
+    error: str = ""
+    version: str = ""
+    hostname: str = ""
+    storage_backend: str = ""
+    compose_variant: str = ""
+    latency_ms: float = 0.0
+    info: AgentInfo | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    dataset: str
+    name: str
+    guid: str
+    created_unix: int = 0
+    used_bytes: int = 0
+    referenced_bytes: int = 0
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.dataset}@{self.name}"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    exists: bool
+    mountpoint: str = ""
+    mounted: bool = False
+    used_bytes: int = 0
+    available_bytes: int = 0
+    referenced_bytes: int = 0
+    guid: str = ""
+    receive_resume_token: str = ""  # OpenZFS: a partial `receive -s` waits here for `send -t`
+
+
+@dataclass(frozen=True)
+class SendEstimate:
+    """What a send is expected to stream, and how that was found: "zfs send -nvP" is the
+    stream's own dry run ("zfs send -nvP -t" for what is left of a partial receive);
+    "properties" is read from dataset properties (a guess)."""
+
+    bytes: int
+    method: str = ""
+
+    @property
+    def is_dry_run(self) -> bool:
+        return self.method == "zfs send -nvP"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    name: str
+    id: str = ""
+    service: str = ""  # the com.docker.compose.service label
+    state: str = ""  # running, exited, restarting, created, dead ...
+    health: str = ""  # healthy, unhealthy, starting, or "" without a healthcheck
+    exit_code: int = 0
+    restart_count: int = 0
+
+    @property
+    def ready(self) -> bool:
+        """Running, and healthy where it has a healthcheck."""
+        return self.state == "running" and self.health in ("", "healthy")
+
+    @property
+    def failed(self) -> bool:
+        """Crashed: stopped, restarting, restarted at least once, or unhealthy."""
+        return self.state in FAILED_STATES or self.restart_count > 0 or self.health == "unhealthy"
+
+
+FAILED_STATES = ("exited", "dead", "restarting")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    name: str
+    present: bool
+    id: str = ""
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    name: str
+    image: str = ""
+    containers: tuple[ContainerInfo, ...] = ()
+    published_ports: tuple[str, ...] = ()  # "8080/tcp"
+
+
+@dataclass(frozen=True)
+class MountInfo:
+    """One bind mount of the stack: host path `source`, and the dataset that holds it if any."""
+
+    service: str
+    source: str
+    target: str
+    on_zfs: bool = False
+    dataset: str = ""
+    dataset_mountpoint: str = ""
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """A compose stack on one host, as InspectStack sees it."""
+
+    project_name: str
+    project_dir: str
+    compose_path: str
+    compose_text: str
+    env_text: str = ""
+    env_exists: bool = False
+    services: tuple[ServiceInfo, ...] = ()
+    images: tuple[ImageInfo, ...] = ()
+    mounts: tuple[MountInfo, ...] = ()
+    datasets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    """What StopStack and StartStack answer: the project's services after the command."""
+
+    project_name: str
+    services: tuple[ServiceInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    project_name: str
+    compose_dir: str
+    compose_text: str
+    env_text: str = ""
+    write_env: bool = False
+    mounts: tuple[tuple[str, str], ...] = ()  # (dataset, mountpoint), mounted before compose up
+    wait_timeout_seconds: int = 0
+    compose_filename: str = ""
+
+
+@dataclass(frozen=True)
+class DeployCheck:
+    """One named check of a deploy on the target (compose_cli, compose_file, images ...)."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DeployChecks:
+    checks: tuple[DeployCheck, ...]
+    missing_images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """A deploy's outcome: ok, or why not with the failing containers' last log lines."""
+
+    ok: bool
+    services: tuple[ServiceInfo, ...] = ()
+    compose_path: str = ""
+    error: str = ""
+    logs: dict[str, str] = field(default_factory=dict)  # container name -> last lines
+
+
+@dataclass(frozen=True)
+class TransferProgress:
+    bytes_done: int
+    bytes_expected: int = 0
+    rate_bytes_per_second: float = 0.0
+    eta_seconds: float = -1.0
+    elapsed_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    bytes: int
+    checksum: str = ""  # "algorithm:hexdigest", e.g. "xxh3-128:..."
+    received_snapshot: str = ""
+    received_guid: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ZfsTransfer:
+    """One agent-to-agent zfs stream: `snapshot` (incremental from `base_snapshot`) becomes
+    `target_dataset` on the peer, which must hold a snapshot with `base_guid` for an incremental."""
+
+    snapshot: str
+    target_dataset: str
+    base_snapshot: str = ""
+    base_guid: str = ""
+    bytes_expected: int = 0
+    bandwidth_limit: int = 0
+    resumable: bool = False  # receive -s: a cut stream leaves a resume token on the target
+    resume_token: str = ""  # continues the target's partial receive (send -t)
