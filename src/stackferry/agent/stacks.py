@@ -12,14 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackferry.agent.compose_file import (
-    BindMount,
-    ComposeFile,
-    PortBinding,
-    load_compose,
-    normalise_project_name,
-    validate_project_name,
-)
 from stackferry.agent.errors import (
     AlreadyExists,
     CommandFailed,
@@ -31,6 +23,14 @@ from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
 from stackferry.agent.storage.base import StorageBackend
+from stackferry.compose import (
+    BindMount,
+    ComposeError,
+    ComposeFile,
+    PortBinding,
+    load_compose,
+    normalise_project_name,
+)
 from stackferry.hostapi import (
     ContainerInfo,
     DeployCheck,
@@ -94,7 +94,7 @@ class StackService:
         env_path = path.parent / ".env"
         text, env_text = path.read_text(), _read_or_empty(env_path)
         explicit = normalise_project_name(project_name) if project_name else ""
-        compose = load_compose(text, env_text, str(path.parent), explicit)
+        compose = _load_compose(text, env_text, str(path.parent), explicit)
         return _StackFiles(compose, path, text, env_text, env_path.is_file())
 
     def status(self, compose: ComposeFile) -> tuple[ServiceInfo, ...]:
@@ -168,8 +168,9 @@ class StackService:
         )
         env_path = compose_dir / ".env"
         env_text = request.env_text if request.write_env else _read_or_empty(env_path)
-        explicit = validate_project_name(request.project_name) if request.project_name else ""
-        compose = load_compose(request.compose_text, env_text, str(compose_dir), explicit)
+        compose = _load_compose(
+            request.compose_text, env_text, str(compose_dir), request.project_name
+        )
         return _DeployTarget(compose, compose_dir / filename, env_path, mounts)
 
     def _compose_dir_conflict(self, target: _DeployTarget, compose_text: str) -> str:
@@ -179,7 +180,7 @@ class StackService:
         if not target.compose_path.exists() or existing == compose_text:
             return ""
         try:
-            other = load_compose(
+            other = _load_compose(
                 existing, _read_or_empty(target.env_path), str(target.compose_path.parent)
             ).project_name
         except InvalidArgument:
@@ -277,6 +278,14 @@ class StackService:
         if not already_running:
             self.runtime.compose_down(project, compose_file, 120)
         return DeployResult(False, statuses, compose_file, error, logs)
+
+
+def _load_compose(text: str, env_text: str, project_dir: str, explicit: str = "") -> ComposeFile:
+    """The compose package reads the file as compose would here: `~` is this agent's HOME."""
+    try:
+        return load_compose(text, env_text, project_dir, explicit, home=str(Path.home()))
+    except ComposeError as exc:
+        raise InvalidArgument(str(exc)) from exc
 
 
 def _read_or_empty(path: Path) -> str:

@@ -56,7 +56,9 @@ def parse(text: str) -> Document:
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = int(mark.line) + 1 if mark is not None else None
-        raise ComposeError(f"not valid YAML: {error.problem or error.context}", line) from None
+        column = f" at column {int(mark.column) + 1}" if mark is not None else ""
+        problem = error.problem or error.context
+        raise ComposeError(f"not valid YAML{column}: {problem}", line) from None
     except YAMLError as error:
         raise ComposeError(f"not valid YAML: {error}") from None
     if root is None:

@@ -19,6 +19,13 @@ def normalize(path: str) -> str:
     return "/" + normal.lstrip("/") if normal.startswith("//") else normal
 
 
+def absolute_dir(path: str, what: str) -> str:
+    """`path` normalised; a ComposeError names `what` when it is relative."""
+    if not path.startswith("/"):
+        raise ComposeError(f"the {what} must be an absolute path, not {path!r}")
+    return normalize(path)
+
+
 def is_within(path: str, base: str) -> bool:
     """Whether `path` is `base` or below it, on whole path components."""
     return base == "/" or path == base or path.startswith(base + "/")

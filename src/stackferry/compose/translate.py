@@ -1,4 +1,4 @@
-"""The translation engine behind `controller.domain.compose.translate_compose`.
+"""Compose translation: move a stack's host paths to where its data lands on the target.
 
 Each host-path field becomes a `_Use`: its path split into parts (literal text, or a
 variable whose text lives in `.env` or in a default written in the compose file). A
@@ -17,13 +17,14 @@ from stackferry.compose.document import (
     Document,
     ScalarSpan,
     line_of,
+    parse,
     render_scalar,
     scalar_values,
     splice,
 )
 from stackferry.compose.errors import ComposeError
 from stackferry.compose.fields import FieldKind, PathField, path_fields
-from stackferry.compose.paths import PathMap, absolute, render
+from stackferry.compose.paths import PathMap, absolute, absolute_dir, render
 from stackferry.compose.variables import (
     EnvEntry,
     Literal,
@@ -31,7 +32,9 @@ from stackferry.compose.variables import (
     env_values,
     escape_literal,
     first_separator,
+    parse_env,
     resolve,
+    rewrite_env,
     segments,
 )
 
@@ -105,7 +108,32 @@ class _Context:
     editors: dict[tuple[object, ...], str] = field(default_factory=dict)
 
 
-def translate(
+def translate_compose(
+    compose_text: str,
+    env_text: str,
+    project_dir: str,
+    path_map: list[tuple[str, str]],
+    home: str = "/root",
+    target_project_dir: str | None = None,
+) -> Translation:
+    pmap = PathMap.of(path_map)
+    source_dir = absolute_dir(project_dir, "project directory")
+    target_dir = (
+        absolute_dir(target_project_dir, "target project directory")
+        if target_project_dir is not None
+        else pmap.translate(source_dir)
+    )
+    doc = parse(compose_text)
+    entries = parse_env(env_text)
+    home = absolute_dir(home, "home")
+    new_compose, env_changes, rewrites = _translate(
+        doc, entries, (source_dir, target_dir, home, pmap)
+    )
+    new_env = rewrite_env(env_text, entries, env_changes) if env_changes else env_text
+    return Translation(new_compose, new_env, tuple(rewrites), target_dir)
+
+
+def _translate(
     doc: Document, entries: list[EnvEntry], ctx_args: tuple[str, str, str, PathMap]
 ) -> tuple[str, dict[str, str], list[Rewrite]]:
     """Rewritten compose text, new `.env` values by key, and the report."""
@@ -159,16 +187,15 @@ def _other_users(ctx: _Context, uses: list[_Use], changed: dict[str, str]) -> li
 
 def _env_references(ctx: _Context, value: str, changed: dict[str, str]) -> list[str]:
     try:
-        parts = segments(value)
+        return [
+            part.name
+            for part in segments(value)
+            if isinstance(part, Reference)
+            and part.name in changed
+            and resolve(part, ctx.dotenv, ctx.environ).origin == "env"
+        ]
     except ComposeError:
         return []  # not read as a path here; compose reports it when it reads the field
-    return [
-        part.name
-        for part in parts
-        if isinstance(part, Reference)
-        and part.name in changed
-        and resolve(part, ctx.dotenv, ctx.environ).origin == "env"
-    ]
 
 
 def _indirect(location: str, value: str, names: list[str]) -> Rewrite:
@@ -216,7 +243,7 @@ def _part(ctx: _Context, path_field: PathField, part: Literal | Reference) -> _P
     if isinstance(part, Literal):
         return _Part(("text", node_id, part.start, part.end), part.text, None, "")
     name = part.name
-    got = resolve(part, ctx.dotenv, ctx.environ)
+    got = resolve(part, ctx.dotenv, ctx.environ, line_of(path_field.node))
     if got.origin == "env":
         entry = ctx.env[name]
         refers = "$" in entry.value and entry.quote != "'"

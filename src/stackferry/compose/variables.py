@@ -12,11 +12,8 @@ from dataclasses import dataclass
 
 from stackferry.compose.errors import ComposeError
 
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_REFERENCE = re.compile(
-    rf"\$(?:(?P<escaped>\$)|(?P<named>{_NAME})"
-    rf"|\{{(?P<braced>{_NAME})(?:(?P<op>:?[-?+])(?P<word>[^}}]*))?\}})"
-)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
 @dataclass(frozen=True)
@@ -54,31 +51,56 @@ def segments(value: str, line: int | None = None) -> list[Segment]:
             text += value[pos:]
             break
         text += value[pos:dollar]
-        found = _REFERENCE.match(value, dollar)
-        if found is None:
-            raise ComposeError(f"invalid interpolation format in {value!r}", line)
-        if found["escaped"]:
+        if value.startswith("$$", dollar):
             text += "$"
-        else:
-            if text or dollar > text_start:
-                parts.append(Literal(text_start, dollar, text))
-            parts.append(_reference(found))
-            text, text_start = "", found.end()
-        pos = found.end()
+            pos = dollar + 2
+            continue
+        ref = _reference_at(value, dollar, line)
+        if text or dollar > text_start:
+            parts.append(Literal(text_start, dollar, text))
+        parts.append(ref)
+        text, text_start, pos = "", ref.end, ref.end
     if text:
         parts.append(Literal(text_start, len(value), text))
     return parts
 
 
-def _reference(found: re.Match[str]) -> Reference:
-    if found["named"]:
-        return Reference(found.start(), found.end(), found["named"], "", "", 0, 0)
-    word = found["word"] or ""
-    word_start = found.start("word") if found["op"] else 0
-    return Reference(
-        found.start(), found.end(), found["braced"], found["op"] or "", word, word_start,
-        word_start + len(word),
-    )  # fmt: skip
+def _reference_at(value: str, dollar: int, line: int | None) -> Reference:
+    """The reference that starts at `value[dollar]` (a `$` that is not `$$`)."""
+    bare = _NAME.match(value, dollar + 1)
+    if bare:
+        return Reference(dollar, bare.end(), bare[0], "", "", 0, 0)
+    name = _NAME.match(value, dollar + 2) if value.startswith("{", dollar + 1) else None
+    if name is None:
+        raise ComposeError(f"invalid interpolation format in {value!r}", line)
+    after = name.end()
+    if value.startswith("}", after):
+        return Reference(dollar, after + 1, name[0], "", "", 0, 0)
+    op = next((op for op in _OPERATORS if value.startswith(op, after)), "")
+    close = _closing_brace(value, after + len(op)) if op else -1
+    if close < 0:
+        raise ComposeError(f"invalid interpolation format in {value!r}", line)
+    word_start = after + len(op)
+    return Reference(dollar, close + 1, name[0], op, value[word_start:close], word_start, close)
+
+
+def _closing_brace(value: str, start: int) -> int:
+    """Index of the `}` that closes a `${`, skipping nested `${...}` (`${A:-${B}}`); -1 if none."""
+    depth, pos = 1, start
+    while pos < len(value):
+        if value.startswith("$$", pos):
+            pos += 2
+            continue
+        if value.startswith("${", pos):
+            depth += 1
+            pos += 2
+            continue
+        if value[pos] == "}":
+            depth -= 1
+            if depth == 0:
+                return pos
+        pos += 1
+    return -1
 
 
 @dataclass(frozen=True)
@@ -86,14 +108,17 @@ class Resolved:
     """What a reference expands to and where that text comes from.
 
     `origin` is "environment" (the agent's environment, e.g. HOME), "env" (a `.env`
-    entry), "word" (the default or alternative written in the compose file) or "unset".
+    entry), "word" (the default or alternative written in the compose file, itself
+    interpolated) or "unset".
     """
 
     value: str
     origin: str
 
 
-def resolve(ref: Reference, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> Resolved:
+def resolve(
+    ref: Reference, dotenv: Mapping[str, str], environ: Mapping[str, str], line: int | None = None
+) -> Resolved:
     """Expand one reference like compose: the environment wins over `.env`."""
     if ref.name in environ:
         current: str | None = environ[ref.name]
@@ -105,10 +130,15 @@ def resolve(ref: Reference, dotenv: Mapping[str, str], environ: Mapping[str, str
     non_empty = bool(current)
     if ref.op in (":-", "-"):
         use_word = not non_empty if ref.op == ":-" else not is_set
-        return Resolved(ref.word, "word") if use_word else Resolved(current or "", origin)
-    if ref.op in (":+", "+"):
+        if use_word:
+            return Resolved(interpolate(ref.word, dotenv, environ, line), "word")
+    elif ref.op in (":+", "+"):
         use_word = non_empty if ref.op == ":+" else is_set
-        return Resolved(ref.word, "word") if use_word else Resolved("", "unset")
+        word = interpolate(ref.word, dotenv, environ, line) if use_word else ""
+        return Resolved(word, "word" if use_word else "unset")
+    elif ref.op in (":?", "?") and not (non_empty if ref.op == ":?" else is_set):
+        reason = f": {ref.word}" if ref.word else ""
+        raise ComposeError(f"required variable {ref.name} is not set{reason}", line)
     return Resolved(current, origin) if current is not None else Resolved("", "unset")
 
 
@@ -179,7 +209,7 @@ def env_values(entries: list[EnvEntry], environ: Mapping[str, str] | None = None
 
 def _expand_env(value: str, known: Mapping[str, str], environ: Mapping[str, str] | None) -> str:
     try:
-        return expand(value, known, environ or {})
+        return interpolate(value, known, environ or {})
     except ComposeError:
         return value  # python-dotenv keeps what it cannot expand as written
 
@@ -203,11 +233,13 @@ def rewrite_env(text: str, entries: list[EnvEntry], new_values: Mapping[str, str
     return text
 
 
-def expand(value: str, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> str:
+def interpolate(
+    value: str, dotenv: Mapping[str, str], environ: Mapping[str, str], line: int | None = None
+) -> str:
     """`value` with every variable replaced, as compose interpolates it."""
     return "".join(
-        part.text if isinstance(part, Literal) else resolve(part, dotenv, environ).value
-        for part in segments(value)
+        part.text if isinstance(part, Literal) else resolve(part, dotenv, environ, line).value
+        for part in segments(value, line)
     )
 
 

@@ -1,9 +1,9 @@
 """Compose translation: golden files, errors with line numbers, and properties.
 
-Each directory under golden/compose/ is one case: compose.yml (+ optional .env) and
+Each directory under golden/ is one case: compose.yml (+ optional .env) and
 case.yaml (project_dir, map, home, target_project_dir) in; expected.compose.yml,
 expected.env and expected.rewrites.txt out. After a deliberate change in behaviour,
-regenerate with `UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_compose_translate.py`
+regenerate with `UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/compose/test_translate.py`
 and review the diff.
 """
 
@@ -18,18 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stackferry.compose import (
-    BindSource,
     ComposeError,
     Rewrite,
     Translation,
-    bind_sources,
-    project_name_of,
+    load_compose,
     translate_compose,
     unified_diff,
 )
 from stackferry.compose.paths import PathMap, is_within, normalize
 
-GOLDEN = Path(__file__).parent / "golden" / "compose"
+GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(path.name for path in GOLDEN.iterdir() if path.is_dir())
 
 
@@ -119,46 +117,6 @@ def test_unified_diff() -> None:
     diff = unified_diff("a\nb", "a\nc", "x.yml")
     assert diff.startswith("--- a/x.yml\n+++ b/x.yml\n")
     assert "-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n" in diff
-
-
-def test_bind_sources_lists_every_host_directory_mounted() -> None:
-    case = GOLDEN / "driver_opts_device"
-    compose = (case / "compose.yml").read_text()
-    assert bind_sources(compose, "", "/opt/db") == [
-        BindSource("services.db.volumes[0]", "db", "/tank/pg/data", "/var/lib/postgresql/data"),
-        BindSource("services.db.volumes[1].source", "db", "/tank/pg/wal", "/wal"),
-    ]
-    compose = "services:\n  a:\n    volumes: ['${D:-./d}:/c:ro', ~/h:/h, n:/n, /x]\n"
-    assert bind_sources(compose, "", "/p", home="/home/u") == [
-        BindSource("services.a.volumes[0]", "a", "/p/d", "/c"),
-        BindSource("services.a.volumes[1]", "a", "/home/u/h", "/h"),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("compose", "project_dir", "explicit", "env", "expected"),
-    [
-        ("services: {}\n", "/srv/My Blog_2", None, "", "myblog_2"),
-        ("services: {}\n", "/srv/__x", None, "", "x"),
-        ("name: shop\nservices: {}\n", "/srv/blog", None, "", "shop"),
-        ("name: ${N}\nservices: {}\n", "/srv/blog", None, "N=from-env\n", "from-env"),
-        ("name: shop\nservices: {}\n", "/srv/blog", None, "COMPOSE_PROJECT_NAME=cp\n", "cp"),
-        ("name: shop\nservices: {}\n", "/srv/blog", "explicit", "", "explicit"),
-    ],
-)
-def test_project_name(
-    compose: str, project_dir: str, explicit: str | None, env: str, expected: str
-) -> None:
-    assert project_name_of(compose, project_dir, explicit, env_text=env) == expected
-
-
-def test_project_name_errors() -> None:
-    with pytest.raises(ComposeError, match="line 1: project name 'Shop'"):
-        project_name_of("name: Shop\nservices: {}\n", "/srv/x")
-    with pytest.raises(ComposeError, match="'-p'|from -p"):
-        project_name_of("services: {}\n", "/srv/x", explicit="bad name")
-    with pytest.raises(ComposeError, match="directory"):
-        project_name_of("services: {}\n", "/srv/...")
 
 
 @pytest.mark.parametrize(
@@ -292,13 +250,11 @@ def test_translation_moves_every_bind_and_is_idempotent(
     # The result reads back, on the target, as the source binds moved through the map.
     mapped = {s: t for s, t in path_map}
     expected = [
-        (b.location, _through(mapped, b.host_path), b.container_path)
-        for b in bind_sources(compose, env, _PROJECT, home="/home/u")
+        (b.service, _through(mapped, b.source), b.target)
+        for b in load_compose(compose, env, _PROJECT, home="/home/u").binds
     ]
-    got = [
-        (b.location, b.host_path, b.container_path)
-        for b in bind_sources(once.compose_text, once.env_text, once.target_project_dir, "/home/u")
-    ]
+    moved = load_compose(once.compose_text, once.env_text, once.target_project_dir, home="/home/u")
+    got = [(b.service, b.source, b.target) for b in moved.binds]
     assert got == expected
     # Once no target lies under a source, nothing is left to move the second time.
     if not any(is_within(normalize(target), s) for _, target in path_map for s in sources):
