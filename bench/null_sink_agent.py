@@ -17,10 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from stackferry.agent import exec as proc  # noqa: E402
 from stackferry.agent.__main__ import main  # noqa: E402
 from stackferry.agent.config import AgentConfig  # noqa: E402
-from stackferry.agent.service import AgentService, build_service  # noqa: E402
+from stackferry.agent.process_pipes import ProcessSink  # noqa: E402
+from stackferry.agent.service import AgentService  # noqa: E402
 from stackferry.agent.storage.directory import DirectoryBackend  # noqa: E402
-from stackferry.agent.storage.pipes import ProcessSink  # noqa: E402
 from stackferry.agent.streams import ByteSink, Received  # noqa: E402
+from stackferry.agent.wiring import build_service  # noqa: E402
 
 
 class NullSinkBackend(DirectoryBackend):

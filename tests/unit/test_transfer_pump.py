@@ -191,7 +191,7 @@ def test_sink_pump_commits_when_count_and_checksum_match() -> None:
         pump.feed(memoryview(data)[i : i + 1000])
     summary = pump.commit(5000, checksum(data))
     assert bytes(sink.data) == data and sink.committed
-    assert summary.received == Received("dst/ds@s1", "42")
+    assert (summary.received_snapshot, summary.received_guid) == ("dst/ds@s1", "42")
     pump.abort()  # a late cancellation callback leaves a committed sink alone
     assert not sink.aborted
 

@@ -10,7 +10,8 @@ import structlog
 
 from stackferry.agent.config import ENV_PREFIX, AgentConfig
 from stackferry.agent.rpc.server import build_server
-from stackferry.agent.service import AgentService, build_service
+from stackferry.agent.service import AgentService
+from stackferry.agent.wiring import build_service
 from stackferry.common.config_loader import ConfigError
 from stackferry.common.daemon import load_daemon_config, wait_for_termination, write_ready_file
 from stackferry.common.logging import configure_logging

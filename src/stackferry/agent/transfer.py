@@ -17,18 +17,20 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 
 import xxhash
 
 from stackferry.agent.errors import AgentError, Cancelled, InvalidArgument
-from stackferry.agent.streams import ByteSink, ByteSource, Received
+from stackferry.agent.streams import ByteSink, ByteSource
+from stackferry.hostapi import TransferProgress, TransferResult
 
 CHUNK_SIZE = 1 << 20
 HEADROOM = 16  # bytes reserved before each chunk for a wire prefix (tag + varint length)
 DEPTH = 8  # chunks in flight between the pump thread and the network thread
 _POLL = 0.2  # seconds between checks of the stop flag while blocked on the queue
 _END = object()
+
+Frame = Callable[[int], bytes]  # the wire prefix of an n-byte chunk
 
 # The transport checksum guards against truncation or corruption in the pipe between the
 # agents; it is not a security measure: zfs streams carry their own per-record checksums,
@@ -61,25 +63,6 @@ def check_algorithm(checksum: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Progress:
-    bytes_done: int
-    bytes_expected: int  # 0 when unknown
-    rate_bytes_per_second: float
-    eta_seconds: float  # < 0 when unknown
-    elapsed_seconds: float
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What both ends compare: the byte count and the checksum of every byte in order."""
-
-    bytes: int
-    checksum: str  # "xxh3-128:<hexdigest>"
-    seconds: float
-    received: Received = Received()
-
-
 class Meter:
     """Counts bytes, paces them to a bandwidth limit and reports progress (rate, ETA).
 
@@ -107,7 +90,7 @@ class Meter:
     def elapsed(self) -> float:
         return self._clock() - self.started
 
-    def progress(self) -> Progress:
+    def progress(self) -> TransferProgress:
         """The rate is measured since the previous call (or the start): a recent rate, not
         the average of the whole transfer, so the ETA follows changes of speed."""
         now, done = self._clock(), self.done
@@ -120,7 +103,7 @@ class Meter:
             rate = done / elapsed if elapsed > 0 else 0.0
         remaining = self.expected - done
         eta = max(0.0, remaining / rate) if self.expected > 0 and rate > 0 else -1.0
-        return Progress(done, self.expected, rate, eta, elapsed)
+        return TransferProgress(done, self.expected, rate, eta, elapsed)
 
 
 class SourcePump:
@@ -136,7 +119,7 @@ class SourcePump:
         source: ByteSource,
         meter: Meter,
         chunk_size: int = CHUNK_SIZE,
-        frame: Callable[[int], bytes] | None = None,
+        frame: Frame | None = None,
         depth: int = DEPTH,
     ) -> None:
         self.source = source
@@ -168,8 +151,9 @@ class SourcePump:
             self.close()
             raise
 
-    def summary(self) -> Summary:
-        return Summary(self.meter.done, self._sum.value(), self.meter.elapsed())
+    def summary(self) -> TransferResult:
+        """What was read so far: the byte count and the checksum both ends compare."""
+        return TransferResult(self.meter.done, self._sum.value(), seconds=self.meter.elapsed())
 
     def close(self) -> None:
         """Stops early: kills the producer (unblocking a read) and joins the thread."""
@@ -265,7 +249,7 @@ class SinkPump:
             except queue.Full:
                 continue
 
-    def commit(self, expected_bytes: int, expected_checksum: str) -> Summary:
+    def commit(self, expected_bytes: int, expected_checksum: str) -> TransferResult:
         try:
             check_algorithm(expected_checksum)
         except InvalidArgument:
@@ -295,7 +279,9 @@ class SinkPump:
             if self._state == "aborted":  # cancelled while the sink was committing
                 raise Cancelled("the receive was cancelled while committing")
             self._state = "committed"
-        return Summary(self.meter.done, digest, self.meter.elapsed(), received)
+        return TransferResult(
+            self.meter.done, digest, received.snapshot, received.guid, self.meter.elapsed()
+        )
 
     def abort(self) -> None:
         """Idempotent, callable from any thread (e.g. a cancellation callback); a committed

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import grpc
 
-CHUNK_SIZE = 1 << 20
 MAX_FRAME_SIZE = 4 << 20  # 16 MiB - 1 is the protocol's limit; 4 MiB measured as good
 
 CHANNEL_OPTIONS: list[tuple[str, int | str]] = [

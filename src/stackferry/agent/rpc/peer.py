@@ -1,5 +1,5 @@
-"""The source agent's side of an agent-to-agent stream: dial the peer, push into its
-ReceiveStream, report how it went.
+"""The source agent's side of an agent-to-agent stream, over gRPC: dial the peer, push into
+its ReceiveStream, report how it went (the ports of agent/ports.py).
 
 The peer is dialled with this agent's own TLS identity (the same cert, key and CA as its
 server: mTLS both ways), or in plaintext when this agent is configured insecure. Chunks
@@ -19,10 +19,14 @@ import grpc
 from stackferry.agent import errors
 from stackferry.agent.config import AgentConfig
 from stackferry.agent.rpc.status import STATUS_OF
+from stackferry.agent.rpc.transfer_messages import header_to_pb
 from stackferry.agent.rpc.wire import encode_message
-from stackferry.agent.transfer import SourcePump, Summary
+from stackferry.agent.streams import StreamHeader
+from stackferry.agent.transfer import SourcePump
+from stackferry.api.agent import convert
 from stackferry.api.agent.v1 import agent_pb2
 from stackferry.common.grpc_options import channel_credentials, open_channel
+from stackferry.hostapi import TransferResult
 
 RECEIVE_METHOD = f"/{agent_pb2.DESCRIPTOR.services_by_name['Agent'].full_name}/ReceiveStream"
 CONNECT_TIMEOUT = 10.0
@@ -68,8 +72,33 @@ def dial(config: AgentConfig, address: str) -> grpc.Channel:
     return channel
 
 
+class GrpcPeerDialer:
+    """Dials peer agents as this agent: its TLS identity (mTLS), or plaintext if insecure."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+
+    def dial(self, address: str) -> GrpcPeer:
+        return GrpcPeer(dial(self.config, address), address)
+
+
+class GrpcPeer:
+    """A connected peer agent (agent/ports.py's Peer)."""
+
+    def __init__(self, channel: grpc.Channel, address: str) -> None:
+        self.address = address
+        self._channel = channel
+
+    def push(self, header: StreamHeader, pump: SourcePump) -> Push:
+        return Push(self._channel, self.address, header_to_pb(header), pump)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
 class Push:
-    """One running push: the stream is consumed by gRPC's own thread; ``wait`` polls it."""
+    """One running push (agent/ports.py's PeerPush): the stream is consumed by gRPC's own
+    thread; ``wait`` polls it."""
 
     def __init__(
         self, channel: grpc.Channel, address: str, header: agent_pb2.ReceiveHeader, pump: SourcePump
@@ -103,13 +132,10 @@ class Push:
         return self._done.wait(timeout)
 
     def cancel(self) -> None:
-        """Stops both ends: the peer sees the cancellation and aborts its receive."""
         self._future.cancel()
         self.pump.close()
 
-    def result(self) -> tuple[Summary, agent_pb2.TransferResult]:
-        """What we sent and what the peer committed; raises the source's error first (it
-        is the cause), else the peer's."""
+    def result(self) -> TransferResult:
         try:
             reply = self._future.result()
         except grpc.FutureCancelledError:
@@ -121,17 +147,4 @@ class Push:
         finally:
             self.pump.close()
             self._channel.close()
-        sent = self.pump.summary()
-        if reply.result.bytes != sent.bytes or reply.result.checksum != sent.checksum:
-            raise errors.AgentError(
-                f"peer {self.address} reports {reply.result.bytes} bytes / "
-                f"{reply.result.checksum}, sent {sent.bytes} bytes / {sent.checksum}"
-            )
-        return sent, reply.result
-
-
-def push(
-    config: AgentConfig, address: str, header: agent_pb2.ReceiveHeader, pump: SourcePump
-) -> Push:
-    channel = dial(config, address)
-    return Push(channel, address, header, pump)
+        return convert.result_from_pb(reply.result)

@@ -57,10 +57,3 @@ def decode_receive_message(data: bytes) -> agent_pb2.ReceiveMessage | memoryview
     if payload is not None:
         return payload
     return agent_pb2.ReceiveMessage.FromString(data)
-
-
-def decode_send_event(data: bytes) -> agent_pb2.SendEvent | memoryview:
-    payload = _chunk_payload(data)
-    if payload is not None:
-        return payload
-    return agent_pb2.SendEvent.FromString(data)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from stackferry.agent.errors import NotFound, Unavailable
 from stackferry.agent.runtime.compose import ComposeCli
 from stackferry.agent.runtime.docker_api import DockerApi
-from stackferry.agent.runtime.images import ImageLoadSink, ImageSaveSource, validate_image_name
+from stackferry.agent.runtime.images import ImageLoadSink, image_save_source, validate_image_name
 from stackferry.agent.streams import ByteSink, ByteSource
 from stackferry.hostapi import ContainerInfo, ImageInfo
 
@@ -79,7 +79,7 @@ class DockerRuntime:
         missing = self.missing_images([validate_image_name(i) for i in images])
         if missing:
             raise NotFound(f"images not present on this host: {', '.join(missing)}")
-        return ImageSaveSource(self._docker_argv, images, self._env)
+        return image_save_source(self._docker_argv, images, self._env)
 
     def open_image_load(self, images: Sequence[str] = ()) -> ByteSink:
         return ImageLoadSink(

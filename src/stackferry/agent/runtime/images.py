@@ -1,5 +1,6 @@
 """Docker images as a transfer stream: `docker save` on the sender, `docker load` on the
-receiver, so images move through the same agent-to-agent pump as zfs streams.
+receiver, so images move through the same agent-to-agent pump as zfs streams. The sending
+end is the child-process pipe of agent/process_pipes.py.
 
 The receiving end spools the stream to a file and loads it only at commit, after the
 pump verified byte count and checksum: an aborted or corrupt transfer loads nothing.
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from stackferry.agent import exec as agent_exec
 from stackferry.agent.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
+from stackferry.agent.process_pipes import ProcessSource
 from stackferry.agent.streams import Received
 
 # repository[:tag] or repository@sha256:digest, as docker accepts them (no option-like names).
@@ -28,23 +30,14 @@ def validate_image_name(name: str) -> str:
     return name
 
 
-class ImageSaveSource:
-    """A ByteSource reading `docker save IMAGES`."""
-
-    def __init__(self, docker_argv: Sequence[str], images: Sequence[str], env: Mapping[str, str]):
-        self._proc = agent_exec.spawn(
-            [*docker_argv, "save", *map(validate_image_name, images)], stdout=True, env=env
-        )
-
-    def readinto(self, buf: memoryview) -> int:
-        assert self._proc.popen.stdout is not None
-        return self._proc.popen.stdout.readinto(buf) or 0  # type: ignore[attr-defined]
-
-    def finish(self) -> None:
-        self._proc.finish(timeout=120)
-
-    def abort(self) -> None:
-        self._proc.kill()
+def image_save_source(
+    docker_argv: Sequence[str], images: Sequence[str], env: Mapping[str, str]
+) -> ProcessSource:
+    """`docker save IMAGES` as a ByteSource."""
+    process = agent_exec.spawn(
+        [*docker_argv, "save", *map(validate_image_name, images)], stdout=True, env=env
+    )
+    return ProcessSource(process, finish_timeout=120)
 
 
 class ImageLoadSink:

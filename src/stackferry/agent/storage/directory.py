@@ -26,8 +26,8 @@ from pathlib import Path
 
 from stackferry.agent import exec as proc
 from stackferry.agent.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from stackferry.agent.process_pipes import ProcessSink, ProcessSource
 from stackferry.agent.roots import split_snapshot, validate_dataset_name, validate_snapshot_name
-from stackferry.agent.storage.pipes import ProcessSink, ProcessSource
 from stackferry.agent.streams import ByteSink, ByteSource, Received
 from stackferry.hostapi import DatasetInfo, SendEstimate, SnapshotInfo
 
@@ -219,7 +219,15 @@ class DirectoryBackend:
         )
 
     def _place(self, work: Path, target: str, allow_overwrite: bool) -> Received:
-        """Moves a complete received tree into place as ``target`` and its snapshot."""
+        """Moves a complete received tree into place as ``target`` and its snapshot; a tree
+        that cannot be placed is removed."""
+        try:
+            return self._move_into_place(work, target, allow_overwrite)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+
+    def _move_into_place(self, work: Path, target: str, allow_overwrite: bool) -> Received:
         try:
             meta = json.loads((work / META).read_text())
             name = validate_snapshot_name(meta["name"])

@@ -30,7 +30,7 @@ from stackferry.agent.storage.zfs_parse import (
     parse_resume_toname,
     to_int,
 )
-from stackferry.agent.storage.zfs_stream import ReceivePlan, ZfsReceiveSink, ZfsSendSource
+from stackferry.agent.storage.zfs_stream import ReceivePlan, zfs_receive_sink, zfs_send_source
 from stackferry.agent.streams import ByteSink, ByteSource, Received
 from stackferry.hostapi import DatasetInfo, SendEstimate, SnapshotInfo
 
@@ -289,12 +289,12 @@ class ZfsBackend:
     ) -> ByteSource:
         if resume_token:
             self._resume_dry_run(snapshot, resume_token)
-            return ZfsSendSource(argv.send_resume(self.zfs, resume_token), f"-t {snapshot}")
+            return zfs_send_source(argv.send_resume(self.zfs, resume_token), f"-t {snapshot}")
         self._require_snapshot(snapshot)
         if base:
             self._require_snapshot(self._full_base(snapshot, base))
         what = f"{snapshot} (incremental from {base})" if base else snapshot
-        return ZfsSendSource(argv.send(self.zfs, snapshot, base), what)
+        return zfs_send_source(argv.send(self.zfs, snapshot, base), what)
 
     # -- receive -------------------------------------------------------------------------
 
@@ -390,7 +390,7 @@ class ZfsBackend:
             resumable=keep_partial,
         )
         try:
-            return ZfsReceiveSink(args, plan, self._settle_receive, self._undo_receive)
+            return zfs_receive_sink(args, plan, self._settle_receive, self._undo_receive)
         except errors.AgentError:
             self._undo_receive(plan)
             raise

@@ -1,0 +1,27 @@
+"""Assembles an agent's service from its config: roots, storage backend, container runtime,
+tickets, and the gRPC dialer of peer agents.
+
+Used by the daemon (agent/__main__.py); the benchmark's agent (bench/null_sink_agent.py)
+replaces the storage of what this builds.
+"""
+
+from __future__ import annotations
+
+from stackferry.agent.config import AgentConfig
+from stackferry.agent.roots import Roots
+from stackferry.agent.rpc.peer import GrpcPeerDialer
+from stackferry.agent.runtime import make_runtime
+from stackferry.agent.service import AgentService
+from stackferry.agent.storage import make_backend
+from stackferry.agent.tickets import TicketBook
+
+
+def build_service(config: AgentConfig) -> AgentService:
+    return AgentService(
+        config=config,
+        roots=Roots(config.allowed_dataset_roots, config.allowed_path_roots),
+        storage=make_backend(config),
+        runtime=make_runtime(config),
+        tickets=TicketBook(default_ttl=config.ticket_ttl_seconds),
+        peers=GrpcPeerDialer(config),
+    )
