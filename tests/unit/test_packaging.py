@@ -1,6 +1,6 @@
 """What `pip install .` installs: one top-level package, `stackferry`, with the data files the
 daemons read at run time, and entry points that name real functions. Built from a copy of the
-tracked files, so the test writes nothing into the checkout."""
+tree, so the test writes nothing into the checkout (setuptools leaves build/ behind)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def build_wheel(tmp_path: Path) -> zipfile.ZipFile:
-    tracked = subprocess.run(
-        ["git", "ls-files", "pyproject.toml", "README.md", "src"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    """`pip wheel` of a copy of what `pip install .` reads: pyproject.toml, README.md, src/."""
     tree = tmp_path / "tree"
-    for name in tracked:
-        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(
+        REPO / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, tree / name)
     out = tmp_path / "dist"
     subprocess.run(
