@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.config import sqlite_url
+from stackferry.controller.store.sql import SqlMigrationStore
 
 StoreFactory = Callable[[], SqlMigrationStore]
 

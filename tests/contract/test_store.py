@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from stackferry.controller.domain.model import (
@@ -37,9 +39,10 @@ from stackferry.controller.errors import (
     LeaseLost,
     NotFound,
 )
+from stackferry.controller.store import rows
 from stackferry.controller.store.base import MigrationStore
-from stackferry.controller.store.sql import SqlMigrationStore
-from stackferry.controller.store.tables import metadata
+from stackferry.controller.store.sql import ALEMBIC_INI, SqlMigrationStore
+from stackferry.controller.store.tables import metadata, migrations
 
 StoreFactory = Callable[[], SqlMigrationStore]
 
@@ -160,6 +163,23 @@ def test_save_writes_the_transition_and_its_event_together(store: MigrationStore
     assert store.get(created.id) == saved
     (logged,) = store.list_events(created.id)
     assert dataclasses.replace(logged, id=0) == event
+
+
+def test_an_event_keeps_its_typed_progress(store: MigrationStore) -> None:
+    created = store.create(a_migration())
+    progress = Event(
+        created.id,
+        time.time(),
+        EventKind.PROGRESS,
+        MigrationState.BULK_SENDING,
+        "bulk_send",
+        "for people",
+        bytes_done=2**40 + 1,
+        bytes_expected=2**41,
+    )
+    appended = store.append_event(progress)
+    assert store.list_events(created.id) == [appended]
+    assert dataclasses.replace(appended, id=0) == progress
 
 
 def test_save_of_an_unknown_migration_is_not_found(store: MigrationStore) -> None:
@@ -399,4 +419,48 @@ def test_the_store_satisfies_the_protocol(store: SqlMigrationStore) -> None:
 
 def test_the_schema_is_versioned_by_alembic(store: SqlMigrationStore) -> None:
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_a_database_of_the_first_schema_is_upgraded_in_place(store_url: str) -> None:
+    """Migrations and an event written by a controller of schema 0001: specs still held a
+    transfer method, and a failure before the stop was FAILED while it owed the discard
+    (FAILING now). They read back as they were otherwise; the old event has no bytes."""
+    running = a_migration()
+    failed = dataclasses.replace(
+        a_migration("/srv/other/compose.yml"), state=MigrationState.FAILED, pending_action="discard"
+    )
+    columns = ("migration_id", "time", "kind", "state", "step", "message")
+    old_events = sa.table("events", *(sa.column(c) for c in columns))
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            config = Config(str(ALEMBIC_INI))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+            for m in (running, failed):
+                values = rows.migration_values(m)
+                values["spec"] = {**values["spec"], "transfer_method": "zfs_send"}
+                conn.execute(migrations.insert().values(**values, version=1))
+            conn.execute(
+                old_events.insert().values(
+                    migration_id=running.id,
+                    time=1.5,
+                    kind="log",
+                    state="PENDING",
+                    step="",
+                    message="written by 0001",
+                )
+            )
+    finally:
+        engine.dispose()
+
+    store = SqlMigrationStore(store_url)
+    try:
+        assert store.get(running.id) == dataclasses.replace(running, version=1)
+        failing = dataclasses.replace(failed, state=MigrationState.FAILING, version=1)
+        assert store.get(failed.id) == failing
+        (event,) = store.list_events(running.id)
+        assert (event.message, event.bytes_done, event.bytes_expected) == ("written by 0001", 0, 0)
+    finally:
+        store.close()

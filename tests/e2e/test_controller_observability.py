@@ -21,6 +21,7 @@ from stackferry.api.controller.v1 import controller_pb2 as pb
 from stackferry.api.controller.v1 import controller_pb2_grpc as pb_grpc
 from stackferry.common.grpc_options import open_channel
 from stackferry.controller.agents import AgentDialer
+from stackferry.controller.config import sqlite_url
 from stackferry.controller.domain.machine import Action
 from stackferry.controller.domain.model import (
     DatasetPlan,
@@ -28,10 +29,10 @@ from stackferry.controller.domain.model import (
     MigrationState,
     new_migration,
 )
-from stackferry.controller.orchestrator import Orchestrator
+from stackferry.controller.engine.driver import Driver
 from stackferry.controller.planner import Planner
 from stackferry.controller.service import ControllerService
-from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.store.sql import SqlMigrationStore
 
 Logs = list[MutableMapping[str, Any]]
 
@@ -95,9 +96,9 @@ def test_a_bulk_send_that_cannot_reach_the_agents_logs_its_error(
     migration.datasets = [DatasetPlan("src/web", "/srv/web", "dst/stacks/web", "/mnt/stacks/web")]
     store.save(migration, lease_owner="here")
     dialer = AgentDialer()
-    orchestrator = Orchestrator(store, dialer, Planner(dialer), "here", 30, lambda _event: None)
+    driver = Driver(store, dialer, Planner(dialer), "here", 30, lambda _event: None)
     try:
-        orchestrator.drive(migration.id)
+        driver.drive(migration.id)
     finally:
         dialer.close()
 
@@ -106,7 +107,7 @@ def test_a_bulk_send_that_cannot_reach_the_agents_logs_its_error(
     retried = [e for e in logs if e["event"] == "agent unavailable, retrying"]
     assert retried and all(e["log_level"] == "warning" for e in retried)
     failed = {e["step"]: e for e in logs if e["event"] == "step failed"}
-    # bulk_send, then the discard FAILED owes (the source is as unreachable).
+    # bulk_send, then the discard FAILING owes (the source is as unreachable).
     assert set(failed) == {"bulk_send", "discard"}
     assert all(e["log_level"] == "error" and e["error"] for e in failed.values())
     assert failed["bulk_send"]["error"] in store.get(migration.id).error

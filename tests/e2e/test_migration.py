@@ -24,10 +24,11 @@ from migration_world import (
 )
 
 from stackferry.controller.agents import AgentDialer
+from stackferry.controller.config import sqlite_url
 from stackferry.controller.domain.model import EventKind, MigrationState, StepState
 from stackferry.controller.errors import AlreadyExists
 from stackferry.controller.service import ControllerService
-from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.store.sql import SqlMigrationStore
 
 pytestmark = [pytest.mark.zfs, pytest.mark.docker]
 

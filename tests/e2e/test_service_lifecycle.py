@@ -13,11 +13,12 @@ import pytest
 from conftest import free_port
 
 from stackferry.controller.agents import AgentDialer
+from stackferry.controller.config import sqlite_url
 from stackferry.controller.domain.machine import MigrationEvent, next_transition
 from stackferry.controller.domain.model import MigrationSpec, MigrationState, StepState
 from stackferry.controller.errors import FailedPrecondition, InvalidArgument, NotFound
 from stackferry.controller.service import ControllerService
-from stackferry.controller.store.sql import SqlMigrationStore, sqlite_url
+from stackferry.controller.store.sql import SqlMigrationStore
 
 
 def closed_port() -> str:

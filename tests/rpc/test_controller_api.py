@@ -148,6 +148,7 @@ def test_unknown_id_is_not_found_everywhere(stub: pb_grpc.ControllerStub) -> Non
         {"target_agent": "no-port"},
         {"target_dataset": ""},
         {"target_base": "not/absolute"},
+        {"transfer_method": "rsync"},
     ],
 )
 def test_a_bad_spec_is_invalid_argument_and_stores_nothing(

@@ -33,10 +33,10 @@ EXPECTED: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Acti
     (S.DEPLOYING, E.STEP_OK): (S.VERIFYING, A.VERIFY),
     (S.VERIFYING, E.STEP_OK): (S.CLEANING_UP, A.CLEANUP),
     (S.CLEANING_UP, E.STEP_OK): (S.COMPLETED, None),
-    # failures while the source still serves: nothing to roll back
+    # failures while the source still serves: nothing to roll back, snapshots to discard
     (S.VALIDATING, E.STEP_FAILED): (S.FAILED, None),
-    (S.SNAPSHOTTING, E.STEP_FAILED): (S.FAILED, A.DISCARD),
-    (S.BULK_SENDING, E.STEP_FAILED): (S.FAILED, A.DISCARD),
+    (S.SNAPSHOTTING, E.STEP_FAILED): (S.FAILING, A.DISCARD),
+    (S.BULK_SENDING, E.STEP_FAILED): (S.FAILING, A.DISCARD),
     # failures once the source may be stopped: start it again
     (S.STOPPING_SOURCE, E.STEP_FAILED): (S.ROLLING_BACK, A.ROLLBACK),
     (S.FINAL_SNAPSHOTTING, E.STEP_FAILED): (S.ROLLING_BACK, A.ROLLBACK),
@@ -62,6 +62,10 @@ EXPECTED: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Acti
     (S.CANCELLING, E.STEP_OK): (S.CANCELLED, None),
     (S.CANCELLING, E.STEP_FAILED): (S.FAILED, None),
     (S.CANCELLING, E.CANCEL): (S.CANCELLING, None),
+    # failed, the snapshots being discarded: failed either way
+    (S.FAILING, E.STEP_OK): (S.FAILED, None),
+    (S.FAILING, E.STEP_FAILED): (S.FAILED, None),
+    (S.FAILING, E.CANCEL): (S.FAILING, None),
 }
 
 NON_TERMINAL = [s for s in MigrationState if s not in TERMINAL_STATES]
@@ -106,6 +110,7 @@ def test_every_non_terminal_state_accepts_cancel(state: MigrationState) -> None:
         S.CANCELLING,
         S.CANCELLED,
         S.ROLLING_BACK,
+        S.FAILING,
     }
 
 
@@ -144,7 +149,7 @@ def test_happy_path_runs_every_step_once_and_completes() -> None:
     ]
 
 
-@pytest.mark.parametrize("state", [S.ROLLING_BACK, S.CANCELLING], ids=lambda v: v.value)
+@pytest.mark.parametrize("state", [S.ROLLING_BACK, S.CANCELLING, S.FAILING], ids=lambda v: v.value)
 def test_cancel_while_undoing_is_a_noop(state: MigrationState) -> None:
     assert next_transition(state, E.CANCEL).is_noop
 
@@ -157,6 +162,23 @@ def test_a_real_transition_is_not_a_noop() -> None:
 def test_failure_after_the_stop_ends_rolled_back_not_failed() -> None:
     state = next_transition(S.DEPLOYING, E.STEP_FAILED).next_state
     assert next_transition(state, E.STEP_OK).next_state == S.ROLLED_BACK
+
+
+def test_no_terminal_state_owes_an_action_and_every_other_entered_one_does() -> None:
+    for (state, event), (next_state, action) in TABLE.items():
+        if next_state.is_terminal:
+            assert action is None, (state, event)
+        elif not next_transition(state, event).is_noop:
+            assert action is not None, (state, event)
+
+
+def test_a_failure_before_the_stop_discards_then_fails_whatever_the_discard_does() -> None:
+    for failed in (S.SNAPSHOTTING, S.BULK_SENDING):
+        failing = next_transition(failed, E.STEP_FAILED)
+        assert (failing.next_state, failing.action) == (S.FAILING, A.DISCARD)
+        assert not failing.next_state.is_terminal
+        for outcome in (E.STEP_OK, E.STEP_FAILED):
+            assert next_transition(S.FAILING, outcome).next_state == S.FAILED
 
 
 def test_state_values_mirror_the_proto_enum() -> None:

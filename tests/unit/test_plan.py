@@ -168,7 +168,6 @@ def test_build_plan_with_nothing_to_move_is_an_empty_diff() -> None:
         ("target_dataset", "dst/stacks@snap", "target_dataset"),
         ("target_base", "mnt", "target_base"),
         ("target_compose_dir", "rel/dir", "target_compose_dir"),
-        ("transfer_method", "rsync", "transfer_method"),
         ("options", MigrationOptions(verify_timeout_seconds=0), "verify_timeout"),
         ("options", MigrationOptions(bandwidth_limit_bytes_per_second=-1), "bandwidth"),
         ("options", MigrationOptions(path_maps=(PathMapping("a", "/b"),)), "path map source"),

@@ -65,7 +65,6 @@ DEPLOY_OK = DeployChecks(
     )
 )
 GOOD = Facts(
-    transfer_method="zfs_send",
     target_dataset="dst/stacks",
     source=AgentPing("a:1", True, info=INFO),
     target=AgentPing("b:2", True, info=INFO),

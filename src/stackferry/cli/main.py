@@ -1,8 +1,8 @@
 """`stackferry`: the command line, a thin client of the Controller gRPC API.
 
 With --controller ADDR it talks to a running controller; without, it starts the controller
-in-process on the embedded SQLite default (stackferry/controller/embedded.py) and talks to that one over
-a unix socket, so one command does the whole job.
+in-process on the embedded SQLite default (stackferry/controller/embedded.py) and talks to
+that one over a unix socket, so one command does the whole job.
 
 Exit codes: 0 success, 1 failed (or an error), 2 usage error, 3 rolled back, 4 cancelled,
 5 controller or agent unavailable, 130 interrupted.

@@ -252,7 +252,7 @@ class LiveProgress:
             self._print_line(status)
 
     def _show_step(self, step: pb.Step, status: pb.MigrationStatus) -> None:
-        finished = step.state in ("done", "failed", "skipped")
+        finished = step.state in ("done", "failed")
         total = float(step.bytes_expected) if step.bytes_expected else None
         current = step.name == status.current_step and step.state == "running"
         detail = self._detail(step, status if current else None)

@@ -1,8 +1,8 @@
-"""The controller's one view of a host: the AgentClient protocol and its gRPC implementation.
+"""The gRPC implementation of controller/ports.py: AgentDialer, its agent clients and streams.
 
 Besides controller/api this is the only controller module that imports grpc: it converts
-agent protobuf messages to controller/domain/host.py values and gRPC errors to controller
-errors, so the orchestrator, planning and validation stay free of both.
+agent protobuf messages to stackferry/hostapi.py values (through api/agent/convert.py) and
+gRPC errors to controller errors, so the engine, planning and validation stay free of both.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
@@ -19,6 +19,7 @@ from stackferry.api.agent.v1 import agent_pb2 as pb
 from stackferry.api.agent.v1 import agent_pb2_grpc
 from stackferry.common.grpc_options import open_channel
 from stackferry.controller import errors
+from stackferry.controller.ports import AgentClient, TransferCall, TransferEvent
 from stackferry.hostapi import (
     AgentInfo,
     AgentPing,
@@ -29,70 +30,10 @@ from stackferry.hostapi import (
     SendEstimate,
     SnapshotInfo,
     StackInfo,
-    TransferProgress,
-    TransferResult,
     ZfsTransfer,
 )
 
 UNARY_TIMEOUT = 60.0
-
-TransferEvent = TransferProgress | TransferResult
-
-
-class TransferCall(Protocol):
-    """A running agent-to-agent stream: iterate its events (the last is a TransferResult);
-    `cancel()` from any thread aborts it on both agents."""
-
-    def __iter__(self) -> Iterator[TransferEvent]: ...
-
-    def cancel(self) -> None: ...
-
-
-class AgentClient(Protocol):
-    address: str
-
-    def info(self) -> AgentInfo: ...
-
-    def create_snapshot(self, datasets: Sequence[str], name: str) -> list[SnapshotInfo]: ...
-
-    def list_snapshots(self, datasets: Sequence[str], name: str = "") -> list[SnapshotInfo]: ...
-
-    def destroy_snapshot(self, datasets: Sequence[str], name: str) -> None: ...
-
-    def get_datasets(self, names: Sequence[str]) -> list[DatasetInfo]: ...
-
-    def estimate_send(
-        self, snapshot: str, base_snapshot: str = "", resume_token: str = ""
-    ) -> SendEstimate:
-        """With resume_token: what is left to send of that partial receive of snapshot."""
-        ...
-
-    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo: ...
-
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None: ...
-
-    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None: ...
-
-    def check_deploy(self, request: DeployRequest) -> DeployChecks: ...
-
-    def deploy_stack(self, request: DeployRequest) -> DeployResult: ...
-
-    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
-        """Asks `peer` for a ticket, then streams this host's snapshot straight into it."""
-        ...
-
-    def push_images(
-        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
-    ) -> TransferCall: ...
-
-    def prepare_zfs_receive(
-        self, target_dataset: str, base_guid: str = "", resume: bool = False
-    ) -> str:
-        """The one-time ticket for a zfs stream into this host (used by the peer's push);
-        resume: the stream continues the partial receive target_dataset holds."""
-        ...
-
-    def prepare_image_receive(self, images: Sequence[str]) -> str: ...
 
 
 class AgentFailed(errors.ControllerError):

@@ -25,8 +25,9 @@ def default_state_dir() -> str:
     return str(Path(xdg) / "stackferry")
 
 
-def sqlite_url(state_dir: str) -> str:
-    return f"sqlite:///{Path(state_dir).resolve() / 'controller.db'}"
+def sqlite_url(path: Path | str) -> str:
+    """The SQLAlchemy URL of the SQLite database file at `path`."""
+    return f"sqlite:///{Path(path).resolve()}"
 
 
 @dataclass(frozen=True)
@@ -84,4 +85,4 @@ class ControllerConfig:
 
     @property
     def resolved_db_url(self) -> str:
-        return self.db_url or sqlite_url(self.resolved_state_dir)
+        return self.db_url or sqlite_url(Path(self.resolved_state_dir) / "controller.db")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stackferry.compose import ComposeError
-from stackferry.controller.agents import AgentClient, AgentDialer
 from stackferry.controller.domain.model import Migration, MigrationSpec
 from stackferry.controller.domain.plan import Plan, build_plan, plan_datasets, stack_datasets
 from stackferry.controller.domain.validation import Facts, ValidationReport, evaluate
 from stackferry.controller.errors import ControllerError, InvalidArgument
+from stackferry.controller.ports import AgentClient, Dialer
 from stackferry.hostapi import DatasetInfo, DeployRequest, StackInfo
 
 DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
@@ -50,7 +50,7 @@ def known_datasets(agent: AgentClient, names: list[str]) -> list[DatasetInfo]:
 
 
 class Planner:
-    def __init__(self, dialer: AgentDialer) -> None:
+    def __init__(self, dialer: Dialer) -> None:
         self.dialer = dialer
 
     def _plan_from(self, spec: MigrationSpec, stack: StackInfo, source: AgentClient) -> Plan:
@@ -109,7 +109,6 @@ class Planner:
                 facts["deploy_error"] = str(exc)
         report = evaluate(
             Facts(
-                transfer_method=spec.transfer_method,
                 target_dataset=spec.target_dataset,
                 source=source_ping,
                 target=target_ping,

@@ -1,7 +1,7 @@
 """ControllerService: the controller's operations, without grpc.
 
 controller/api adapts it to the gRPC API and the CLI's embedded controller runs it in-process.
-Each started migration is driven by one Orchestrator in a background thread of the controller
+Each started migration is driven by one engine Driver in a background thread of the controller
 that holds its store lease; any replica may read, cancel or watch it through the store.
 """
 
@@ -19,30 +19,34 @@ import structlog
 from structlog.contextvars import bound_contextvars
 
 from stackferry.common import metrics
-from stackferry.controller.agents import AgentDialer
 from stackferry.controller.domain.machine import MigrationEvent, next_transition
 from stackferry.controller.domain.model import (
-    TERMINAL_STATES,
     Event,
     EventKind,
     Migration,
     MigrationSpec,
     MigrationState,
-    StepState,
     new_migration,
 )
 from stackferry.controller.domain.plan import Plan, check_spec
 from stackferry.controller.domain.progress import MigrationStatus, status_of
 from stackferry.controller.domain.validation import ValidationReport
+from stackferry.controller.engine.context import EngineTimings
+from stackferry.controller.engine.driver import Driver
+from stackferry.controller.engine.record import append_event, save_transition
+from stackferry.controller.engine.retry import RetryPolicy
 from stackferry.controller.errors import Conflict, FailedPrecondition, LeaseHeld
-from stackferry.controller.orchestrator import Orchestrator
 from stackferry.controller.planner import Planner
+from stackferry.controller.ports import Dialer
 from stackferry.controller.store.base import MigrationStore
 from stackferry.hostapi import AgentPing
 
 log = structlog.get_logger(__name__)
 
-ACTIVE_STATES = tuple(s for s in MigrationState if s not in TERMINAL_STATES)
+# Started and not ended: what a controller drives, or resumes when its driver is gone.
+UNFINISHED_STATES = tuple(
+    s for s in MigrationState if s != MigrationState.PENDING and not s.is_terminal
+)
 WATCH_POLL_SECONDS = 0.2
 # cancel() returns once the undo is done when it is quick (discarding snapshots), else the
 # migration as it is then (CANCELLING), so the caller is not held through a long rollback.
@@ -53,24 +57,30 @@ class ControllerService:
     """Create, start, cancel, inspect and resume migrations.
 
     `owner_id` names this controller in store leases (default hostname:pid:random);
-    `on_event` is called with every event this controller records (for logs and metrics).
+    `on_event` is called with every event this controller records (for logs and metrics);
+    `retry` says when a failed step is run again, `timings` how often a stream's progress is
+    recorded (the defaults suit real agents; tests with fakes make them fast).
     """
 
     def __init__(
         self,
         store: MigrationStore,
-        dialer: AgentDialer,
+        dialer: Dialer,
         owner_id: str | None = None,
         on_event: Callable[[Event], None] | None = None,
         lease_ttl: float = 10.0,
+        retry: RetryPolicy | None = None,
+        timings: EngineTimings | None = None,
     ) -> None:
         self.store = store
         self.dialer = dialer
         self.owner_id = owner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.on_event = on_event
         self.lease_ttl = lease_ttl
+        self.retry = retry or RetryPolicy()
+        self.timings = timings or EngineTimings()
         self.planner = Planner(dialer)
-        self._drivers: dict[str, tuple[Orchestrator, threading.Thread]] = {}
+        self._drivers: dict[str, tuple[Driver, threading.Thread]] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._resumer: threading.Thread | None = None
@@ -111,7 +121,13 @@ class ControllerService:
         try:
             migration = self.store.get(migration_id)
             if migration.state == MigrationState.PENDING:
-                migration = self._apply(migration, MigrationEvent.START, lease=True)
+                migration = save_transition(
+                    self.store,
+                    migration,
+                    MigrationEvent.START,
+                    self._notify,
+                    lease_owner=self.owner_id,
+                )
         except BaseException:
             self.store.release_lease(migration_id, self.owner_id)
             raise
@@ -136,7 +152,9 @@ class ControllerService:
             if transition.is_noop:
                 return migration
             try:
-                migration = self._apply(migration, MigrationEvent.CANCEL, lease=False)
+                migration = save_transition(
+                    self.store, migration, MigrationEvent.CANCEL, self._notify
+                )
                 break
             except Conflict:
                 time.sleep(0.05)
@@ -172,7 +190,7 @@ class ControllerService:
 
     def watch(self, migration_id: str, stop: threading.Event) -> Iterator[Event]:
         """Every event of the migration from its creation on, then new ones as they come;
-        ends when the migration has ended (and owes no action) or `stop` is set."""
+        ends when the migration has ended or `stop` is set."""
         self.store.get(migration_id)
         after = 0
         while not stop.is_set():
@@ -182,20 +200,18 @@ class ControllerService:
                 yield event
             if events:
                 continue
-            migration = self.store.get(migration_id)
-            if migration.state.is_terminal and migration.pending_action is None:
+            if self.store.get(migration_id).state.is_terminal:
                 for event in self.store.list_events(migration_id, after_id=after):
                     yield event
                 return
             stop.wait(WATCH_POLL_SECONDS)
 
     def wait(self, migration_id: str, timeout: float) -> Migration:
-        """The migration once it has ended (and owes no action), or as it is after `timeout`."""
+        """The migration once it has ended, or as it is after `timeout`."""
         deadline = time.monotonic() + timeout
         while True:
             migration = self.store.get(migration_id)
-            done = migration.state.is_terminal and migration.pending_action is None
-            if done or time.monotonic() >= deadline:
+            if migration.state.is_terminal or time.monotonic() >= deadline:
                 return migration
             time.sleep(WATCH_POLL_SECONDS)
 
@@ -236,8 +252,8 @@ class ControllerService:
         self._closing.set()
         with self._lock:
             drivers = list(self._drivers.values())
-        for orchestrator, _ in drivers:
-            orchestrator.stop()
+        for driver, _ in drivers:
+            driver.stop()
         for _, thread in drivers:
             thread.join(timeout=30)
         if self._resumer is not None:
@@ -246,37 +262,9 @@ class ControllerService:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _apply(self, migration: Migration, event: MigrationEvent, lease: bool) -> Migration:
-        """Saves the transition (and the action it owes) before anything runs."""
-        transition = next_transition(migration.state, event)
-        now = time.time()
-        for step in migration.steps:
-            if step.state == StepState.RUNNING and event == MigrationEvent.CANCEL:
-                step.state, step.ended_at, step.error = StepState.FAILED, now, "cancelled"
-        migration.state = transition.next_state
-        migration.pending_action = transition.action
-        if transition.action is not None:
-            step = migration.step(transition.action)
-            step.state, step.started_at, step.ended_at, step.error = (
-                StepState.RUNNING,
-                now,
-                None,
-                "",
-            )
-        record = Event(migration.id, now, EventKind.STATE, migration.state, message=event.value)
-        saved = self.store.save(migration, record, lease_owner=self.owner_id if lease else None)
-        log.info(
-            "state changed",
-            on=event.value,
-            state=saved.state.value,
-            next_action=saved.pending_action,
-        )
-        self._notify(record)
-        return saved
-
     def _record(self, migration: Migration, kind: EventKind, message: str) -> None:
         event = Event(migration.id, time.time(), kind, migration.state, message=message)
-        self._notify(self.store.append_event(event))
+        append_event(self.store, event, self._notify)
 
     def _notify(self, event: Event) -> None:
         """Every recorded event, from the API's calls and from the drivers, passes here."""
@@ -310,22 +298,29 @@ class ControllerService:
         return True
 
     def _spawn_driver(self, migration_id: str) -> None:
-        """Runs an Orchestrator for a migration whose lease this controller holds."""
-        orchestrator = Orchestrator(
-            self.store, self.dialer, self.planner, self.owner_id, self.lease_ttl, self._notify
+        """Runs a Driver for a migration whose lease this controller holds."""
+        driver = Driver(
+            self.store,
+            self.dialer,
+            self.planner,
+            self.owner_id,
+            self.lease_ttl,
+            self._notify,
+            self.retry,
+            self.timings,
         )
 
         def drive() -> None:
             try:
-                orchestrator.drive(migration_id)
+                driver.drive(migration_id)
             finally:
                 with self._lock:
-                    if self._drivers.get(migration_id, (None, None))[0] is orchestrator:
+                    if self._drivers.get(migration_id, (None, None))[0] is driver:
                         del self._drivers[migration_id]
 
         thread = threading.Thread(target=drive, name=f"migration-{migration_id[:8]}", daemon=True)
         with self._lock:
-            self._drivers[migration_id] = (orchestrator, thread)
+            self._drivers[migration_id] = (driver, thread)
         thread.start()
 
     def _resume_free(self) -> None:
@@ -336,17 +331,12 @@ class ControllerService:
                 )
 
     def _unfinished(self) -> builtins.list[Migration]:
-        """Started migrations that have not ended, and ended ones that still owe an action."""
+        """Started migrations that have not ended."""
         found: builtins.list[Migration] = []
         token = ""
         while True:
-            page = self.store.list_migrations((), 200, token)
-            found += [
-                m
-                for m in page.migrations
-                if (m.state != MigrationState.PENDING and not m.state.is_terminal)
-                or m.pending_action is not None
-            ]
+            page = self.store.list_migrations(UNFINISHED_STATES, 200, token)
+            found += page.migrations
             token = page.next_page_token
             if not token:
                 return found

@@ -16,6 +16,8 @@ from stackferry.controller.errors import InvalidArgument
 from stackferry.hostapi import AgentPing
 
 DEFAULT_OPTIONS = model.MigrationOptions()
+# The API names how data moves so that another way can be added; zfs_send is the only one.
+TRANSFER_METHOD = "zfs_send"
 
 
 def state_to_pb(state: model.MigrationState) -> pb.MigrationState:
@@ -48,6 +50,9 @@ def options_to_pb(options: model.MigrationOptions) -> pb.MigrationOptions:
 
 
 def spec_from_pb(message: pb.MigrationSpec) -> model.MigrationSpec:
+    method = message.transfer_method or TRANSFER_METHOD
+    if method != TRANSFER_METHOD:
+        raise InvalidArgument(f"transfer_method: {method!r} is not one of {TRANSFER_METHOD}")
     return model.MigrationSpec(
         name=message.name,
         compose_path=message.compose_path,
@@ -56,7 +61,6 @@ def spec_from_pb(message: pb.MigrationSpec) -> model.MigrationSpec:
         target_dataset=message.target_dataset,
         target_base=message.target_base,
         target_compose_dir=message.target_compose_dir,
-        transfer_method=message.transfer_method or "zfs_send",
         project_name=message.project_name,
         options=options_from_pb(message.options),
     )
@@ -71,7 +75,7 @@ def spec_to_pb(spec: model.MigrationSpec) -> pb.MigrationSpec:
         target_dataset=spec.target_dataset,
         target_base=spec.target_base,
         target_compose_dir=spec.target_compose_dir,
-        transfer_method=spec.transfer_method,
+        transfer_method=TRANSFER_METHOD,
         options=options_to_pb(spec.options),
         project_name=spec.project_name,
     )
@@ -147,6 +151,8 @@ def event_to_pb(event: model.Event, status: MigrationStatus | None = None) -> pb
         step=event.step,
         message=event.message,
         status=status_to_pb(status) if status is not None else None,
+        bytes_done=event.bytes_done,
+        bytes_expected=event.bytes_expected,
     )
 
 

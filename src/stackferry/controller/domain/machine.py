@@ -1,12 +1,13 @@
-"""The migration state machine: a pure table (state, event) -> (next state, action).
+"""The migration state machine: a pure table (state, event) -> (next state, action), and
+`apply`, the one way a transition changes a migration.
 
-How the orchestrator uses it:
-  1. `t = next_transition(m.state, event)`.
-  2. Unless `t.is_noop`: set `m.state = t.next_state`, `m.pending_action = t.action` and save
-     (compare-and-set) BEFORE running anything.
-  3. Run `t.action` (idempotent), then clear `pending_action` and feed STEP_OK or STEP_FAILED.
-  A controller that restarts re-runs `m.pending_action` of each migration it leases; terminal
-  states may still owe an action (FAILED owes DISCARD after a failure before the stop).
+How the engine uses it (controller/engine/record.py saves what `apply` returns):
+  1. `migration, event = apply(m, event, now, error)`: the new state, the action it owes
+     (`pending_action`), the step that ended closed and the step of the action opened.
+  2. Save (compare-and-set) BEFORE running anything.
+  3. Run `pending_action` (idempotent), then apply STEP_OK or STEP_FAILED.
+  A controller that restarts re-runs `m.pending_action` of each migration it leases. Only
+  non-terminal states owe an action: a terminal state is the end, with nothing left to do.
 
 A cancel from the API is saved without the lease (compare-and-set on the version only): the
 driver's next save then fails with Conflict, and it re-reads and follows the new state and its
@@ -16,28 +17,36 @@ Events: START (user starts a PENDING migration), STEP_OK / STEP_FAILED (the acti
 current state finished), CANCEL (user asks to stop; accepted in every non-terminal state).
 
 Failure paths:
-  - before the source is stopped (VALIDATING, SNAPSHOTTING, BULK_SENDING) -> FAILED, with
-    DISCARD (destroy the migration's snapshots, release holds) once snapshots may exist;
+  - validation fails -> FAILED (nothing was made yet);
+  - SNAPSHOTTING, BULK_SENDING fail (the source still serves) -> FAILING (DISCARD: destroy
+    the migration's snapshots) -> FAILED, also when the discard fails (its error is added);
   - from STOPPING_SOURCE on (a stop can fail half-way) -> ROLLING_BACK (ROLLBACK: target
     stack stopped and left for inspection, source stack started) -> ROLLED_BACK; a failed
     rollback -> FAILED (a person must look).
   - a failed CLEANING_UP still ends COMPLETED: the target serves, undoing that would cost
-    downtime for leftover snapshots; the orchestrator records the error.
+    downtime for leftover snapshots; the error stays on the cleanup step.
 Cancel paths:
   - PENDING -> CANCELLED (nothing was done);
   - before the stop -> CANCELLING (DISCARD) -> CANCELLED;
   - from STOPPING_SOURCE on -> CANCELLING (ROLLBACK_AND_DISCARD: the rollback, then the
     snapshots go) -> CANCELLED; data already received on the target stays and is reported;
-  - CANCELLING / ROLLING_BACK: a no-op, the undo in progress continues.
+  - CANCELLING / ROLLING_BACK / FAILING: a no-op, the undo in progress continues.
 Terminal states accept nothing: InvalidTransition.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass
 
-from stackferry.controller.domain.model import MigrationState
+from stackferry.controller.domain.model import (
+    Event,
+    EventKind,
+    Migration,
+    MigrationState,
+    StepState,
+)
 from stackferry.controller.errors import InvalidTransition
 
 
@@ -49,7 +58,7 @@ class MigrationEvent(enum.StrEnum):
 
 
 class Action(enum.StrEnum):
-    """Work the orchestrator does after entering a state; values double as Step names."""
+    """Work the engine does after entering a state; values double as Step names."""
 
     VALIDATE = "validate"
     SNAPSHOT = "snapshot"
@@ -111,8 +120,8 @@ TABLE: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Action 
     (S.PENDING, E.CANCEL): (S.CANCELLED, None),
     **{(state, E.STEP_OK): (nxt, action) for state, nxt, action in FORWARD},
     (S.VALIDATING, E.STEP_FAILED): (S.FAILED, None),
-    (S.SNAPSHOTTING, E.STEP_FAILED): (S.FAILED, A.DISCARD),
-    (S.BULK_SENDING, E.STEP_FAILED): (S.FAILED, A.DISCARD),
+    (S.SNAPSHOTTING, E.STEP_FAILED): (S.FAILING, A.DISCARD),
+    (S.BULK_SENDING, E.STEP_FAILED): (S.FAILING, A.DISCARD),
     **{(state, E.CANCEL): (S.CANCELLING, A.DISCARD) for state in BEFORE_STOP},
     **{(state, E.STEP_FAILED): (S.ROLLING_BACK, A.ROLLBACK) for state in AFTER_STOP},
     **{(state, E.CANCEL): (S.CANCELLING, A.ROLLBACK_AND_DISCARD) for state in AFTER_STOP},
@@ -124,6 +133,9 @@ TABLE: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Action 
     (S.CANCELLING, E.STEP_OK): (S.CANCELLED, None),
     (S.CANCELLING, E.STEP_FAILED): (S.FAILED, None),
     (S.CANCELLING, E.CANCEL): (S.CANCELLING, None),
+    (S.FAILING, E.STEP_OK): (S.FAILED, None),
+    (S.FAILING, E.STEP_FAILED): (S.FAILED, None),
+    (S.FAILING, E.CANCEL): (S.FAILING, None),
 }
 
 
@@ -134,3 +146,59 @@ def next_transition(state: MigrationState, event: MigrationEvent) -> Transition:
     except KeyError:
         raise InvalidTransition(state.value, event.value) from None
     return Transition(state=state, event=event, next_state=next_state, action=action)
+
+
+STEP_EVENTS = (MigrationEvent.STEP_OK, MigrationEvent.STEP_FAILED)
+
+
+def apply(
+    migration: Migration, event: MigrationEvent, now: float, error: str = ""
+) -> tuple[Migration, Event]:
+    """The migration after `event`, and the STATE event that records it; `migration` itself
+    is left as it was. No I/O: saving both, together, is the caller's part.
+
+    STEP_OK / STEP_FAILED end the pending action: its step is closed (done, or failed with
+    `error`, which is added to the migration's error unless it still completes); a step left
+    running by a cut-off progress record is closed as interrupted. CANCEL closes running
+    steps as cancelled. The step of the action the new state owes is opened (running, no
+    bytes yet). A no-op transition changes nothing (the undo in progress keeps its action);
+    its event says so. InvalidTransition when the machine has no such transition, or a step
+    event comes while no action is pending.
+    """
+    transition = next_transition(migration.state, event)
+    ended = migration.pending_action if event in STEP_EVENTS else None
+    if event in STEP_EVENTS and ended is None:
+        raise InvalidTransition(migration.state.value, event.value)
+    changed = copy.deepcopy(migration)
+    if transition.is_noop:
+        message = f"{event.value}: {migration.state.value} continues"
+        return changed, Event(changed.id, now, EventKind.STATE, changed.state, "", message)
+    for step in changed.steps:
+        if step.state == StepState.RUNNING and step.name != ended:
+            step.state, step.ended_at = StepState.FAILED, now
+            step.error = (
+                "cancelled" if event == MigrationEvent.CANCEL else step.error or "interrupted"
+            )
+    message = event.value
+    if ended is not None:
+        step = changed.step(ended)
+        step.state, step.ended_at, step.error = (
+            (StepState.FAILED, now, error) if error else (StepState.DONE, now, "")
+        )
+        message = f"{ended} failed: {error}" if error else f"{ended} done"
+        if error and transition.next_state != MigrationState.COMPLETED:
+            changed.error = (
+                f"{changed.error}; {ended}: {error}" if changed.error else f"{ended}: {error}"
+            )
+    changed.state, changed.pending_action = transition.next_state, transition.action
+    if transition.action is not None:
+        opened = changed.step(transition.action)
+        opened.state, opened.started_at, opened.ended_at, opened.error = (
+            StepState.RUNNING,
+            now,
+            None,
+            "",
+        )
+        opened.bytes_done = opened.bytes_expected = 0
+    record = Event(changed.id, now, EventKind.STATE, changed.state, ended or "", message)
+    return changed, record

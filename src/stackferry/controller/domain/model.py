@@ -29,10 +29,12 @@ class MigrationState(enum.StrEnum):
     ROLLED_BACK = "ROLLED_BACK"
     CANCELLING = "CANCELLING"
     CANCELLED = "CANCELLED"
+    FAILING = "FAILING"
     FAILED = "FAILED"
 
     @property
     def is_terminal(self) -> bool:
+        """Ended, and owing nothing: the machine gives no terminal state an action."""
         return self in TERMINAL_STATES
 
 
@@ -53,14 +55,12 @@ class StepState(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 class EventKind(enum.StrEnum):
     """Values are the strings the proto's MigrationEvent.kind carries."""
 
     STATE = "state"
-    STEP = "step"
     PROGRESS = "progress"
     LOG = "log"
 
@@ -91,7 +91,6 @@ class MigrationSpec:
     target_dataset: str  # parent dataset the stack's datasets are received below
     target_base: str  # path the received datasets are mounted below
     target_compose_dir: str = ""  # "" = translated location, else the same directory
-    transfer_method: str = "zfs_send"
     project_name: str = ""  # "" = from the compose file / directory
     options: MigrationOptions = field(default_factory=MigrationOptions)
 
@@ -137,9 +136,9 @@ class Migration:
 
     `version` is the store's compare-and-set counter: it is whatever the store last returned,
     and a save with a stale version fails with Conflict, so two drivers cannot both advance.
-    `pending_action` is the machine's action owed by the last transition (None once it is done
-    or when there is none); a controller that restarts runs it again, which is safe because
-    every action is idempotent.
+    `pending_action` is the machine's action owed by the last transition (None in a terminal
+    state); a controller that restarts runs it again, which is safe because every action is
+    idempotent.
     """
 
     id: str
@@ -170,6 +169,24 @@ class Migration:
         self.steps.append(created)
         return created
 
+    def snapshot_guid(self, host: str, dataset: str, name: str) -> str:
+        """The GUID recorded for `dataset@name` on `host` ("source" / "target"), "" if none."""
+        for s in self.snapshots:
+            if (s.host, s.dataset, s.name) == (host, dataset, name):
+                return s.guid
+        return ""
+
+    def remember(self, record: SnapshotRecord) -> None:
+        """Records a snapshot, replacing an earlier record of the same one."""
+        key = (record.host, record.dataset, record.name)
+        kept = [s for s in self.snapshots if (s.host, s.dataset, s.name) != key]
+        self.snapshots = [*kept, record]
+
+
+def snapshot_name(migration: Migration, phase: int) -> str:
+    """`sf-<id>-1` is taken with the stack running, `sf-<id>-2` after the stop."""
+    return f"sf-{migration.id}-{phase}"
+
 
 def new_migration(spec: MigrationSpec, now: float) -> Migration:
     """A fresh PENDING migration with a random id; the store assigns its version on create."""
@@ -184,7 +201,12 @@ def new_migration(spec: MigrationSpec, now: float) -> Migration:
 
 @dataclass(frozen=True)
 class Event:
-    """One entry of a migration's event log; `id` is assigned by the store, increasing."""
+    """One entry of a migration's event log; `id` is assigned by the store, increasing.
+
+    `message` is for people; what a program needs is in typed fields: a PROGRESS event's
+    `bytes_done` / `bytes_expected` are its step's figures then, a LOG event about a resumed
+    stream carries the bytes the target already had / the stream's whole size.
+    """
 
     migration_id: str
     time: float
@@ -192,6 +214,8 @@ class Event:
     state: MigrationState
     step: str = ""
     message: str = ""
+    bytes_done: int = 0
+    bytes_expected: int = 0
     id: int = 0
 
 

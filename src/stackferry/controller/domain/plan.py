@@ -22,7 +22,6 @@ from stackferry.hostapi import MountInfo, StackInfo
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)*$")
 ADDRESS = re.compile(r"^[^\s:]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$")
-TRANSFER_METHODS = ("zfs_send",)
 # Host paths a stack may bind-mount that every Docker host has: left as they are.
 SYSTEM_PATHS = (
     "/var/run/docker.sock",
@@ -75,10 +74,6 @@ def check_spec(spec: MigrationSpec) -> None:
     _absolute(spec.target_base, "target_base")
     if spec.target_compose_dir:
         _absolute(spec.target_compose_dir, "target_compose_dir")
-    if spec.transfer_method not in TRANSFER_METHODS:
-        raise InvalidArgument(
-            f"transfer_method: {spec.transfer_method!r} is not one of {', '.join(TRANSFER_METHODS)}"
-        )
     options = spec.options
     if options.verify_timeout_seconds <= 0:
         raise InvalidArgument("options.verify_timeout_seconds must be positive")

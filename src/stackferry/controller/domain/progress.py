@@ -44,7 +44,7 @@ class MigrationStatus:
 
 
 def _fraction(step: Step) -> float:
-    if step.state in (StepState.DONE, StepState.SKIPPED):
+    if step.state == StepState.DONE:
         return 1.0
     if step.state == StepState.RUNNING and step.bytes_expected > 0:
         return min(step.bytes_done / step.bytes_expected, 1.0)
@@ -52,7 +52,7 @@ def _fraction(step: Step) -> float:
 
 
 def _expected(step: Step) -> int:
-    if step.state in (StepState.DONE, StepState.SKIPPED):
+    if step.state == StepState.DONE:
         return step.bytes_done
     return max(step.bytes_expected, step.bytes_done)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from stackferry.controller.domain.plan import Plan, unresolved_mounts
 from stackferry.hostapi import AGENT_API_VERSION, AgentPing, DatasetInfo, DeployChecks, StackInfo
 
-# What zfs_send needs on both hosts.
-STORAGE_OF_METHOD = {"zfs_send": "zfs"}
+# zfs send | zfs receive needs ZFS on both hosts.
+STORAGE = "zfs"
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,6 @@ class ValidationReport:
 class Facts:
     """What the agents said; a field is None when it could not be learnt (see its error)."""
 
-    transfer_method: str
     target_dataset: str  # the spec's parent dataset
     source: AgentPing
     target: AgentPing
@@ -59,7 +58,6 @@ def agents_reachable(f: Facts) -> Check:
 
 
 def agents_compatible(f: Facts) -> Check:
-    storage = STORAGE_OF_METHOD.get(f.transfer_method, "")
     problems = []
     for ping in (f.source, f.target):
         if ping.info is None:
@@ -67,10 +65,9 @@ def agents_compatible(f: Facts) -> Check:
             continue
         if ping.info.api_version != AGENT_API_VERSION:
             problems.append(f"{ping.address}: API {ping.info.api_version!r}")
-        if storage and ping.info.storage_backend != storage:
+        if ping.info.storage_backend != STORAGE:
             problems.append(
-                f"{ping.address}: storage {ping.info.storage_backend!r}, {f.transfer_method}"
-                f" needs {storage!r}"
+                f"{ping.address}: storage {ping.info.storage_backend!r}, zfs_send needs {STORAGE!r}"
             )
     return Check("agents_compatible", not problems, "; ".join(problems) or AGENT_API_VERSION)
 

@@ -88,6 +88,8 @@ def event_values(event: Event) -> dict[str, Any]:
         "state": event.state.value,
         "step": event.step,
         "message": event.message,
+        "bytes_done": event.bytes_done,
+        "bytes_expected": event.bytes_expected,
     }
 
 
@@ -122,6 +124,8 @@ def event_from_row(row: sa.RowMapping) -> Event:
         state=MigrationState(row["state"]),
         step=row["step"],
         message=row["message"],
+        bytes_done=row["bytes_done"],
+        bytes_expected=row["bytes_expected"],
     )
 
 

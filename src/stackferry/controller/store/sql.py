@@ -53,10 +53,6 @@ DEFAULT_PAGE_SIZE = 50
 MIGRATION_LOCK_KEY = zlib.crc32(b"stackferry-controller-schema")
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
 def _configure_sqlite(engine: sa.Engine) -> None:
     """Take the write lock at BEGIN (BEGIN IMMEDIATE) so two processes never both read and
     then fail to upgrade to writing; wait for the lock instead of failing at once."""

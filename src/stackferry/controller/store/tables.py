@@ -93,4 +93,6 @@ events = sa.Table(
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("step", sa.String(64), nullable=False),
     sa.Column("message", sa.Text, nullable=False),
+    sa.Column("bytes_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("bytes_expected", sa.BigInteger, nullable=False, server_default="0"),
 )

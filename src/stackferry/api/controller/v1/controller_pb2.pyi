@@ -26,6 +26,7 @@ class MigrationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANCELLING: _ClassVar[MigrationState]
     CANCELLED: _ClassVar[MigrationState]
     FAILED: _ClassVar[MigrationState]
+    FAILING: _ClassVar[MigrationState]
 MIGRATION_STATE_UNSPECIFIED: MigrationState
 PENDING: MigrationState
 VALIDATING: MigrationState
@@ -43,6 +44,7 @@ ROLLED_BACK: MigrationState
 CANCELLING: MigrationState
 CANCELLED: MigrationState
 FAILED: MigrationState
+FAILING: MigrationState
 
 class PathMapping(_message.Message):
     __slots__ = ("source", "target")
@@ -219,7 +221,7 @@ class DeleteMigrationReply(_message.Message):
     def __init__(self) -> None: ...
 
 class MigrationEvent(_message.Message):
-    __slots__ = ("migration_id", "time_unix", "kind", "state", "step", "message", "status")
+    __slots__ = ("migration_id", "time_unix", "kind", "state", "step", "message", "status", "bytes_done", "bytes_expected")
     MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_UNIX_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -227,6 +229,8 @@ class MigrationEvent(_message.Message):
     STEP_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DONE_FIELD_NUMBER: _ClassVar[int]
+    BYTES_EXPECTED_FIELD_NUMBER: _ClassVar[int]
     migration_id: str
     time_unix: float
     kind: str
@@ -234,7 +238,9 @@ class MigrationEvent(_message.Message):
     step: str
     message: str
     status: MigrationStatus
-    def __init__(self, migration_id: _Optional[str] = ..., time_unix: _Optional[float] = ..., kind: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., step: _Optional[str] = ..., message: _Optional[str] = ..., status: _Optional[_Union[MigrationStatus, _Mapping]] = ...) -> None: ...
+    bytes_done: int
+    bytes_expected: int
+    def __init__(self, migration_id: _Optional[str] = ..., time_unix: _Optional[float] = ..., kind: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., step: _Optional[str] = ..., message: _Optional[str] = ..., status: _Optional[_Union[MigrationStatus, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ...) -> None: ...
 
 class DatasetPlan(_message.Message):
     __slots__ = ("source_dataset", "source_mountpoint", "target_dataset", "target_mountpoint", "estimated_bytes")

@@ -1,0 +1,188 @@
+"""Drives one migration through the state machine while holding its store lease.
+
+Each transition is saved (compare-and-set, under the lease) before its step runs; every step
+is idempotent (engine/steps/), so a controller that was killed runs the saved
+`pending_action` again and nothing is done twice.
+
+A cancel is saved by the API without the lease; the driver notices it at its next save
+(Conflict) or at its next progress check, stops the running stream, re-reads the migration
+and follows the undo action the cancel owes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+
+import structlog
+from structlog.contextvars import bound_contextvars
+
+from stackferry.common import metrics
+from stackferry.controller.domain.machine import Action, MigrationEvent
+from stackferry.controller.domain.model import Migration
+from stackferry.controller.engine.context import (
+    EngineTimings,
+    Interrupted,
+    Interruption,
+    StepContext,
+)
+from stackferry.controller.engine.record import Notify, save_transition
+from stackferry.controller.engine.retry import RetryPolicy
+from stackferry.controller.engine.steps import STEPS
+from stackferry.controller.errors import Conflict, ControllerError, LeaseLost
+from stackferry.controller.planner import Planner
+from stackferry.controller.ports import Dialer
+from stackferry.controller.store.base import MigrationStore
+
+log = structlog.get_logger(__name__)
+
+
+class Driver:
+    def __init__(
+        self,
+        store: MigrationStore,
+        dialer: Dialer,
+        planner: Planner,
+        owner_id: str,
+        lease_ttl: float,
+        notify: Notify,
+        retry: RetryPolicy | None = None,
+        timings: EngineTimings | None = None,
+    ) -> None:
+        self.store = store
+        self.dialer = dialer
+        self.planner = planner
+        self.owner_id = owner_id
+        self.lease_ttl = lease_ttl
+        self.notify = notify
+        self.retry = retry or RetryPolicy()
+        self.timings = timings or EngineTimings()
+        self._interruption = Interruption()
+        self._stopping = threading.Event()
+
+    # -- control from other threads --------------------------------------------------------
+
+    def interrupt(self) -> None:
+        """Abort the running step and re-read the migration (a cancel was recorded)."""
+        self._interruption.set()
+
+    def stop(self) -> None:
+        """Stop driving; the state stays where it is for the next controller."""
+        self._stopping.set()
+        self.interrupt()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def drive(self, migration_id: str) -> None:
+        """Runs owed actions until the migration owes none; the caller holds the lease.
+        Every line logged meanwhile, here or in the lease renewer, carries `migration_id`."""
+        with bound_contextvars(migration_id=migration_id):
+            renewer = threading.Thread(
+                target=contextvars.copy_context().run,
+                args=(self._renew, migration_id),
+                name="lease-renewer",
+                daemon=True,
+            )
+            renewer.start()
+            try:
+                self._drive(migration_id)
+            except Exception:
+                log.exception("driver crashed; another round of resume will pick it up")
+            finally:
+                self._stopping.set()
+                renewer.join()
+                self.store.release_lease(migration_id, self.owner_id)
+
+    def step_context(self, migration: Migration) -> StepContext:
+        """What a step of `migration` runs with; it records under this driver's lease and
+        stops when this driver is interrupted."""
+        return StepContext(
+            migration,
+            self.dialer.dial(migration.spec.source_agent),
+            self.dialer.dial(migration.spec.target_agent),
+            self.planner,
+            self.timings,
+            self._interruption,
+            self.store,
+            self.owner_id,
+            self.notify,
+        )
+
+    def _drive(self, migration_id: str) -> None:
+        migration = self.store.get(migration_id)
+        log.info("driving", state=migration.state.value, action=migration.pending_action)
+        while not self._stopping.is_set() and migration.pending_action is not None:
+            self._interruption.clear()
+            action = Action(migration.pending_action)
+            try:
+                error = self._run(action, migration)
+                event = MigrationEvent.STEP_FAILED if error else MigrationEvent.STEP_OK
+                migration = save_transition(
+                    self.store,
+                    migration,
+                    event,
+                    self.notify,
+                    lease_owner=self.owner_id,
+                    error=error,
+                )
+            except LeaseLost:
+                log.warning("lease lost: stopping", step=action.value)
+                return
+            except (Interrupted, Conflict):
+                log.info("step interrupted", step=action.value, stopping=self._stopping.is_set())
+                if self._stopping.is_set():
+                    return
+                migration = self.store.get(migration_id)
+                log.info("re-read after a cancel", state=migration.state.value)
+        log.info("driver done", state=migration.state.value)
+
+    def _renew(self, migration_id: str) -> None:
+        while not self._stopping.wait(self.lease_ttl / 3):
+            try:
+                self.store.renew_lease(migration_id, self.owner_id, self.lease_ttl)
+            except LeaseLost:
+                log.warning("lease taken by another controller: stopping")
+                self.stop()
+                return
+            except Exception as exc:  # a database blip: the next round retries before expiry
+                log.warning("lease renewal failed", error=str(exc), exc_info=True)
+
+    def _run(self, action: Action, migration: Migration) -> str:
+        """Runs the step on `migration` (changed in place); "" when it succeeded, else why it
+        failed. Errors the retry policy names are tried again first: steps are idempotent."""
+        attempt = 0
+        while True:
+            attempt += 1
+            log.info(
+                "step started", step=action.value, state=migration.state.value, attempt=attempt
+            )
+            started = time.monotonic()
+            try:
+                with metrics.timed_step(action.value):
+                    STEPS[action](self.step_context(migration))
+                seconds = round(time.monotonic() - started, 3)
+                bytes_done = migration.step(action).bytes_done
+                log.info("step done", step=action.value, seconds=seconds, bytes=bytes_done)
+                return ""
+            except (Interrupted, LeaseLost):
+                raise
+            except Conflict:
+                raise Interrupted() from None
+            except Exception as exc:
+                if self._interruption.is_set():
+                    raise Interrupted() from None
+                if self.retry.should_retry(exc, attempt):
+                    log.warning("agent unavailable, retrying", step=action.value, error=str(exc))
+                    if self._interruption.wait(self.retry.pause(attempt)):
+                        raise Interrupted() from None
+                    continue
+                if not isinstance(exc, ControllerError):
+                    log.exception("step crashed", step=action.value)
+                error = str(exc) or type(exc).__name__
+                seconds = round(time.monotonic() - started, 3)
+                bytes_done = migration.step(action).bytes_done
+                log.error(
+                    "step failed", step=action.value, seconds=seconds, bytes=bytes_done, error=error
+                )
+                return error

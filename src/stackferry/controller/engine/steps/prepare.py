@@ -1,0 +1,42 @@
+"""The steps before anything moves: validate (and keep what the plan needs), take snapshots."""
+
+from __future__ import annotations
+
+import time
+
+from stackferry.controller.domain.model import SnapshotRecord, snapshot_name
+from stackferry.controller.engine.context import StepContext, StepFailed
+
+
+def validate(ctx: StepContext) -> None:
+    """Every check of the validation report; the stack and plan are kept for the later steps,
+    which must not need the source (it may be stopped or gone by then)."""
+    m = ctx.migration
+    survey = ctx.planner.survey(m.spec)
+    if not survey.report.ok or survey.stack is None or survey.plan is None:
+        raise StepFailed(f"validation failed: {survey.report.failures()}")
+    m.project_name = survey.plan.project_name
+    m.compose_text, m.env_text = survey.stack.compose_text, survey.stack.env_text
+    m.datasets = list(survey.plan.datasets)
+    if not m.datasets:
+        raise StepFailed("the stack has no bind mount on a dataset: nothing to migrate")
+
+
+def snapshot(ctx: StepContext, phase: int = 1) -> None:
+    """Snapshots of every source dataset; ones an earlier attempt took are reused."""
+    m = ctx.migration
+    name = snapshot_name(m, phase)
+    datasets = [d.source_dataset for d in m.datasets]
+    existing = {s.dataset: s for s in ctx.source.list_snapshots(datasets, name)}
+    missing = [d for d in datasets if d not in existing]
+    if missing:
+        for s in ctx.source.create_snapshot(missing, name):
+            existing[s.dataset] = s
+    else:
+        ctx.log(f"snapshots @{name} already exist: reused", f"snapshot-{phase}")
+    for s in existing.values():
+        m.remember(SnapshotRecord("source", s.dataset, name, s.guid, time.time()))
+
+
+def final_snapshot(ctx: StepContext) -> None:
+    snapshot(ctx, phase=2)
