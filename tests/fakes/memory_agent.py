@@ -1,0 +1,413 @@
+"""FAKE agents in memory, for fast exhaustive fault matrices (tests/unit/test_fault_matrix.py)
+beside the runs against real agents, zfs-fuse and dockerd (tests/rpc, tests/e2e), never
+instead of them.
+
+A MemoryAgent is the controller's AgentClient (controller/ports.py) for one host: datasets
+whose data is the list of writes the stack made, with snapshots (name, GUID); compose stacks
+by compose path, running or not; images; one-time receive tickets. A stream goes from the
+sending agent straight to the peer at its address on the same FakeWorld, as SendStream goes
+agent to agent, not through the controller. The rules a real zfs and a real agent keep are
+kept, so a controller that breaks one fails here too: a full receive needs a free dataset
+whose parent exists, an incremental needs the base GUID as the target's latest snapshot, a
+ticket is good for one stream, a deploy needs its datasets and images on the host.
+
+One driver at a time calls these agents (the matrix never runs two at once): no locks.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+
+from fakes.memory_host import (
+    AVAILABLE_BYTES,
+    BASE_BYTES,
+    IMAGE_BYTES,
+    WRITE_BYTES,
+    FakeDataset,
+    FakeSnapshot,
+    FakeStack,
+    FakeTransferCall,
+    progress,
+    service_infos,
+    snapshot_info,
+    stream_bytes,
+)
+from stackferry.compose import ComposeFile, load_compose
+from stackferry.compose.paths import is_within
+from stackferry.controller.errors import (
+    AlreadyExists,
+    ControllerError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+from stackferry.controller.ports import AgentClient, TransferCall, TransferEvent
+from stackferry.hostapi import (
+    AGENT_API_VERSION,
+    AgentInfo,
+    AgentPing,
+    DatasetInfo,
+    DeployCheck,
+    DeployChecks,
+    DeployRequest,
+    DeployResult,
+    ImageInfo,
+    MountInfo,
+    SendEstimate,
+    SnapshotInfo,
+    StackInfo,
+    TransferResult,
+    ZfsTransfer,
+)
+
+SOURCE = "source:7701"
+TARGET = "target:7701"
+
+
+class MemoryAgent:
+    """One fake host; `down` makes every call fail Unavailable, as an agent that is gone."""
+
+    def __init__(self, world: FakeWorld, address: str, hostname: str, dataset_root: str) -> None:
+        self.world = world
+        self.address = address
+        self.hostname = hostname
+        self.dataset_root = dataset_root
+        self.down = False
+        self.datasets: dict[str, FakeDataset] = {}
+        self.stacks: dict[str, FakeStack] = {}
+        self.images: set[str] = set()
+        self._tickets: dict[str, tuple[str, ...]] = {}
+
+    # -- the host as a test sets it up and looks at it ------------------------------------
+
+    def add_dataset(self, name: str, mountpoint: str, writes: tuple[str, ...] = ()) -> None:
+        self.datasets[name] = FakeDataset(name, mountpoint, writes)
+
+    def add_stack(self, compose_path: str, compose_text: str) -> None:
+        """A running stack (its containers up)."""
+        self.stacks[compose_path] = FakeStack(compose_path, compose_text, running=True)
+        self.world.changed()
+
+    @property
+    def stack_running(self) -> bool:
+        return any(s.running for s in self.stacks.values())
+
+    def snapshots(self) -> set[str]:
+        return {f"{d.name}@{s.name}" for d in self.datasets.values() for s in d.snapshots}
+
+    # -- AgentClient ----------------------------------------------------------------------
+
+    def info(self) -> AgentInfo:
+        self._reach()
+        return AgentInfo(
+            version="0.0.0-fake",
+            hostname=self.hostname,
+            api_version=AGENT_API_VERSION,
+            storage_backend="zfs",
+            storage_features={"resume": False},
+            zfs_version="fake",
+            docker_version="fake",
+            compose_variant="docker compose",
+            compose_version="fake",
+            allowed_dataset_roots=(self.dataset_root,),
+            allowed_path_roots=("/",),
+        )
+
+    def create_snapshot(self, datasets: Sequence[str], name: str) -> list[SnapshotInfo]:
+        self._reach()
+        found = [self._dataset(d) for d in datasets]
+        taken = [d.name for d in found if any(s.name == name for s in d.snapshots)]
+        if taken:
+            raise AlreadyExists(f"snapshot @{name} exists on {', '.join(taken)}")
+        for d in found:
+            d.snapshots.append(FakeSnapshot(name, secrets.token_hex(8), d.writes))
+        for stack in self.stacks.values():
+            if stack.running:  # the stack goes on writing after the snapshot
+                self._write(stack, f"{self.hostname}: after @{name}")
+        return [snapshot_info(d, d.snapshot(name)) for d in found]
+
+    def list_snapshots(self, datasets: Sequence[str], name: str = "") -> list[SnapshotInfo]:
+        self._reach()
+        found = [self._dataset(d) for d in datasets]
+        return [snapshot_info(d, s) for d in found for s in d.snapshots if name in ("", s.name)]
+
+    def destroy_snapshot(self, datasets: Sequence[str], name: str) -> None:
+        self._reach()
+        for d in [self._dataset(d) for d in datasets]:
+            d.snapshots.remove(d.snapshot(name))
+
+    def get_datasets(self, names: Sequence[str]) -> list[DatasetInfo]:
+        self._reach()
+        return [self._dataset_info(self._allowed(n)) for n in names]
+
+    def estimate_send(
+        self, snapshot: str, base_snapshot: str = "", resume_token: str = ""
+    ) -> SendEstimate:
+        self._reach()
+        if resume_token:
+            raise FailedPrecondition("this zfs cannot resume a stream")
+        snap, base = self._sent(snapshot, base_snapshot)
+        return SendEstimate(stream_bytes(snap, base), "zfs send -nvP")
+
+    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
+        self._reach()
+        stack = self._stack(compose_path)
+        compose = self._compose(stack.compose_text, compose_path, project_name)
+        mounts = tuple(self._mount(b.service, b.source, b.target) for b in compose.binds)
+        return StackInfo(
+            project_name=compose.project_name,
+            project_dir=compose.project_dir,
+            compose_path=compose_path,
+            compose_text=stack.compose_text,
+            services=service_infos(compose, stack.running),
+            images=tuple(ImageInfo(i, i in self.images) for i in compose.images),
+            mounts=mounts,
+            datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
+        )
+
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
+        self._reach()
+        stack = self._stack(compose_path)
+        if stack.running:
+            self._write(stack, f"{self.hostname}: last write before the stop")
+            stack.running = False
+            self.world.changed()
+
+    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
+        self._reach()
+        self._stack(compose_path).running = True
+        self.world.changed()
+
+    def check_deploy(self, request: DeployRequest) -> DeployChecks:
+        self._reach()
+        path, compose = self._deployed(request)
+        held = self.stacks.get(path)
+        conflict = held is not None and (
+            self._compose(held.compose_text, path).project_name != compose.project_name
+        )
+        missing = tuple(i for i in compose.images if i not in self.images)
+        checks = (
+            DeployCheck("compose_cli", True, "docker compose fake"),
+            DeployCheck("compose_file", True, "valid"),
+            DeployCheck(
+                "compose_dir",
+                not conflict,
+                f"{path} holds another project's file" if conflict else f"{path} can be written",
+            ),
+            DeployCheck(
+                "images", not missing, f"missing: {', '.join(missing)}" if missing else "present"
+            ),
+            DeployCheck("ports", True, "all free"),
+        )
+        return DeployChecks(checks, missing)
+
+    def deploy_stack(self, request: DeployRequest) -> DeployResult:
+        self._reach()
+        path, compose = self._deployed(request)
+        for dataset, mountpoint in request.mounts:
+            self._dataset(dataset).mountpoint = mountpoint
+        missing = [i for i in compose.images if i not in self.images]
+        if missing:
+            return DeployResult(False, (), path, f"compose up failed: no image {missing[0]}")
+        stack = self.stacks.setdefault(path, FakeStack(path, request.compose_text, False))
+        stack.compose_text, stack.running = request.compose_text, True
+        self.world.changed()
+        return DeployResult(True, service_infos(compose, running=True), path)
+
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
+        self._reach()
+        resume = bool(transfer.resume_token)
+        ticket = peer.prepare_zfs_receive(transfer.target_dataset, transfer.base_guid, resume)
+        return FakeTransferCall(self._send_zfs(transfer, peer.address, ticket))
+
+    def push_images(
+        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
+    ) -> TransferCall:
+        self._reach()
+        ticket = peer.prepare_image_receive(images)
+        return FakeTransferCall(self._send_images(tuple(images), peer.address, ticket))
+
+    def prepare_zfs_receive(
+        self, target_dataset: str, base_guid: str = "", resume: bool = False
+    ) -> str:
+        self._reach()
+        if resume:
+            raise FailedPrecondition("this zfs cannot resume a stream")
+        return self._ticket("zfs", self._allowed(target_dataset), base_guid)
+
+    def prepare_image_receive(self, images: Sequence[str]) -> str:
+        self._reach()
+        return self._ticket("images", *images)
+
+    # -- the two ends of a stream ---------------------------------------------------------
+
+    def _send_zfs(self, transfer: ZfsTransfer, peer: str, ticket: str) -> Iterator[TransferEvent]:
+        snap, base = self._sent(transfer.snapshot, transfer.base_snapshot)
+        receiver = self.world.host(peer)
+        receiver._redeem(ticket, "zfs", transfer.target_dataset, transfer.base_guid)
+        size = stream_bytes(snap, base)
+        yield from progress(size)
+        receiver._receive(transfer.target_dataset, snap, transfer.base_guid)
+        yield TransferResult(
+            size, f"fake:{snap.guid}", f"{transfer.target_dataset}@{snap.name}", snap.guid
+        )
+
+    def _send_images(
+        self, images: tuple[str, ...], peer: str, ticket: str
+    ) -> Iterator[TransferEvent]:
+        missing = [i for i in images if i not in self.images]
+        if missing:
+            raise NotFound(f"images not present on this host: {', '.join(missing)}")
+        receiver = self.world.host(peer)
+        receiver._redeem(ticket, "images", *images)
+        size = IMAGE_BYTES * len(images)
+        yield from progress(size)
+        receiver.images.update(images)
+        yield TransferResult(size, "fake:images")
+
+    def _ticket(self, *grants: str) -> str:
+        ticket = secrets.token_hex(8)
+        self._tickets[ticket] = grants
+        return ticket
+
+    def _redeem(self, ticket: str, *grants: str) -> None:
+        self._reach()
+        if self._tickets.pop(ticket, None) != grants:
+            raise FailedPrecondition("unknown, used or mismatched receive ticket")
+
+    def _receive(self, name: str, snap: FakeSnapshot, base_guid: str) -> None:
+        """`zfs receive` of a full stream (no base) or an incremental one from base_guid."""
+        copy = FakeSnapshot(snap.name, snap.guid, snap.writes)
+        if not base_guid:
+            if name in self.datasets:
+                raise AlreadyExists(f"destination {name} exists")
+            self._dataset(posixpath.dirname(name))
+            self.datasets[name] = FakeDataset(name, "", snap.writes, [copy])
+            return
+        dataset = self._dataset(name)
+        if not dataset.snapshots or dataset.snapshots[-1].guid != base_guid:
+            raise FailedPrecondition(f"most recent snapshot of {name} is not the stream's base")
+        dataset.writes = snap.writes
+        dataset.snapshots.append(copy)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _reach(self) -> None:
+        if self.down:
+            raise Unavailable(f"agent {self.address}: connection refused")
+
+    def _allowed(self, name: str) -> str:
+        if not (name == self.dataset_root or name.startswith(self.dataset_root + "/")):
+            raise InvalidArgument(f"dataset {name} is outside the allowed root {self.dataset_root}")
+        return name
+
+    def _dataset(self, name: str) -> FakeDataset:
+        found = self.datasets.get(self._allowed(name))
+        if found is None:
+            raise NotFound(f"dataset {name} does not exist")
+        return found
+
+    def _dataset_info(self, name: str) -> DatasetInfo:
+        d = self.datasets.get(name)
+        if d is None:
+            return DatasetInfo(name, exists=False)
+        size = BASE_BYTES + WRITE_BYTES * len(d.writes)
+        return DatasetInfo(
+            name, True, d.mountpoint, bool(d.mountpoint), size, AVAILABLE_BYTES, size
+        )
+
+    def _sent(self, snapshot: str, base_snapshot: str) -> tuple[FakeSnapshot, FakeSnapshot | None]:
+        dataset, _, name = snapshot.partition("@")
+        snap = self._dataset(dataset).snapshot(name)
+        if not base_snapshot:
+            return snap, None
+        return snap, self._dataset(dataset).snapshot(base_snapshot.partition("@")[2])
+
+    def _stack(self, compose_path: str) -> FakeStack:
+        stack = self.stacks.get(compose_path)
+        if stack is None:
+            raise NotFound(f"no compose file at {compose_path}")
+        return stack
+
+    def _compose(self, text: str, compose_path: str, project_name: str = "") -> ComposeFile:
+        return load_compose(text, "", posixpath.dirname(compose_path), project_name)
+
+    def _deployed(self, request: DeployRequest) -> tuple[str, ComposeFile]:
+        path = posixpath.join(request.compose_dir, request.compose_filename)
+        return path, self._compose(request.compose_text, path, request.project_name)
+
+    def _mount(self, service: str, source: str, target: str) -> MountInfo:
+        holders = [
+            d for d in self.datasets.values() if d.mountpoint and is_within(source, d.mountpoint)
+        ]
+        if not holders:
+            return MountInfo(service, source, target)
+        d = max(holders, key=lambda d: len(d.mountpoint))
+        return MountInfo(service, source, target, True, d.name, d.mountpoint)
+
+    def _write(self, stack: FakeStack, line: str) -> None:
+        compose = self._compose(stack.compose_text, stack.compose_path)
+        held = {self._mount(b.service, b.source, b.target).dataset for b in compose.binds}
+        for name in sorted(held - {""}):
+            self.datasets[name].writes += (line,)
+
+
+class FakeWorld:
+    """Two fake hosts on one network, `source` (datasets under `tank`) and `target` (under
+    `dst`); `history` holds (source stack running, target stack running) after every change
+    of either, so a test can tell whether the stack ever ran on both at once."""
+
+    def __init__(self) -> None:
+        self.history: list[tuple[bool, bool]] = []
+        self.source = MemoryAgent(self, SOURCE, "source", "tank")
+        self.target = MemoryAgent(self, TARGET, "target", "dst")
+
+    def host(self, address: str) -> MemoryAgent:
+        """The agent a stream to `address` reaches; Unavailable when it is down."""
+        for agent in (self.source, self.target):
+            if agent.address == address:
+                agent._reach()
+                return agent
+        raise Unavailable(f"no agent at {address}")
+
+    def changed(self) -> None:
+        self.history.append((self.source.stack_running, self.target.stack_running))
+
+    @property
+    def ran_on_both(self) -> bool:
+        return any(source and target for source, target in self.history)
+
+
+class FakeDialer:
+    """The controller's Dialer (controller/ports.py) over in-memory clients by address:
+    MemoryAgents, or Faulty wrappers of them (tests/fakes/faults.py)."""
+
+    def __init__(self, agents: Mapping[str, AgentClient]) -> None:
+        self.agents = dict(agents)
+
+    def dial(self, address: str) -> AgentClient:
+        agent = self.agents.get(address)
+        if agent is None:
+            raise Unavailable(f"no agent at {address}")
+        return agent
+
+    def ping(self, address: str) -> AgentPing:
+        try:
+            info = self.dial(address).info()
+        except ControllerError as exc:
+            return AgentPing(address, reachable=False, error=str(exc))
+        return AgentPing(
+            address,
+            reachable=True,
+            version=info.version,
+            hostname=info.hostname,
+            storage_backend=info.storage_backend,
+            compose_variant=info.compose_variant,
+            info=info,
+        )
+
+    def close(self) -> None:
+        """Nothing to close: no channels."""
