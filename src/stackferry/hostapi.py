@@ -88,6 +88,9 @@ class SendEstimate:
         return self.method == "zfs send -nvP"
 
 
+FAILED_STATES = ("exited", "dead", "restarting")
+
+
 @dataclass(frozen=True)
 class ContainerInfo:
     name: str
@@ -107,9 +110,6 @@ class ContainerInfo:
     def failed(self) -> bool:
         """Crashed: stopped, restarting, restarted at least once, or unhealthy."""
         return self.state in FAILED_STATES or self.restart_count > 0 or self.health == "unhealthy"
-
-
-FAILED_STATES = ("exited", "dead", "restarting")
 
 
 @dataclass(frozen=True)

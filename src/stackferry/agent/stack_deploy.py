@@ -14,8 +14,6 @@ from pathlib import Path
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.hostapi import ContainerInfo
 
-FAILED_STATES = ("exited", "dead", "restarting")
-
 
 def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
     """Temp file in the same directory, fsync, then rename: readers see old or new, never half."""
@@ -53,24 +51,16 @@ class FileWrites:
 
 
 def failed_containers(containers: Sequence[ContainerInfo]) -> list[ContainerInfo]:
-    """Containers that crashed: stopped, restarting, restarted at least once, or unhealthy."""
-    return [
-        c
-        for c in containers
-        if c.state in FAILED_STATES or c.restart_count > 0 or c.health == "unhealthy"
-    ]
+    """Containers that crashed (ContainerInfo.failed: the rule the controller's verify reads)."""
+    return [c for c in containers if c.failed]
 
 
 def services_not_ready(services: Sequence[str], containers: Sequence[ContainerInfo]) -> list[str]:
-    """Services without a container yet, or with one not running / not yet healthy."""
-
-    def ready(c: ContainerInfo) -> bool:
-        return c.state == "running" and c.health in ("", "healthy")
-
+    """Services without a container yet, or with one not ready (ContainerInfo.ready)."""
     waiting = []
     for service in services:
         own = [c for c in containers if c.service == service]
-        if not own or not all(map(ready, own)):
+        if not own or not all(c.ready for c in own):
             waiting.append(service)
     return waiting
 
