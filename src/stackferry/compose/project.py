@@ -1,8 +1,9 @@
 """The project name, in the order Compose documents: `-p`, then `COMPOSE_PROJECT_NAME`
 (here from `.env`), then the top-level `name:`, then the project directory's name.
 
-A name the user chose must already be valid (Compose refuses others); only the directory
-name is normalised, as Compose does, because nobody chose it as a project name.
+`-p` must already be valid (the agent normalises a name typed for inspect itself). A name
+from `COMPOSE_PROJECT_NAME`, `name:` or the directory is normalised as docker-compose v1 does
+and as the agent always did (`My_App` runs as `my_app`), then checked.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ def project_name(
     if explicit:
         return _valid_name(explicit, "-p", None)
     if dotenv.get("COMPOSE_PROJECT_NAME"):
-        return _valid_name(dotenv["COMPOSE_PROJECT_NAME"], "COMPOSE_PROJECT_NAME in .env", None)
+        chosen = normalise_project_name(dotenv["COMPOSE_PROJECT_NAME"])
+        return _valid_name(chosen, "COMPOSE_PROJECT_NAME in .env", None)
     if "name" in top:
         node = top["name"][1]
         declared = interpolate(scalar_text(node, "name"), dotenv, environ, line_of(node))
         if declared:  # `name: ${UNSET}` leaves the choice to the directory, as in Compose
-            return _valid_name(declared, "name:", line_of(node))
+            return _valid_name(normalise_project_name(declared), "name:", line_of(node))
     from_dir = normalise_project_name(posixpath.basename(project_dir))
     if not from_dir:
         raise ComposeError(

@@ -42,13 +42,19 @@ def test_normalise_project_name_like_compose() -> None:
     assert normalise_project_name("_My.App-2") == "myapp-2"
 
 
+def test_names_from_the_files_are_normalised_as_the_agent_always_did() -> None:
+    assert load_compose("name: Shop\nservices: {}\n", "", "/srv/x").project_name == "shop"
+    compose = load_compose("services: {}\n", "COMPOSE_PROJECT_NAME=My_App\n", "/srv/x")
+    assert compose.project_name == "my_app"
+
+
 def test_project_name_errors() -> None:
-    with pytest.raises(ComposeError, match="line 1: project name 'Shop'"):
-        load_compose("name: Shop\nservices: {}\n", "", "/srv/x")
+    with pytest.raises(ComposeError, match="line 1: project name '' from name:"):
+        load_compose("name: ___\nservices: {}\n", "", "/srv/x")
     with pytest.raises(ComposeError, match="'-p'|from -p"):
         load_compose("services: {}\n", "", "/srv/x", "bad name")
     with pytest.raises(ComposeError, match="COMPOSE_PROJECT_NAME"):
-        load_compose("services: {}\n", "COMPOSE_PROJECT_NAME=Bad\n", "/srv/x")
+        load_compose("services: {}\n", "COMPOSE_PROJECT_NAME=!!\n", "/srv/x")
     with pytest.raises(ComposeError, match="directory"):
         load_compose("services: {}\n", "", "/srv/...")
 
