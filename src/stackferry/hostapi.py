@@ -106,6 +106,16 @@ class ContainerInfo:
         """Running, and healthy where it has a healthcheck."""
         return self.state == "running" and self.health in ("", "healthy")
 
+    def describe(self) -> str:
+        """How a person is told what is wrong with it (or what state it is in)."""
+        if self.state == "exited":
+            return f"{self.name} exited with code {self.exit_code}"
+        if self.health == "unhealthy":
+            return f"{self.name} is unhealthy"
+        if self.restart_count:
+            return f"{self.name} is {self.state} after {self.restart_count} restarts"
+        return f"{self.name} is {self.state}"
+
     @property
     def failed(self) -> bool:
         """Crashed: stopped, restarting, restarted at least once, or unhealthy."""

@@ -8,7 +8,6 @@ from pathlib import Path
 from stackferry.agent.runtime.compose import V1, ComposeVariant, compose_argv
 from stackferry.agent.stack_deploy import (
     FileWrites,
-    describe,
     failed_containers,
     services_not_ready,
 )
@@ -35,9 +34,9 @@ def test_crashed_restarting_and_unhealthy_containers_fail() -> None:
     looping = c("b", restart_count=2)
     sick = c("d", health="unhealthy")
     assert failed_containers([crashed, looping, sick, c("ok")]) == [crashed, looping, sick]
-    assert describe(crashed) == "p-a-1 exited with code 1"
-    assert describe(sick) == "p-d-1 is unhealthy"
-    assert describe(looping) == "p-b-1 is running after 2 restarts"
+    assert crashed.describe() == "p-a-1 exited with code 1"
+    assert sick.describe() == "p-d-1 is unhealthy"
+    assert looping.describe() == "p-b-1 is running after 2 restarts"
 
 
 def test_compose_argv_always_passes_project_and_file() -> None:

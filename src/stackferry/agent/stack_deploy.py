@@ -65,16 +65,6 @@ def services_not_ready(services: Sequence[str], containers: Sequence[ContainerIn
     return waiting
 
 
-def describe(container: ContainerInfo) -> str:
-    if container.state == "exited":
-        return f"{container.name} exited with code {container.exit_code}"
-    if container.health == "unhealthy":
-        return f"{container.name} is unhealthy"
-    if container.restart_count:
-        return f"{container.name} is {container.state} after {container.restart_count} restarts"
-    return f"{container.name} is {container.state}"
-
-
 @dataclass(frozen=True)
 class WaitResult:
     ok: bool
@@ -99,7 +89,7 @@ def wait_until_ready(
         containers = runtime.project_containers(project)
         failed = failed_containers(containers)
         if failed:
-            return WaitResult(False, "; ".join(map(describe, failed)), tuple(failed))
+            return WaitResult(False, "; ".join(c.describe() for c in failed), tuple(failed))
         waiting = services_not_ready(services, containers)
         now = clock()
         if waiting:
@@ -110,7 +100,7 @@ def wait_until_ready(
             return WaitResult(True)
         if now >= deadline:
             stuck = tuple(c for c in containers if c.service in waiting)
-            states = ", ".join(describe(c) for c in stuck) or "no containers"
+            states = ", ".join(c.describe() for c in stuck) or "no containers"
             return WaitResult(
                 False,
                 f"timed out after {timeout:g} s waiting for services {', '.join(waiting)} "

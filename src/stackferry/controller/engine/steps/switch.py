@@ -14,7 +14,6 @@ from stackferry.controller.domain.machine import Action
 from stackferry.controller.engine.context import StepContext, StepFailed
 from stackferry.controller.engine.steps.send import stream
 from stackferry.controller.planner import deploy_request
-from stackferry.hostapi import ContainerInfo
 
 
 def stop_source(ctx: StepContext) -> None:
@@ -56,7 +55,7 @@ def verify(ctx: StepContext) -> None:
     compose_path = posixpath.join(plan.target_compose_dir, plan.compose_filename)
     stack = ctx.target.inspect_stack(compose_path, m.project_name)
     bad = [
-        f"{s.name}: {_describe(c)}"
+        f"{s.name}: {c.describe()}"
         for s in stack.services
         for c in s.containers
         if c.failed or not c.ready
@@ -64,12 +63,3 @@ def verify(ctx: StepContext) -> None:
     bad += [f"{s.name}: no container" for s in stack.services if not s.containers]
     if bad:
         raise StepFailed(f"target not serving: {', '.join(bad)}")
-
-
-def _describe(container: ContainerInfo) -> str:
-    text = f"{container.name} {container.state}"
-    if container.health:
-        text += f" {container.health}"
-    if container.restart_count:
-        text += f" after {container.restart_count} restarts"
-    return text
