@@ -14,12 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
+from stackferry.cli import certs_command
 from stackferry.common import certs
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="stackferry")
-    certs.add_parser(parser.add_subparsers(dest="command", required=True))
+    certs_command.add_parser(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(argv)
 
 
@@ -148,12 +149,12 @@ def test_the_command_line_runs_init_then_issue(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tls = tmp_path / "tls"
-    assert certs.run(parse(["certs", "init", "--dir", str(tls)])) == 0
+    assert certs_command.run(parse(["certs", "init", "--dir", str(tls)])) == 0
     argv = ["certs", "issue", "ctl", "--host", "ctl.lan", "--host", "127.0.0.1", "--dir", str(tls)]
-    assert certs.run(parse(argv)) == 0
+    assert certs_command.run(parse(argv)) == 0
     assert "ctl.crt" in capsys.readouterr().out
     verify_as_server(tls / "ca.crt", tls / "ctl.crt", "127.0.0.1")
-    assert certs.run(parse(argv)) == 2
+    assert certs_command.run(parse(argv)) == 2
     assert "already exists" in capsys.readouterr().err
 
 

@@ -24,6 +24,7 @@ from rich.console import Console
 
 from stackferry.api.controller.v1 import controller_pb2 as pb
 from stackferry.api.controller.v1 import controller_pb2_grpc as pb_grpc
+from stackferry.cli import certs_command
 from stackferry.cli import output as out
 from stackferry.common.config_loader import ConfigError
 from stackferry.common.grpc_options import channel_credentials, open_channel
@@ -31,7 +32,6 @@ from stackferry.common.logging import configure_logging
 
 if TYPE_CHECKING:  # the controller is imported only to run one embedded (see connect)
     from stackferry.controller.config import ControllerConfig
-from stackferry.common import certs
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     ping.add_argument("--json", action="store_true", help="print JSON instead of text")
     ping.add_argument("address", metavar="HOST:PORT")
     ping.set_defaults(handler=cmd_agents_ping)
-    certs.add_parser(commands)
+    certs_command.add_parser(commands)
     return parser
 
 
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "certs":
-        return int(certs.run(args))
+        return certs_command.run(args)
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     errors = Console(stderr=True, highlight=False)
     try:
