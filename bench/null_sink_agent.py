@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from stackferry.agent import exec as proc  # noqa: E402
 from stackferry.agent.__main__ import main  # noqa: E402

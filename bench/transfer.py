@@ -34,7 +34,7 @@ from pathlib import Path
 import grpc
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "src"))  # also runnable without the editable install
 
 from stackferry.agent.storage.directory import DATA, META, TAR_BLOCKING, DirectoryBackend  # noqa: E402
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc  # noqa: E402

@@ -1,4 +1,5 @@
-"""`stackferry certs`: a private CA and the host certificates for mutual TLS between daemons.
+"""A private CA and the host certificates for mutual TLS between daemons (the `stackferry certs`
+command is cli/certs_command.py).
 
 One CA signs every agent and controller certificate; each certificate carries both the
 serverAuth and clientAuth usages because an agent is a server to the controller and a
