@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,6 +266,15 @@ def check_hosts(world: FakeWorld, ended: Migration, cleanup_failed: bool) -> Non
         assert not world.source.snapshots() | world.target.snapshots()
 
 
+def wait_for(condition: Callable[[], bool], seconds: float = WAIT_SECONDS) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 @pytest.mark.parametrize(("step", "fault"), CASES)
 def test_a_fault_at_a_step_ends_where_the_state_machine_says(
     scene: Scene, step: str, fault: str
@@ -277,6 +286,9 @@ def test_a_fault_at_a_step_ends_where_the_state_machine_says(
     first.start(migration_id)
     if fault in TAKEN_OVER:
         assert fault_planned.hit.wait(WAIT_SECONDS), "the fault never happened"
+        # The first controller stops driving by itself (lease gone, or its driver killed),
+        # before anyone shuts it down.
+        assert wait_for(lambda: not first.is_driving(migration_id)), "it kept driving"
         first.shutdown()
         left = scene.store.get(migration_id)
         assert left.state == STATE_OF[step], "the first controller went on after the fault"

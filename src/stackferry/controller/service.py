@@ -115,7 +115,7 @@ class ControllerService:
         migration = self.store.get(migration_id)
         if migration.state.is_terminal:
             raise FailedPrecondition(f"migration {migration_id} already ended {migration.state}")
-        if self._is_driving(migration_id):
+        if self.is_driving(migration_id):
             return migration
         self.store.acquire_lease(migration_id, self.owner_id, self.lease_ttl)
         try:
@@ -282,13 +282,14 @@ class ControllerService:
             return
         metrics.set_migrations_by_state({state.value: n for state, n in counts.items()})
 
-    def _is_driving(self, migration_id: str) -> bool:
+    def is_driving(self, migration_id: str) -> bool:
+        """Whether a driver of this controller runs the migration now."""
         with self._lock:
             driver = self._drivers.get(migration_id)
             return driver is not None and driver[1].is_alive()
 
     def _drive_if_free(self, migration_id: str) -> bool:
-        if self._closing.is_set() or self._is_driving(migration_id):
+        if self._closing.is_set() or self.is_driving(migration_id):
             return False
         try:
             self.store.acquire_lease(migration_id, self.owner_id, self.lease_ttl)
