@@ -50,6 +50,11 @@ class Plan:
     env_exists: bool
 
     @property
+    def target_compose_path(self) -> str:
+        """Where the translated compose file lives on the target."""
+        return posixpath.join(self.target_compose_dir, self.compose_filename)
+
+    @property
     def untranslatable(self) -> list[Rewrite]:
         return [r for r in self.rewrites if r.kind == RewriteKind.UNTRANSLATABLE]
 

@@ -7,7 +7,6 @@ keeps both, so a restart of the controller does not reset the figure.
 
 from __future__ import annotations
 
-import posixpath
 import time
 
 from stackferry.controller.domain.machine import Action
@@ -51,9 +50,7 @@ def verify(ctx: StepContext) -> None:
     """One look at the target stack the deploy waited for: every service has containers,
     each ready and none crashed since (stopped, restarting, restarted, unhealthy)."""
     m = ctx.migration
-    plan = ctx.planner.replan(m)
-    compose_path = posixpath.join(plan.target_compose_dir, plan.compose_filename)
-    stack = ctx.target.inspect_stack(compose_path, m.project_name)
+    stack = ctx.target.inspect_stack(ctx.planner.replan(m).target_compose_path, m.project_name)
     bad = [
         f"{s.name}: {c.describe()}"
         for s in stack.services

@@ -4,7 +4,6 @@ cancel (start the source again, discard the migration's snapshots)."""
 from __future__ import annotations
 
 import contextlib
-import posixpath
 import time
 
 from stackferry.controller.domain.model import snapshot_name
@@ -21,8 +20,7 @@ def cleanup(ctx: StepContext) -> None:
 def rollback(ctx: StepContext) -> None:
     """Target stack stopped (left for inspection), source stack started again."""
     m = ctx.migration
-    plan = ctx.planner.replan(m)
-    target_compose = posixpath.join(plan.target_compose_dir, plan.compose_filename)
+    target_compose = ctx.planner.replan(m).target_compose_path
     stop_timeout = ctx.timings.stop_timeout_seconds
     try:
         ctx.target.stop_stack(m.project_name, target_compose, stop_timeout)
