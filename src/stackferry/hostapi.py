@@ -46,6 +46,20 @@ class AgentPing:
     latency_ms: float = 0.0
     info: AgentInfo | None = None
 
+    @classmethod
+    def reached(cls, address: str, info: AgentInfo, latency_ms: float = 0.0) -> AgentPing:
+        """The ping of an agent that answered GetInfo with `info`."""
+        return cls(
+            address,
+            reachable=True,
+            version=info.version,
+            hostname=info.hostname,
+            storage_backend=info.storage_backend,
+            compose_variant=info.compose_variant,
+            latency_ms=latency_ms,
+            info=info,
+        )
+
 
 @dataclass(frozen=True)
 class SnapshotInfo:

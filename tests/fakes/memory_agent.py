@@ -399,15 +399,7 @@ class FakeDialer:
             info = self.dial(address).info()
         except ControllerError as exc:
             return AgentPing(address, reachable=False, error=str(exc))
-        return AgentPing(
-            address,
-            reachable=True,
-            version=info.version,
-            hostname=info.hostname,
-            storage_backend=info.storage_backend,
-            compose_variant=info.compose_variant,
-            info=info,
-        )
+        return AgentPing.reached(address, info)
 
     def close(self) -> None:
         """Nothing to close: no channels."""

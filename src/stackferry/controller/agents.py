@@ -236,16 +236,7 @@ class AgentDialer:
             info = self.dial(address).info()
         except errors.ControllerError as exc:
             return AgentPing(address, reachable=False, error=str(exc))
-        return AgentPing(
-            address,
-            reachable=True,
-            version=info.version,
-            hostname=info.hostname,
-            storage_backend=info.storage_backend,
-            compose_variant=info.compose_variant,
-            latency_ms=(time.monotonic() - started) * 1000,
-            info=info,
-        )
+        return AgentPing.reached(address, info, (time.monotonic() - started) * 1000)
 
     def close(self) -> None:
         with self._lock:
