@@ -198,6 +198,7 @@ class DeployRequest:
     mounts: tuple[tuple[str, str], ...] = ()  # (dataset, mountpoint), mounted before compose up
     wait_timeout_seconds: int = 0
     compose_filename: str = ""
+    migration_id: str = ""  # journaled; what the deploy writes carries it
 
 
 @dataclass(frozen=True)
@@ -257,3 +258,38 @@ class ZfsTransfer:
     bandwidth_limit: int = 0
     resumable: bool = False  # receive -s: a cut stream leaves a resume token on the target
     resume_token: str = ""  # continues the target's partial receive (send -t)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one migration reserves on an agent: the project it stops and starts (source) or the
+    datasets, directories and volumes it writes (target). Another migration's mutating call on
+    any of them is refused until the claim is released or expires."""
+
+    role: str  # "source" | "target"
+    project_name: str
+    compose_path: str = ""
+    datasets: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # directories the migration writes (compose dir, file targets)
+    volumes: tuple[str, ...] = ()  # docker volume names
+    ttl_seconds: int = 0  # 0: the agent's default (900 s); a repeated claim renews
+
+
+@dataclass(frozen=True)
+class ClaimGrant:
+    migration_id: str
+    expires_unix: int
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """deploy_live: False when the migration's journaled deploy is no longer in place (the
+    agent's restart reconcile removed it), so the migration must not be reported a success."""
+
+    deploy_live: bool
+
+
+@dataclass(frozen=True)
+class DiscardResult:
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]  # "NAME: reason"

@@ -99,7 +99,7 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
     ),
     (
         "deploy_request",
-        st.builds(h.DeployRequest, text, text, text, text, st.booleans(), pairs, small, text),
+        st.builds(h.DeployRequest, text, text, text, text, st.booleans(), pairs, small, text, text),
         convert.deploy_request_to_pb,
         convert.deploy_request_from_pb,
     ),
@@ -125,6 +125,43 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
         ),
         convert.deploy_result_to_pb,
         convert.deploy_result_from_pb,
+    ),
+    (
+        "claim",
+        st.builds(
+            h.Claim,
+            text,
+            text,
+            text,
+            st.lists(text, max_size=2).map(tuple),
+            st.lists(text, max_size=2).map(tuple),
+            st.lists(text, max_size=2).map(tuple),
+            small,
+        ),
+        convert.claim_to_pb,
+        convert.claim_from_pb,
+    ),
+    (
+        "claim_grant",
+        st.builds(h.ClaimGrant, text, ints),
+        convert.claim_grant_to_pb,
+        convert.claim_grant_from_pb,
+    ),
+    (
+        "release_result",
+        st.builds(h.ReleaseResult, st.booleans()),
+        convert.release_result_to_pb,
+        convert.release_result_from_pb,
+    ),
+    (
+        "discard_result",
+        st.builds(
+            h.DiscardResult,
+            st.lists(text, max_size=2).map(tuple),
+            st.lists(text, max_size=2).map(tuple),
+        ),
+        convert.discard_result_to_pb,
+        convert.discard_result_from_pb,
     ),
     (
         "progress",

@@ -10,10 +10,14 @@ from typing import Protocol
 from stackferry.hostapi import (
     AgentInfo,
     AgentPing,
+    Claim,
+    ClaimGrant,
     DatasetInfo,
     DeployChecks,
     DeployRequest,
     DeployResult,
+    DiscardResult,
+    ReleaseResult,
     SendEstimate,
     SnapshotInfo,
     StackInfo,
@@ -35,8 +39,10 @@ class TransferCall(Protocol):
 
 
 class AgentClient(Protocol):
-    """One agent. Its errors are controller errors (controller/errors.py): Unavailable when it
-    cannot be reached, NotFound for a dataset or snapshot it does not have."""
+    """One agent, bound to one migration (Dialer.dial's migration_id): every request that has
+    a migration_id field carries it. Its errors are controller errors (controller/errors.py):
+    Unavailable when it cannot be reached, NotFound for a dataset or snapshot it does not have,
+    AlreadyExists when another migration holds a claim on what the call would change."""
 
     address: str
 
@@ -85,12 +91,29 @@ class AgentClient(Protocol):
 
     def prepare_image_receive(self, images: Sequence[str]) -> str: ...
 
+    def claim(self, claim: Claim) -> ClaimGrant:
+        """Reserves (or renews) claim's resources for the bound migration; AlreadyExists,
+        naming the holder migration id, when another migration holds any of them."""
+        ...
+
+    def release(self, committed: bool) -> ReleaseResult:
+        """Drops every claim of the bound migration; committed=True also marks its journaled
+        deploy committed. deploy_live=False: that deploy is no longer in place (the agent's
+        restart reconcile removed it), so the migration must not be reported a success."""
+        ...
+
+    def discard(self) -> DiscardResult:
+        """Target clean-up: stops and removes the bound migration's journaled deploy, then
+        destroys what carries its mark; everything else is kept and listed. Idempotent."""
+        ...
+
 
 class Dialer(Protocol):
     """Reaches agents by address."""
 
-    def dial(self, address: str) -> AgentClient:
-        """InvalidArgument for an address that is not HOST:PORT; reaching it happens per call."""
+    def dial(self, address: str, migration_id: str = "") -> AgentClient:
+        """A client bound to migration_id ("" for calls outside a migration); InvalidArgument
+        for an address that is not HOST:PORT; reaching it happens per call."""
         ...
 
     def ping(self, address: str) -> AgentPing:

@@ -216,6 +216,7 @@ def deploy_request_to_pb(r: h.DeployRequest) -> pb.DeployRequest:
         mounts=[pb.DatasetMount(dataset=d, mountpoint=m) for d, m in r.mounts],
         wait_timeout_seconds=r.wait_timeout_seconds,
         compose_filename=r.compose_filename,
+        migration_id=r.migration_id,
     )
 
 
@@ -229,6 +230,7 @@ def deploy_request_from_pb(m: pb.DeployRequest) -> h.DeployRequest:
         mounts=tuple((x.dataset, x.mountpoint) for x in m.mounts),
         wait_timeout_seconds=m.wait_timeout_seconds,
         compose_filename=m.compose_filename,
+        migration_id=m.migration_id,
     )
 
 
@@ -294,3 +296,51 @@ def result_to_pb(r: h.TransferResult) -> pb.TransferResult:
 
 def result_from_pb(m: pb.TransferResult) -> h.TransferResult:
     return h.TransferResult(m.bytes, m.checksum, m.received_snapshot, m.received_guid, m.seconds)
+
+
+def claim_to_pb(c: h.Claim) -> pb.Claim:
+    return pb.Claim(
+        role=c.role,
+        project_name=c.project_name,
+        compose_path=c.compose_path,
+        datasets=list(c.datasets),
+        paths=list(c.paths),
+        volumes=list(c.volumes),
+        ttl_seconds=c.ttl_seconds,
+    )
+
+
+def claim_from_pb(m: pb.Claim) -> h.Claim:
+    return h.Claim(
+        role=m.role,
+        project_name=m.project_name,
+        compose_path=m.compose_path,
+        datasets=tuple(m.datasets),
+        paths=tuple(m.paths),
+        volumes=tuple(m.volumes),
+        ttl_seconds=m.ttl_seconds,
+    )
+
+
+def claim_grant_to_pb(g: h.ClaimGrant) -> pb.ClaimGrant:
+    return pb.ClaimGrant(migration_id=g.migration_id, expires_unix=g.expires_unix)
+
+
+def claim_grant_from_pb(m: pb.ClaimGrant) -> h.ClaimGrant:
+    return h.ClaimGrant(m.migration_id, m.expires_unix)
+
+
+def release_result_to_pb(r: h.ReleaseResult) -> pb.ReleaseResult:
+    return pb.ReleaseResult(deploy_live=r.deploy_live)
+
+
+def release_result_from_pb(m: pb.ReleaseResult) -> h.ReleaseResult:
+    return h.ReleaseResult(m.deploy_live)
+
+
+def discard_result_to_pb(r: h.DiscardResult) -> pb.DiscardResult:
+    return pb.DiscardResult(removed=list(r.removed), kept=list(r.kept))
+
+
+def discard_result_from_pb(m: pb.DiscardResult) -> h.DiscardResult:
+    return h.DiscardResult(tuple(m.removed), tuple(m.kept))

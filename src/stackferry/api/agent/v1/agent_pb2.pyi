@@ -69,18 +69,20 @@ class AgentInfo(_message.Message):
     def __init__(self, version: _Optional[str] = ..., hostname: _Optional[str] = ..., storage_backend: _Optional[str] = ..., storage_features: _Optional[_Mapping[str, bool]] = ..., zfs_version: _Optional[str] = ..., docker_version: _Optional[str] = ..., compose_variant: _Optional[str] = ..., compose_version: _Optional[str] = ..., allowed_dataset_roots: _Optional[_Iterable[str]] = ..., allowed_path_roots: _Optional[_Iterable[str]] = ..., api_version: _Optional[str] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ("action", "datasets", "name", "recursive", "hold_tag")
+    __slots__ = ("action", "datasets", "name", "recursive", "hold_tag", "migration_id")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     DATASETS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     RECURSIVE_FIELD_NUMBER: _ClassVar[int]
     HOLD_TAG_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     action: SnapshotAction
     datasets: _containers.RepeatedScalarFieldContainer[str]
     name: str
     recursive: bool
     hold_tag: str
-    def __init__(self, action: _Optional[_Union[SnapshotAction, str]] = ..., datasets: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., recursive: _Optional[bool] = ..., hold_tag: _Optional[str] = ...) -> None: ...
+    migration_id: str
+    def __init__(self, action: _Optional[_Union[SnapshotAction, str]] = ..., datasets: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., recursive: _Optional[bool] = ..., hold_tag: _Optional[str] = ..., migration_id: _Optional[str] = ...) -> None: ...
 
 class SnapshotInfo(_message.Message):
     __slots__ = ("dataset", "name", "guid", "created_unix", "used_bytes", "referenced_bytes")
@@ -159,7 +161,7 @@ class SendEstimate(_message.Message):
     def __init__(self, bytes: _Optional[int] = ..., method: _Optional[str] = ...) -> None: ...
 
 class PrepareReceiveRequest(_message.Message):
-    __slots__ = ("kind", "target_dataset", "base_snapshot_guid", "allow_overwrite", "ttl_seconds", "images", "resume")
+    __slots__ = ("kind", "target_dataset", "base_snapshot_guid", "allow_overwrite", "ttl_seconds", "images", "resume", "migration_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
     BASE_SNAPSHOT_GUID_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +169,7 @@ class PrepareReceiveRequest(_message.Message):
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     RESUME_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     target_dataset: str
     base_snapshot_guid: str
@@ -174,7 +177,8 @@ class PrepareReceiveRequest(_message.Message):
     ttl_seconds: int
     images: _containers.RepeatedScalarFieldContainer[str]
     resume: bool
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., resume: _Optional[bool] = ...) -> None: ...
+    migration_id: str
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., resume: _Optional[bool] = ..., migration_id: _Optional[str] = ...) -> None: ...
 
 class PrepareReceiveReply(_message.Message):
     __slots__ = ("ticket", "expires_unix")
@@ -381,14 +385,16 @@ class StackInfo(_message.Message):
     def __init__(self, project_name: _Optional[str] = ..., project_dir: _Optional[str] = ..., compose_path: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., env_exists: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., mounts: _Optional[_Iterable[_Union[MountInfo, _Mapping]]] = ..., datasets: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StackRef(_message.Message):
-    __slots__ = ("project_name", "compose_path", "timeout_seconds")
+    __slots__ = ("project_name", "compose_path", "timeout_seconds", "migration_id")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     compose_path: str
     timeout_seconds: int
-    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ...) -> None: ...
+    migration_id: str
+    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., migration_id: _Optional[str] = ...) -> None: ...
 
 class StackStatus(_message.Message):
     __slots__ = ("project_name", "services")
@@ -407,7 +413,7 @@ class DatasetMount(_message.Message):
     def __init__(self, dataset: _Optional[str] = ..., mountpoint: _Optional[str] = ...) -> None: ...
 
 class DeployRequest(_message.Message):
-    __slots__ = ("project_name", "compose_dir", "compose_text", "env_text", "write_env", "mounts", "wait_timeout_seconds", "compose_filename")
+    __slots__ = ("project_name", "compose_dir", "compose_text", "env_text", "write_env", "mounts", "wait_timeout_seconds", "compose_filename", "migration_id")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_DIR_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -416,6 +422,7 @@ class DeployRequest(_message.Message):
     MOUNTS_FIELD_NUMBER: _ClassVar[int]
     WAIT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_FILENAME_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     compose_dir: str
     compose_text: str
@@ -424,7 +431,8 @@ class DeployRequest(_message.Message):
     mounts: _containers.RepeatedCompositeFieldContainer[DatasetMount]
     wait_timeout_seconds: int
     compose_filename: str
-    def __init__(self, project_name: _Optional[str] = ..., compose_dir: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., write_env: _Optional[bool] = ..., mounts: _Optional[_Iterable[_Union[DatasetMount, _Mapping]]] = ..., wait_timeout_seconds: _Optional[int] = ..., compose_filename: _Optional[str] = ...) -> None: ...
+    migration_id: str
+    def __init__(self, project_name: _Optional[str] = ..., compose_dir: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., write_env: _Optional[bool] = ..., mounts: _Optional[_Iterable[_Union[DatasetMount, _Mapping]]] = ..., wait_timeout_seconds: _Optional[int] = ..., compose_filename: _Optional[str] = ..., migration_id: _Optional[str] = ...) -> None: ...
 
 class DeployCheck(_message.Message):
     __slots__ = ("name", "ok", "detail")
@@ -464,3 +472,65 @@ class DeployResult(_message.Message):
     logs: _containers.ScalarMap[str, str]
     compose_path: str
     def __init__(self, ok: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., error: _Optional[str] = ..., logs: _Optional[_Mapping[str, str]] = ..., compose_path: _Optional[str] = ...) -> None: ...
+
+class Claim(_message.Message):
+    __slots__ = ("role", "project_name", "compose_path", "datasets", "paths", "volumes", "ttl_seconds")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    project_name: str
+    compose_path: str
+    datasets: _containers.RepeatedScalarFieldContainer[str]
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    volumes: _containers.RepeatedScalarFieldContainer[str]
+    ttl_seconds: int
+    def __init__(self, role: _Optional[str] = ..., project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., datasets: _Optional[_Iterable[str]] = ..., paths: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[str]] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class ClaimRequest(_message.Message):
+    __slots__ = ("migration_id", "claim")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    claim: Claim
+    def __init__(self, migration_id: _Optional[str] = ..., claim: _Optional[_Union[Claim, _Mapping]] = ...) -> None: ...
+
+class ClaimGrant(_message.Message):
+    __slots__ = ("migration_id", "expires_unix")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_UNIX_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    expires_unix: int
+    def __init__(self, migration_id: _Optional[str] = ..., expires_unix: _Optional[int] = ...) -> None: ...
+
+class ReleaseRequest(_message.Message):
+    __slots__ = ("migration_id", "committed")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    committed: bool
+    def __init__(self, migration_id: _Optional[str] = ..., committed: _Optional[bool] = ...) -> None: ...
+
+class ReleaseResult(_message.Message):
+    __slots__ = ("deploy_live",)
+    DEPLOY_LIVE_FIELD_NUMBER: _ClassVar[int]
+    deploy_live: bool
+    def __init__(self, deploy_live: _Optional[bool] = ...) -> None: ...
+
+class DiscardRequest(_message.Message):
+    __slots__ = ("migration_id",)
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    def __init__(self, migration_id: _Optional[str] = ...) -> None: ...
+
+class DiscardResult(_message.Message):
+    __slots__ = ("removed", "kept")
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    removed: _containers.RepeatedScalarFieldContainer[str]
+    kept: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, removed: _Optional[_Iterable[str]] = ..., kept: _Optional[_Iterable[str]] = ...) -> None: ...
