@@ -160,8 +160,8 @@ def _pairs(
     node = items[key][1]
     if isinstance(node, SequenceNode):
         for index, entry in enumerate(node.value):
-            name, _, value = reader.value(entry, f"{where}.{key}[{index}]").partition("=")
-            yield name, value
+            label, _, text = reader.value(entry, f"{where}.{key}[{index}]").partition("=")
+            yield label, text
         return
-    for name, (_, value) in mapping_items(node, f"{where}.{key}").items():
-        yield name, "" if is_null(value) else reader.value(value, f"{where}.{key}.{name}")
+    for label, (_, value) in mapping_items(node, f"{where}.{key}").items():
+        yield label, "" if is_null(value) else reader.value(value, f"{where}.{key}.{label}")
