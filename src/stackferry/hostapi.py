@@ -30,6 +30,7 @@ class AgentInfo:
     compose_version: str = ""
     allowed_dataset_roots: tuple[str, ...] = ()
     allowed_path_roots: tuple[str, ...] = ()
+    rsync_version: str = ""  # "" when rsync is not installed: no file mover on this host
 
 
 @dataclass(frozen=True)
@@ -293,3 +294,75 @@ class ReleaseResult:
 class DiscardResult:
     removed: tuple[str, ...]
     kept: tuple[str, ...]  # "NAME: reason"
+
+
+@dataclass(frozen=True)
+class FileTree:
+    """A tree of files on one host, moved by the file mover (rsync's protocol between the
+    agents): a directory, checked against the agent's path roots, or a Docker named volume,
+    whose Mountpoint the engine reports. Exactly one of the two is set."""
+
+    path: str = ""
+    volume: str = ""
+
+    def describe(self) -> str:
+        return f"volume {self.volume}" if self.volume else f"directory {self.path}"
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """What a named volume is created with on the target: the source's own values, compose's
+    labels (com.docker.compose.project / .volume) included, so that compose adopts it."""
+
+    name: str
+    driver: str = "local"
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VolumeUser:
+    """A container (running or not) that mounts a volume."""
+
+    container: str
+    project: str = ""  # its com.docker.compose.project label, "" if none
+    service: str = ""
+    running: bool = False
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    exists: bool
+    driver: str = ""
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    mountpoint: str = ""
+    empty: bool = True  # nothing under the mountpoint
+    size_bytes: int = 0  # the regular files' sizes under the mountpoint, summed
+    used_by: tuple[VolumeUser, ...] = ()
+
+    def spec(self) -> VolumeSpec:
+        return VolumeSpec(self.name, self.driver, dict(self.driver_opts), dict(self.labels))
+
+
+@dataclass(frozen=True)
+class FileTransfer:
+    """One pass of the file mover: `source` on the sending agent becomes `target` on the peer.
+    A later pass of the same pair sends only the difference."""
+
+    source: FileTree
+    target: FileTree
+    bandwidth_limit: int = 0
+    allow_overwrite: bool = False  # sync into a non-empty target this migration did not create
+    checksum: bool = False  # compare file contents (rsync --checksum), not size and mtime
+
+
+@dataclass(frozen=True)
+class FileManifest:
+    """A tree summed up: equal digests mean equal trees (paths, types, modes, numeric owners,
+    sizes, mtimes, link targets, hardlink groups, contents, xattrs and ACLs)."""
+
+    digest: str  # "xxh3-128:<hexdigest>"
+    files: int  # entries, the root included
+    bytes: int  # the regular files' sizes, summed

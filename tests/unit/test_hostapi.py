@@ -62,6 +62,7 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
             text,
             st.lists(text, max_size=2).map(tuple),
             st.lists(text, max_size=2).map(tuple),
+            text,
         ),
         convert.agent_info_to_pb,
         convert.agent_info_from_pb,
@@ -162,6 +163,49 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
         ),
         convert.discard_result_to_pb,
         convert.discard_result_from_pb,
+    ),
+    (
+        "file_tree",
+        st.builds(h.FileTree, text, text),
+        convert.file_tree_to_pb,
+        convert.file_tree_from_pb,
+    ),
+    (
+        "file_manifest",
+        st.builds(h.FileManifest, text, ints, ints),
+        convert.file_manifest_to_pb,
+        convert.file_manifest_from_pb,
+    ),
+    (
+        "volume_spec",
+        st.builds(
+            h.VolumeSpec,
+            text,
+            text,
+            st.dictionaries(text, text, max_size=2),
+            st.dictionaries(text, text, max_size=2),
+        ),
+        convert.volume_spec_to_pb,
+        convert.volume_spec_from_pb,
+    ),
+    (
+        "volume",
+        st.builds(
+            h.VolumeInfo,
+            text,
+            st.booleans(),
+            text,
+            st.dictionaries(text, text, max_size=2),
+            st.dictionaries(text, text, max_size=2),
+            text,
+            st.booleans(),
+            ints,
+            st.lists(st.builds(h.VolumeUser, text, text, text, st.booleans()), max_size=2).map(
+                tuple
+            ),
+        ),
+        convert.volume_to_pb,
+        convert.volume_from_pb,
     ),
     (
         "progress",

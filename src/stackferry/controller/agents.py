@@ -30,14 +30,20 @@ from stackferry.hostapi import (
     DeployRequest,
     DeployResult,
     DiscardResult,
+    FileManifest,
+    FileTransfer,
+    FileTree,
     ReleaseResult,
     SendEstimate,
     SnapshotInfo,
     StackInfo,
+    VolumeInfo,
+    VolumeSpec,
     ZfsTransfer,
 )
 
 UNARY_TIMEOUT = 60.0
+MANIFEST_TIMEOUT = 3600.0  # a manifest reads every byte of the tree
 
 
 class AgentFailed(errors.ControllerError):
@@ -189,6 +195,55 @@ class GrpcAgentClient:
         # Discard stops a deploy and destroys datasets: give it the time a stop takes.
         reply = self._call(self._stub.Discard, request, timeout=UNARY_TIMEOUT + 120)
         return convert.discard_result_from_pb(reply)
+
+    def inspect_volume(self, name: str) -> VolumeInfo:
+        reply = self._call(self._stub.VolumeInspect, pb.VolumeInspectRequest(name=name))
+        return convert.volume_from_pb(reply)
+
+    def create_volume(self, spec: VolumeSpec, allow_overwrite: bool = False) -> VolumeInfo:
+        request = pb.VolumeCreateRequest(
+            spec=convert.volume_spec_to_pb(spec),
+            allow_overwrite=allow_overwrite,
+            migration_id=self.migration_id,
+        )
+        return convert.volume_from_pb(self._call(self._stub.VolumeCreate, request))
+
+    def prepare_file_receive(
+        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+    ) -> str:
+        request = pb.PrepareReceiveRequest(
+            kind=pb.STREAM_FILES,
+            target_files=convert.file_tree_to_pb(target),
+            allow_overwrite=allow_overwrite,
+            file_checksum=checksum,
+            migration_id=self.migration_id,
+        )
+        return self._call(self._stub.PrepareReceive, request).ticket
+
+    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
+        ticket = peer.prepare_file_receive(
+            transfer.target, transfer.allow_overwrite, transfer.checksum
+        )
+        header = pb.ReceiveHeader(
+            kind=pb.STREAM_FILES,
+            ticket=ticket,
+            target_files=convert.file_tree_to_pb(transfer.target),
+            allow_overwrite=transfer.allow_overwrite,
+            file_checksum=transfer.checksum,
+        )
+        request = pb.SendRequest(
+            kind=pb.STREAM_FILES,
+            source_files=convert.file_tree_to_pb(transfer.source),
+            peer=peer.address,
+            header=header,
+            bandwidth_limit_bytes_per_second=transfer.bandwidth_limit,
+        )
+        return GrpcTransferCall(self.address, self._stub.SendStream(request))
+
+    def file_manifest(self, tree: FileTree) -> FileManifest:
+        request = pb.FileManifestRequest(tree=convert.file_tree_to_pb(tree))
+        reply = self._call(self._stub.FileManifest, request, timeout=MANIFEST_TIMEOUT)
+        return convert.file_manifest_from_pb(reply)
 
     def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
         resume = bool(transfer.resume_token)

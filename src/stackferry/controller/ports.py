@@ -17,12 +17,17 @@ from stackferry.hostapi import (
     DeployRequest,
     DeployResult,
     DiscardResult,
+    FileManifest,
+    FileTransfer,
+    FileTree,
     ReleaseResult,
     SendEstimate,
     SnapshotInfo,
     StackInfo,
     TransferProgress,
     TransferResult,
+    VolumeInfo,
+    VolumeSpec,
     ZfsTransfer,
 )
 
@@ -105,6 +110,35 @@ class AgentClient(Protocol):
     def discard(self) -> DiscardResult:
         """Target clean-up: stops and removes the bound migration's journaled deploy, then
         destroys what carries its mark; everything else is kept and listed. Idempotent."""
+        ...
+
+    def inspect_volume(self, name: str) -> VolumeInfo:
+        """The named volume on this host's engine; exists=False when there is none."""
+        ...
+
+    def create_volume(self, spec: VolumeSpec, allow_overwrite: bool = False) -> VolumeInfo:
+        """Creates `spec` plus the label stackferry.migration=<bound migration id>. One that
+        exists already: carrying that label, returned as is; empty and unused, recreated from
+        spec; else AlreadyExists unless allow_overwrite (then kept, for the sync to overwrite)."""
+        ...
+
+    def prepare_file_receive(
+        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+    ) -> str:
+        """The one-time ticket for a file pass into this host (used by the peer's push). A
+        directory target is created under the path roots and marked with the migration id; a
+        volume target must exist. A non-empty target this migration did not create:
+        AlreadyExists unless allow_overwrite."""
+        ...
+
+    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
+        """One pass: asks `peer` for a ticket, then this host's rsync (sender) and the peer's
+        (receiver) talk through one gRPC stream. A later pass sends only the difference. A cut
+        stream or a failed rsync on either side raises; no half-written file is left in place."""
+        ...
+
+    def file_manifest(self, tree: FileTree) -> FileManifest:
+        """The tree summed up: equal digests on both hosts mean the data arrived whole."""
         ...
 
 

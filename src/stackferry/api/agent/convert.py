@@ -24,6 +24,7 @@ def agent_info_to_pb(i: h.AgentInfo) -> pb.AgentInfo:
         compose_version=i.compose_version,
         allowed_dataset_roots=list(i.allowed_dataset_roots),
         allowed_path_roots=list(i.allowed_path_roots),
+        rsync_version=i.rsync_version,
     )
 
 
@@ -40,6 +41,7 @@ def agent_info_from_pb(m: pb.AgentInfo) -> h.AgentInfo:
         compose_version=m.compose_version,
         allowed_dataset_roots=tuple(m.allowed_dataset_roots),
         allowed_path_roots=tuple(m.allowed_path_roots),
+        rsync_version=m.rsync_version,
     )
 
 
@@ -344,3 +346,65 @@ def discard_result_to_pb(r: h.DiscardResult) -> pb.DiscardResult:
 
 def discard_result_from_pb(m: pb.DiscardResult) -> h.DiscardResult:
     return h.DiscardResult(tuple(m.removed), tuple(m.kept))
+
+
+def file_tree_to_pb(t: h.FileTree) -> pb.FileTree:
+    return pb.FileTree(path=t.path, volume=t.volume)
+
+
+def file_tree_from_pb(m: pb.FileTree) -> h.FileTree:
+    return h.FileTree(m.path, m.volume)
+
+
+def file_manifest_to_pb(f: h.FileManifest) -> pb.FileManifestReply:
+    return pb.FileManifestReply(digest=f.digest, files=f.files, bytes=f.bytes)
+
+
+def file_manifest_from_pb(m: pb.FileManifestReply) -> h.FileManifest:
+    return h.FileManifest(m.digest, m.files, m.bytes)
+
+
+def volume_spec_to_pb(v: h.VolumeSpec) -> pb.VolumeSpec:
+    return pb.VolumeSpec(name=v.name, driver=v.driver, driver_opts=v.driver_opts, labels=v.labels)
+
+
+def volume_spec_from_pb(m: pb.VolumeSpec) -> h.VolumeSpec:
+    return h.VolumeSpec(m.name, m.driver, dict(m.driver_opts), dict(m.labels))
+
+
+def volume_user_to_pb(u: h.VolumeUser) -> pb.VolumeUser:
+    return pb.VolumeUser(
+        container=u.container, project=u.project, service=u.service, running=u.running
+    )
+
+
+def volume_user_from_pb(m: pb.VolumeUser) -> h.VolumeUser:
+    return h.VolumeUser(m.container, m.project, m.service, m.running)
+
+
+def volume_to_pb(v: h.VolumeInfo) -> pb.VolumeInfo:
+    return pb.VolumeInfo(
+        name=v.name,
+        exists=v.exists,
+        driver=v.driver,
+        driver_opts=v.driver_opts,
+        labels=v.labels,
+        mountpoint=v.mountpoint,
+        empty=v.empty,
+        size_bytes=v.size_bytes,
+        used_by=[volume_user_to_pb(u) for u in v.used_by],
+    )
+
+
+def volume_from_pb(m: pb.VolumeInfo) -> h.VolumeInfo:
+    return h.VolumeInfo(
+        name=m.name,
+        exists=m.exists,
+        driver=m.driver,
+        driver_opts=dict(m.driver_opts),
+        labels=dict(m.labels),
+        mountpoint=m.mountpoint,
+        empty=m.empty,
+        size_bytes=m.size_bytes,
+        used_by=tuple(volume_user_from_pb(u) for u in m.used_by),
+    )

@@ -109,6 +109,26 @@ class AgentStub:
                 request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardRequest.SerializeToString,
                 response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardResult.FromString,
                 _registered_method=True)
+        self.FileSync = channel.stream_stream(
+                '/stackferry.api.agent.v1.Agent/FileSync',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.FromString,
+                _registered_method=True)
+        self.FileManifest = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/FileManifest',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestReply.FromString,
+                _registered_method=True)
+        self.VolumeInspect = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/VolumeInspect',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInspectRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.FromString,
+                _registered_method=True)
+        self.VolumeCreate = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/VolumeCreate',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeCreateRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -227,6 +247,37 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FileSync(self, request_iterator, context):
+        """Agent to agent, one pass of the file mover: the sender's first message is a ReceiveHeader
+        with the STREAM_FILES ticket; then both directions carry rsync's protocol bytes as chunks
+        (the sender's rsync client <-> this agent's rsync --server); the receiver ends with
+        FileSyncEnd once its rsync exited. A stream cut before that end is a failed pass.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FileManifest(self, request, context):
+        """A tree summed up (paths, types, modes, owners, sizes, mtimes, links, contents, xattrs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VolumeInspect(self, request, context):
+        """A named volume on this host's engine: driver, options, labels, mountpoint, who uses it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VolumeCreate(self, request, context):
+        """Creates a named volume like the source's, labelled stackferry.migration=<migration_id>.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -304,6 +355,26 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.Discard,
                     request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardRequest.FromString,
                     response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardResult.SerializeToString,
+            ),
+            'FileSync': grpc.stream_stream_rpc_method_handler(
+                    servicer.FileSync,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.SerializeToString,
+            ),
+            'FileManifest': grpc.unary_unary_rpc_method_handler(
+                    servicer.FileManifest,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestReply.SerializeToString,
+            ),
+            'VolumeInspect': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeInspect,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInspectRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.SerializeToString,
+            ),
+            'VolumeCreate': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeCreate,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeCreateRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -711,6 +782,114 @@ class Agent:
             '/stackferry.api.agent.v1.Agent/Discard',
             stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardRequest.SerializeToString,
             stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileSync(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/stackferry.api.agent.v1.Agent/FileSync',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileManifest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/FileManifest',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeInspect(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/VolumeInspect',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInspectRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeCreate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/VolumeCreate',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeCreateRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.FromString,
             options,
             channel_credentials,
             insecure,
