@@ -25,7 +25,10 @@ from rich.table import Table
 
 from stackferry.api.controller.v1 import controller_pb2 as pb
 
-TERMINAL_STATES = frozenset({pb.COMPLETED, pb.ROLLED_BACK, pb.CANCELLED, pb.FAILED})
+# Where following a migration stops: it ended, or NEEDS_ATTENTION waits for a person.
+TERMINAL_STATES = frozenset(
+    {pb.COMPLETED, pb.ROLLED_BACK, pb.CANCELLED, pb.FAILED, pb.NEEDS_ATTENTION}
+)
 PLAIN_INTERVAL = 2.0  # seconds between progress lines when stdout is not a terminal
 
 
@@ -91,6 +94,8 @@ def print_migration(console: Console, migration: pb.Migration) -> None:
         ("downtime", human_seconds(migration.downtime_seconds)),
     ):
         table.add_row(f"[bold]{label}[/]", value)
+    if migration.waiting:
+        table.add_row("[bold yellow]waiting[/]", migration.waiting)
     if migration.error:
         table.add_row("[bold red]error[/]", migration.error)
     console.print(table)
@@ -122,6 +127,8 @@ def print_status(console: Console, status: pb.MigrationStatus) -> None:
     ]
     for label, value in rows:
         table.add_row(f"[bold]{label}[/]", value)
+    if status.waiting:
+        table.add_row("[bold yellow]waiting[/]", status.waiting)
     if status.error:
         table.add_row("[bold red]error[/]", status.error)
     console.print(table)
@@ -211,6 +218,11 @@ def print_summary(console: Console, migration: pb.Migration) -> None:
         )
     elif state == pb.ROLLED_BACK:
         console.print(f"  stack {migration.project_name} runs again on {spec.source_agent}")
+    elif state == pb.NEEDS_ATTENTION:
+        console.print(
+            f"  [yellow]stack {migration.project_name} is stopped on {spec.source_agent}; "
+            f"whether it runs on {spec.target_agent} is not known[/]"
+        )
     if migration.error:
         console.print(f"  [red]reason:[/] {migration.error}")
 
@@ -274,6 +286,8 @@ class LiveProgress:
         if status is not None and status.rate_bytes_per_second > 0:
             parts.append(f"{human_bytes(status.rate_bytes_per_second)}/s")
             parts.append(f"eta {human_seconds(status.eta_seconds)}")
+        if status is not None and status.waiting:
+            parts.append(f"[yellow]{status.waiting}[/]")
         if step.state in ("done", "failed"):
             parts.append(_step_duration(step))
         if step.error:
@@ -290,6 +304,8 @@ class LiveProgress:
         if status.rate_bytes_per_second > 0:
             line += f"  {human_bytes(status.rate_bytes_per_second)}/s"
             line += f"  eta {human_seconds(status.eta_seconds)}"
+        if status.waiting:
+            line += f"  {status.waiting}"
         now = time.monotonic()
         moved_on = (status.state, status.current_step) != self._last_position
         if line == self._last_line or not (moved_on or now - self._last_time >= PLAIN_INTERVAL):

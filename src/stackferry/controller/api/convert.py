@@ -37,6 +37,7 @@ def options_from_pb(message: pb.MigrationOptions) -> model.MigrationOptions:
         or DEFAULT_OPTIONS.verify_timeout_seconds,
         bandwidth_limit_bytes_per_second=message.bandwidth_limit_bytes_per_second,
         path_maps=tuple(model.PathMapping(m.source, m.target) for m in message.path_maps),
+        keep_target_on_failure=message.keep_target_on_failure,
     )
 
 
@@ -46,6 +47,7 @@ def options_to_pb(options: model.MigrationOptions) -> pb.MigrationOptions:
         verify_timeout_seconds=options.verify_timeout_seconds,
         bandwidth_limit_bytes_per_second=options.bandwidth_limit_bytes_per_second,
         path_maps=[pb.PathMapping(source=m.source, target=m.target) for m in options.path_maps],
+        keep_target_on_failure=options.keep_target_on_failure,
     )
 
 
@@ -123,6 +125,7 @@ def migration_to_pb(migration: model.Migration) -> pb.Migration:
         downtime_seconds=_unknown_negative(migration.downtime_seconds),
         bytes_transferred=migration.bytes_transferred,
         project_name=migration.project_name,
+        waiting=migration.waiting,
     )
 
 
@@ -139,6 +142,7 @@ def status_to_pb(status: MigrationStatus) -> pb.MigrationStatus:
         eta_seconds=_unknown_negative(status.eta_seconds),
         error=status.error,
         downtime_seconds=_unknown_negative(status.downtime_seconds),
+        waiting=status.waiting,
     )
 
 

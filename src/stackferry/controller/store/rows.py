@@ -57,6 +57,7 @@ def migration_values(migration: Migration) -> dict[str, Any]:
         "bytes_transferred": migration.bytes_transferred,
         "source_stopped_at": migration.source_stopped_at,
         "target_serving_at": migration.target_serving_at,
+        "waiting": migration.waiting,
         "created_at": migration.created_at,
         "updated_at": migration.updated_at,
     }
@@ -154,4 +155,5 @@ def migration_from_rows(
         snapshots=[snapshot_from_row(r) for r in snapshot_rows],
         source_stopped_at=row["source_stopped_at"],
         target_serving_at=row["target_serving_at"],
+        waiting=row["waiting"],
     )

@@ -34,6 +34,7 @@ migrations = sa.Table(
     sa.Column("bytes_transferred", sa.BigInteger, nullable=False),
     sa.Column("source_stopped_at", sa.Double, nullable=True),
     sa.Column("target_serving_at", sa.Double, nullable=True),
+    sa.Column("waiting", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("lease_owner", sa.String(200), nullable=True),

@@ -27,6 +27,7 @@ class MigrationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANCELLED: _ClassVar[MigrationState]
     FAILED: _ClassVar[MigrationState]
     FAILING: _ClassVar[MigrationState]
+    NEEDS_ATTENTION: _ClassVar[MigrationState]
 MIGRATION_STATE_UNSPECIFIED: MigrationState
 PENDING: MigrationState
 VALIDATING: MigrationState
@@ -45,6 +46,7 @@ CANCELLING: MigrationState
 CANCELLED: MigrationState
 FAILED: MigrationState
 FAILING: MigrationState
+NEEDS_ATTENTION: MigrationState
 
 class PathMapping(_message.Message):
     __slots__ = ("source", "target")
@@ -55,16 +57,18 @@ class PathMapping(_message.Message):
     def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class MigrationOptions(_message.Message):
-    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps")
+    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps", "keep_target_on_failure")
     KEEP_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     VERIFY_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     PATH_MAPS_FIELD_NUMBER: _ClassVar[int]
+    KEEP_TARGET_ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
     keep_snapshots: bool
     verify_timeout_seconds: int
     bandwidth_limit_bytes_per_second: int
     path_maps: _containers.RepeatedCompositeFieldContainer[PathMapping]
-    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ...) -> None: ...
+    keep_target_on_failure: bool
+    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ...) -> None: ...
 
 class MigrationSpec(_message.Message):
     __slots__ = ("name", "compose_path", "source_agent", "target_agent", "target_dataset", "target_base", "target_compose_dir", "transfer_method", "options", "project_name")
@@ -123,7 +127,7 @@ class Step(_message.Message):
     def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., started_unix: _Optional[float] = ..., ended_unix: _Optional[float] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Migration(_message.Message):
-    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name")
+    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name", "waiting")
     ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +138,7 @@ class Migration(_message.Message):
     DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     BYTES_TRANSFERRED_FIELD_NUMBER: _ClassVar[int]
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FIELD_NUMBER: _ClassVar[int]
     id: str
     spec: MigrationSpec
     state: MigrationState
@@ -144,10 +149,11 @@ class Migration(_message.Message):
     downtime_seconds: float
     bytes_transferred: int
     project_name: str
-    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ...) -> None: ...
+    waiting: str
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ..., waiting: _Optional[str] = ...) -> None: ...
 
 class MigrationStatus(_message.Message):
-    __slots__ = ("id", "state", "progress_percent", "current_step", "step", "bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "error", "downtime_seconds")
+    __slots__ = ("id", "state", "progress_percent", "current_step", "step", "bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "error", "downtime_seconds", "waiting")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_PERCENT_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +165,7 @@ class MigrationStatus(_message.Message):
     ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FIELD_NUMBER: _ClassVar[int]
     id: str
     state: MigrationState
     progress_percent: float
@@ -170,7 +177,8 @@ class MigrationStatus(_message.Message):
     eta_seconds: float
     error: str
     downtime_seconds: float
-    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., progress_percent: _Optional[float] = ..., current_step: _Optional[str] = ..., step: _Optional[_Union[Step, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., error: _Optional[str] = ..., downtime_seconds: _Optional[float] = ...) -> None: ...
+    waiting: str
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., progress_percent: _Optional[float] = ..., current_step: _Optional[str] = ..., step: _Optional[_Union[Step, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., error: _Optional[str] = ..., downtime_seconds: _Optional[float] = ..., waiting: _Optional[str] = ...) -> None: ...
 
 class ListMigrationsRequest(_message.Message):
     __slots__ = ("states", "page_size", "page_token")
