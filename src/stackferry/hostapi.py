@@ -155,7 +155,10 @@ class ServiceInfo:
 
 @dataclass(frozen=True)
 class MountInfo:
-    """One bind mount of the stack: host path `source`, and the dataset that holds it if any."""
+    """One mount of the stack, as the source agent found it in the compose file and in the
+    running containers' Mounts: a bind's host path `source` (`resolved_source` after realpath),
+    a volume's engine facts, and the dataset that holds the data if any. The controller's plan
+    gives each a mover (controller/domain/mounts.py)."""
 
     service: str
     source: str
@@ -163,6 +166,23 @@ class MountInfo:
     on_zfs: bool = False
     dataset: str = ""
     dataset_mountpoint: str = ""
+    type: str = "bind"  # bind, volume, tmpfs, or another type compose / the engine names
+    resolved_source: str = ""
+    outside_roots: bool = False
+    source_kind: str = ""  # dir, file, missing, other
+    volume: str = ""  # the engine's name
+    volume_key: str = ""  # the top-level compose key
+    volume_driver: str = ""
+    volume_options: dict[str, str] = field(default_factory=dict)
+    volume_labels: dict[str, str] = field(default_factory=dict)
+    external: bool = False
+    volume_mountpoint: str = ""  # "" when the engine has no such volume yet
+    shared_with: tuple[str, ...] = ()  # other compose projects whose containers use it
+    seen_in: str = "compose"  # compose, container, compose+container
+    size_bytes: int = 0
+    read_only: bool = False
+    location: str = ""  # services.web.volumes[1], or the container for one compose lacks
+    anonymous: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,33 @@ services = st.builds(
     st.lists(text, max_size=3).map(tuple),
 )
 images = st.builds(h.ImageInfo, text, st.booleans(), text, ints)
-mounts = st.builds(h.MountInfo, text, text, text, st.booleans(), text, text)
+labels = st.dictionaries(text, text, max_size=3)
+mounts = st.builds(
+    h.MountInfo,
+    text,
+    text,
+    text,
+    st.booleans(),
+    text,
+    text,
+    text,
+    text,
+    st.booleans(),
+    text,
+    text,
+    text,
+    text,
+    labels,
+    labels,
+    st.booleans(),
+    text,
+    st.lists(text, max_size=2).map(tuple),
+    text,
+    ints,
+    st.booleans(),
+    text,
+    st.booleans(),
+)
 stacks = st.builds(
     h.StackInfo,
     text,

@@ -161,11 +161,52 @@ def mount_to_pb(m: h.MountInfo) -> pb.MountInfo:
         on_zfs=m.on_zfs,
         dataset=m.dataset,
         dataset_mountpoint=m.dataset_mountpoint,
+        type=m.type,
+        resolved_source=m.resolved_source,
+        outside_roots=m.outside_roots,
+        source_kind=m.source_kind,
+        volume=m.volume,
+        volume_key=m.volume_key,
+        volume_driver=m.volume_driver,
+        volume_options=m.volume_options,
+        volume_labels=m.volume_labels,
+        external=m.external,
+        volume_mountpoint=m.volume_mountpoint,
+        shared_with=list(m.shared_with),
+        seen_in=m.seen_in,
+        size_bytes=m.size_bytes,
+        read_only=m.read_only,
+        location=m.location,
+        anonymous=m.anonymous,
     )
 
 
 def mount_from_pb(m: pb.MountInfo) -> h.MountInfo:
-    return h.MountInfo(m.service, m.source, m.target, m.on_zfs, m.dataset, m.dataset_mountpoint)
+    return h.MountInfo(
+        m.service,
+        m.source,
+        m.target,
+        m.on_zfs,
+        m.dataset,
+        m.dataset_mountpoint,
+        type=m.type,
+        resolved_source=m.resolved_source,
+        outside_roots=m.outside_roots,
+        source_kind=m.source_kind,
+        volume=m.volume,
+        volume_key=m.volume_key,
+        volume_driver=m.volume_driver,
+        volume_options=dict(m.volume_options),
+        volume_labels=dict(m.volume_labels),
+        external=m.external,
+        volume_mountpoint=m.volume_mountpoint,
+        shared_with=tuple(m.shared_with),
+        seen_in=m.seen_in,
+        size_bytes=m.size_bytes,
+        read_only=m.read_only,
+        location=m.location,
+        anonymous=m.anonymous,
+    )
 
 
 def stack_to_pb(s: h.StackInfo) -> pb.StackInfo:

@@ -359,20 +359,68 @@ class ImageInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., present: _Optional[bool] = ..., id: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
 class MountInfo(_message.Message):
-    __slots__ = ("service", "source", "target", "on_zfs", "dataset", "dataset_mountpoint")
+    __slots__ = ("service", "source", "target", "on_zfs", "dataset", "dataset_mountpoint", "type", "resolved_source", "outside_roots", "source_kind", "volume", "volume_key", "volume_driver", "volume_options", "volume_labels", "external", "volume_mountpoint", "shared_with", "seen_in", "size_bytes", "read_only", "location", "anonymous")
+    class VolumeOptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class VolumeLabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     ON_ZFS_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
     DATASET_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OUTSIDE_ROOTS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_KIND_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_KEY_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_DRIVER_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_LABELS_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    SHARED_WITH_FIELD_NUMBER: _ClassVar[int]
+    SEEN_IN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    ANONYMOUS_FIELD_NUMBER: _ClassVar[int]
     service: str
     source: str
     target: str
     on_zfs: bool
     dataset: str
     dataset_mountpoint: str
-    def __init__(self, service: _Optional[str] = ..., source: _Optional[str] = ..., target: _Optional[str] = ..., on_zfs: _Optional[bool] = ..., dataset: _Optional[str] = ..., dataset_mountpoint: _Optional[str] = ...) -> None: ...
+    type: str
+    resolved_source: str
+    outside_roots: bool
+    source_kind: str
+    volume: str
+    volume_key: str
+    volume_driver: str
+    volume_options: _containers.ScalarMap[str, str]
+    volume_labels: _containers.ScalarMap[str, str]
+    external: bool
+    volume_mountpoint: str
+    shared_with: _containers.RepeatedScalarFieldContainer[str]
+    seen_in: str
+    size_bytes: int
+    read_only: bool
+    location: str
+    anonymous: bool
+    def __init__(self, service: _Optional[str] = ..., source: _Optional[str] = ..., target: _Optional[str] = ..., on_zfs: _Optional[bool] = ..., dataset: _Optional[str] = ..., dataset_mountpoint: _Optional[str] = ..., type: _Optional[str] = ..., resolved_source: _Optional[str] = ..., outside_roots: _Optional[bool] = ..., source_kind: _Optional[str] = ..., volume: _Optional[str] = ..., volume_key: _Optional[str] = ..., volume_driver: _Optional[str] = ..., volume_options: _Optional[_Mapping[str, str]] = ..., volume_labels: _Optional[_Mapping[str, str]] = ..., external: _Optional[bool] = ..., volume_mountpoint: _Optional[str] = ..., shared_with: _Optional[_Iterable[str]] = ..., seen_in: _Optional[str] = ..., size_bytes: _Optional[int] = ..., read_only: _Optional[bool] = ..., location: _Optional[str] = ..., anonymous: _Optional[bool] = ...) -> None: ...
 
 class StackInfo(_message.Message):
     __slots__ = ("project_name", "project_dir", "compose_path", "compose_text", "env_text", "env_exists", "services", "images", "mounts", "datasets")
