@@ -174,6 +174,7 @@ class FileMove:
     volume_labels: dict[str, str] = field(default_factory=dict)
     estimated_bytes: int = 0
     bytes_moved: int = 0
+    written_path: str = ""  # the path the compose file names, when a link leads to source_path
 
 
 @dataclass(frozen=True)

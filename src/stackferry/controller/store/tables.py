@@ -35,6 +35,8 @@ migrations = sa.Table(
     sa.Column("source_stopped_at", sa.Double, nullable=True),
     sa.Column("target_serving_at", sa.Double, nullable=True),
     sa.Column("waiting", sa.Text, nullable=False, server_default=""),
+    sa.Column("files", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("mounts", sa.JSON, nullable=False, server_default="[]"),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("lease_owner", sa.String(200), nullable=True),
