@@ -205,6 +205,7 @@ def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
         project_name=args.project_name,
         options=pb.MigrationOptions(
             keep_snapshots=args.keep_snapshots,
+            keep_target_on_failure=args.keep_target_on_failure,
             verify_timeout_seconds=args.verify_timeout,
             bandwidth_limit_bytes_per_second=args.bwlimit,
             path_maps=args.maps,
