@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stackferry.agent.rpc.migration_rpc import MigrationRpc
 from stackferry.agent.rpc.stack_rpc import StackRpc
 from stackferry.agent.rpc.storage_rpc import StorageRpc
 from stackferry.agent.rpc.transfer_rpc import TransferRpc
@@ -9,6 +10,6 @@ from stackferry.agent.service import AgentService
 from stackferry.api.agent.v1 import agent_pb2_grpc
 
 
-class AgentServicer(StorageRpc, TransferRpc, StackRpc, agent_pb2_grpc.AgentServicer):
+class AgentServicer(StorageRpc, TransferRpc, StackRpc, MigrationRpc, agent_pb2_grpc.AgentServicer):
     def __init__(self, service: AgentService) -> None:
         self.service = service
