@@ -174,6 +174,7 @@ def print_plan(console: Console, plan: pb.MigrationPlan) -> None:
             human_bytes(d.estimated_bytes),
         )
     console.print(datasets)
+    console.print(mounts_table(plan.mounts))
     console.print(f"[bold]total to copy[/] about {human_bytes(plan.total_bytes)}")
     paths = Table("source path", "target path", header_style="bold", title="path map")
     for mapping in plan.path_map:
@@ -191,6 +192,36 @@ def print_plan(console: Console, plan: pb.MigrationPlan) -> None:
             console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
         else:
             console.print(f"[bold]{title}[/]: unchanged")
+
+
+MOVER_STYLE = {"refused": "red", "excluded": "yellow", "left alone": "dim", "nothing": "dim"}
+
+
+def mounts_table(mounts: Any) -> Table:
+    """Every mount of every service and how it moves (and why, when it does not)."""
+    table = Table(
+        "service",
+        "mount",
+        "from",
+        "mover",
+        "to",
+        "size",
+        "why",
+        header_style="bold",
+        title="mounts",
+    )
+    for m in mounts:
+        table.add_row(
+            m.service,
+            m.target,
+            m.source,
+            m.mover,
+            m.moves_to,
+            human_bytes(m.size_bytes) if m.size_bytes else "",
+            m.reason,
+            style=MOVER_STYLE.get(m.mover, ""),
+        )
+    return table
 
 
 def print_ping(console: Console, address: str, ping: pb.PingAgentReply) -> None:
@@ -211,6 +242,13 @@ def print_summary(console: Console, migration: pb.Migration) -> None:
     console.print(f"[bold {color}]migration {migration.id} {state_name(state)}[/]")
     console.print(f"  data moved: {human_bytes(migration.bytes_transferred)}")
     console.print(f"  downtime:   {human_seconds(migration.downtime_seconds)}")
+    for f in migration.files:
+        console.print(f"  files:      {f.name} -> {f.moves_to}: {human_bytes(f.bytes_moved)}")
+    for m in migration.mounts:
+        if m.mover in ("excluded", "refused"):
+            console.print(
+                f"  [yellow]{m.mover}:[/] {m.service} {m.source} ({m.target}): {m.reason}"
+            )
     if state == pb.COMPLETED:
         console.print(
             f"  stack {migration.project_name} now runs on {spec.target_agent} "

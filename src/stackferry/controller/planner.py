@@ -116,7 +116,7 @@ class Planner:
                 facts["stack_error" if stack is None else "plan_error"] = str(exc)
         if target_ping.reachable and plan is not None:
             target = self.dialer.dial(spec.target_agent)
-            parts = spec.target_dataset.split("/")
+            parts = spec.target_dataset.split("/") if spec.target_dataset else []
             names = [d.target_dataset for d in plan.datasets]
             names += ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
             facts["target_datasets"] = tuple(known_datasets(target, names))

@@ -76,7 +76,8 @@ def check_spec(spec: MigrationSpec) -> None:
     for what, address in (("source_agent", spec.source_agent), ("target_agent", spec.target_agent)):
         if not ADDRESS.match(address):
             raise InvalidArgument(f"{what}: {address!r} is not HOST:PORT")
-    if not DATASET_NAME.match(spec.target_dataset) or ".." in spec.target_dataset.split("/"):
+    bad_name = not DATASET_NAME.match(spec.target_dataset) or ".." in spec.target_dataset.split("/")
+    if spec.target_dataset and bad_name:  # "": a stack whose data is all off ZFS
         raise InvalidArgument(
             f"target_dataset: {spec.target_dataset!r} is not a dataset name like pool/parent"
         )

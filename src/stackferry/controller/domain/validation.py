@@ -149,6 +149,8 @@ def target_space(f: Facts) -> Check:
         return Check("target_space", False, "unknown: no plan")
     if not f.plan.datasets:
         return Check("target_space", True, "no datasets to receive (files: the target checks)")
+    if not f.target_dataset:
+        return Check("target_space", False, "datasets move: give --target-dataset POOL/PARENT")
     infos = _infos(f)
     parts = f.target_dataset.split("/")
     ancestors = ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
