@@ -21,6 +21,10 @@ from stackferry.agent.cleanup import Cleanup
 from stackferry.agent.config import AgentConfig
 from stackferry.agent.errors import AgentError, Cancelled, InvalidArgument
 from stackferry.agent.fencing import Fencing, checked_migration_id
+from stackferry.agent.files.ports import FilePeerDialer
+from stackferry.agent.files.service import FileService, rsync_version
+from stackferry.agent.files.trees import Trees
+from stackferry.agent.files.volumes import Volumes
 from stackferry.agent.journal import Journal
 from stackferry.agent.ports import Caller, PeerDialer
 from stackferry.agent.roots import Roots, validate_snapshot_name
@@ -74,11 +78,13 @@ class AgentService:
     peers: PeerDialer
     claims: ClaimBook
     journal: Journal
+    file_peers: FilePeerDialer
     hostname: str = field(default_factory=socket.gethostname)
     version: str = __version__
     stacks: StackService = field(init=False)
     cleanup: Cleanup = field(init=False)
     fencing: Fencing = field(init=False)
+    files: FileService = field(init=False)
 
     def __post_init__(self) -> None:
         self.stacks = StackService(self.roots, self.storage, self.runtime)
@@ -86,6 +92,14 @@ class AgentService:
             self.journal, self.claims, self.storage, self.runtime, self.config.docker_host
         )
         self.fencing = Fencing(self.roots, self.claims, self.journal, self.cleanup, self.runtime)
+        trees = Trees(self.roots, Volumes(self.config.docker_host), self.journal)
+        self.files = FileService(
+            trees,
+            self.tickets,
+            self.file_peers,
+            self.fencing.check,
+            self.config.bandwidth_limit_bytes_per_second,
+        )
 
     # -- this host ---------------------------------------------------------------------
 
@@ -99,6 +113,7 @@ class AgentService:
             zfs_version=self.storage.version() if self.storage.name == "zfs" else "",
             allowed_dataset_roots=self.roots.datasets,
             allowed_path_roots=self.roots.paths,
+            rsync_version=rsync_version(),
             **self._runtime_info(),
         )
 

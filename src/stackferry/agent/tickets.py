@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from stackferry.agent.errors import InvalidArgument, PermissionDenied
 
-KINDS = ("zfs", "images")
+KINDS = ("zfs", "images", "files")
 
 
 @dataclass(frozen=True)

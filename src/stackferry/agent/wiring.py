@@ -11,6 +11,7 @@ from stackferry.agent.claims import ClaimBook
 from stackferry.agent.config import AgentConfig
 from stackferry.agent.journal import Journal
 from stackferry.agent.roots import Roots
+from stackferry.agent.rpc.file_peer import GrpcFilePeerDialer
 from stackferry.agent.rpc.peer import GrpcPeerDialer
 from stackferry.agent.runtime import make_runtime
 from stackferry.agent.service import AgentService
@@ -29,4 +30,5 @@ def build_service(config: AgentConfig) -> AgentService:
         peers=GrpcPeerDialer(config),
         claims=ClaimBook(config.state_dir),
         journal=journal,
+        file_peers=GrpcFilePeerDialer(config),
     )
