@@ -143,8 +143,6 @@ class Volumes:
         carrying this migration's label, kept (a retry); empty and unused, recreated;
         otherwise refused unless allow_overwrite (then kept: the file pass overwrites it)."""
         check_volume_name(spec.name)
-        if MIGRATION_LABEL in spec.labels:
-            raise InvalidArgument(f"the label {MIGRATION_LABEL} is the agent's to set")
         existing = self.inspect(spec.name)
         if existing.exists:
             if migration_id and existing.labels.get(MIGRATION_LABEL) == migration_id:
@@ -161,7 +159,8 @@ class Volumes:
                     "refused without allow_overwrite"
                 )
         before_create()
-        labels = dict(spec.labels)
+        # A source volume an earlier migration made carries that migration's id: not this one's.
+        labels = {k: v for k, v in spec.labels.items() if k != MIGRATION_LABEL}
         if migration_id:
             labels[MIGRATION_LABEL] = migration_id
         self._call(
