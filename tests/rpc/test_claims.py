@@ -42,9 +42,20 @@ def agent_args(root: Path, state: Path) -> tuple[str, ...]:
 
 
 def claim(
-    stub: Stub, migration_id: str, role: str = "source", ttl: int = 0, **resources: object
+    stub: Stub,
+    migration_id: str,
+    role: str = "source",
+    ttl: int = 0,
+    compose_path: str = "",
+    datasets: tuple[str, ...] = (),
 ) -> agent_pb2.ClaimGrant:
-    message = agent_pb2.Claim(role=role, project_name="shop", ttl_seconds=ttl, **resources)
+    message = agent_pb2.Claim(
+        role=role,
+        project_name="shop",
+        ttl_seconds=ttl,
+        compose_path=compose_path,
+        datasets=datasets,
+    )
     return stub.Claim(agent_pb2.ClaimRequest(migration_id=migration_id, claim=message))
 
 
@@ -68,7 +79,7 @@ def test_a_second_migration_is_refused_by_name(
 ) -> None:
     stub = agent_stub(start_agent(*agent_args(root, tmp_path / "state")).address)
     compose = str(root / "shop" / "docker-compose.yml")
-    claim(stub, "m-one", compose_path=compose, datasets=["pool/shop"])
+    claim(stub, "m-one", compose_path=compose, datasets=("pool/shop",))
 
     message = refused(lambda: claim(stub, "m-two", role="target"))
     assert "project 'shop'" in message and "m-one (source" in message and "m-two" in message
@@ -95,7 +106,7 @@ def test_a_second_migration_is_refused_by_name(
     with pytest.raises(grpc.RpcError) as holder:
         stop(stub, root, "m-one")
     assert holder.value.code() == grpc.StatusCode.NOT_FOUND
-    again = claim(stub, "m-one", compose_path=compose, datasets=["pool/shop"])
+    again = claim(stub, "m-one", compose_path=compose, datasets=("pool/shop",))
     assert again.migration_id == "m-one", "a repeated claim renews"
 
 

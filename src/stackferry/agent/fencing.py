@@ -90,19 +90,20 @@ class Fencing:
         self.claims.check(migration_id, wanted)
         if not migration_id:
             return run(request)
-        if self.journal.deploy_of(migration_id) is None and self.runtime.project_containers(
-            project
-        ):
+        before = self.journal.deploy_of(migration_id)
+        if before is None and self.runtime.project_containers(project):
             # Journaled deploys are taken down on restart: only ever one this migration made.
             raise AlreadyExists(
                 f"project {project!r} already has containers on this host, not deployed by "
                 f"migration {migration_id}"
             )
+        if before is not None and before.state == "committed":
+            return run(request)  # a repeated deploy of a committed migration stays committed
         self._record_writes(migration_id, compose_dir, compose_path, request.write_env)
         self.journal.deploy_started(migration_id, project, str(compose_path), request.compose_text)
         result = run(request)
-        if not result.ok:  # a failed deploy took its containers down (stacks.py)
-            self.journal.set_deploy_state(migration_id, "removed")
+        if not result.ok and not self.runtime.project_containers(project):
+            self.journal.set_deploy_state(migration_id, "removed")  # it took itself down
         return result
 
     def _record_writes(
