@@ -2,7 +2,8 @@
 stopped: the next `stackferry` command on the same state directory takes it up, says so, and
 drives it to its end before returning; `stackferry resume ID` does it explicitly. A second
 `migrate` of a stack under migration changes nothing and prints the command that resumes the
-first. Real agents, zfs-fuse pools and both Docker engines."""
+first; without credentials to dial the agents, a command names the resume command instead.
+Real agents, zfs-fuse pools and both Docker engines."""
 
 from __future__ import annotations
 
@@ -69,6 +70,14 @@ def test_a_second_migrate_changes_nothing_and_names_the_resume_command(
     world = make_world()
     migration_id, left_in = killed_after_the_stop(world)
     before, events_before = stored(world.state_dir, migration_id)
+
+    # Without a way to dial the agents (no flags, none remembered) nothing is resumed: the
+    # command says what to run instead.
+    (world.state_dir / "agent-credentials.json").unlink()
+    listed = stackferry("list", "--json", state_dir=world.state_dir)
+    assert listed.returncode == 0, listed.stderr
+    assert f"resume it with: stackferry resume {migration_id}" in listed.stderr
+    assert stored(world.state_dir, migration_id)[0].version == before.version
 
     second = stackferry("migrate", *world.migrate_flags(), state_dir=world.state_dir)
     assert second.returncode == 1, f"{second.stdout}\n{second.stderr}"
