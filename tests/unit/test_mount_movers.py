@@ -95,6 +95,15 @@ def test_shared_anonymous_and_foreign_volumes_are_refused_and_excludes_win() -> 
     assert movers([ON_ZFS], excludes=("/tank/app/html",))[0][1] is Mover.EXCLUDED
 
 
+def test_a_mount_only_the_running_container_has_is_refused_unless_a_system_path() -> None:
+    extra = bind("/srv/extra", "/extra", seen_in="container")
+    clock = bind("/etc/localtime", "/etc/localtime", seen_in="container")
+    found = movers([extra, clock])
+    assert [mover for _, mover, _ in found] == [Mover.REFUSED, Mover.LEFT_ALONE]
+    assert "the compose file does not" in found[0][2] and "--exclude web:/extra" in found[0][2]
+    assert movers([extra], excludes=("web:/extra",))[0][1] is Mover.EXCLUDED
+
+
 def test_an_external_volume_of_this_stack_alone_moves_under_its_name() -> None:
     alone = volume("shared", "/s", volume_key="shared", external=True, volume_labels={"k": "v"})
     entries, moves = plan_mounts([alone], spec(), DATASET_MAP)

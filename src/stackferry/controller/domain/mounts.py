@@ -7,7 +7,10 @@
 | /etc/localtime, the Docker socket, /dev, /proc, /sys ... | left alone, reported          |
 | tmpfs; a source that does not exist                     | nothing to move                |
 | named by `--exclude`                                     | excluded, in the plan and record |
-| outside the allowed roots, shared, anonymous, other drivers and types | refused, with the reason |
+| outside the roots; shared; anonymous; other drivers, types; not in the compose file | refused |
+
+(A mount only a running container has, from an override file say, is refused: the target,
+deployed from the compose file, would not mount it.)
 
 Where file data lands: a directory below `target_base` (keeping its path relative to the
 deepest directory above all of them), or where an explicit `--map` sends it; a volume in the
@@ -103,6 +106,14 @@ def mover_of(m: MountInfo, excludes: Sequence[str]) -> tuple[Mover, str]:
         return Mover.NOTHING, "tmpfs: nothing to move"
     if is_excluded(m, excludes):
         return Mover.EXCLUDED, "excluded by --exclude: its data stays behind"
+    if m.seen_in == "container" and not (
+        is_system_path(m.source) or is_system_path(m.resolved_source)
+    ):
+        return Mover.REFUSED, (
+            "the running container mounts it but the compose file does not (an override "
+            "file?): the target would not mount it; add it to the compose file, or --exclude "
+            f"{m.service}:{m.target}"
+        )
     if m.type == "bind":
         return _path_mover(m, m.source)
     if m.type == "volume":
