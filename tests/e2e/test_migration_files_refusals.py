@@ -4,6 +4,8 @@
 - a bind source that is a link out of the allowed roots is refused at validate, by name;
 - an external volume another project uses is refused naming that project, nothing is written;
 - a non-empty volume of the same name on the target is refused without --allow-overwrite;
+- an external volume this stack alone uses moves under its name; an excluded one stays behind,
+  and the record says so;
 - a target that runs out of space in the bulk pass fails cleanly: the source never stopped,
   the target keeps nothing; a cancel during the pass leaves nothing behind either.
 """
@@ -214,6 +216,41 @@ def test_a_non_empty_volume_of_the_same_name_on_the_target_needs_allow_overwrite
     )
     assert kept.stdout == "already on the target\n"
     assert "target_volumes_free" not in failures(service, hosts.spec(allow_overwrite=True))
+
+
+def test_an_external_volume_of_this_stack_alone_moves_and_an_excluded_one_stays(
+    hosts: Hosts, service: ControllerService
+) -> None:
+    alone, cache = f"{hosts.project}-alone", f"{hosts.project}_cache"
+    hosts.write_stack(
+        f'services:\n  web:\n    image: {IMAGE}\n    command: ["sh", "-c", "{IDLE}"]\n'
+        "    volumes:\n      - alone:/alone\n      - cache:/cache\n"
+        f"volumes:\n  alone:\n    external: true\n    name: {alone}\n  cache: {{}}\n"
+    )
+    client = engine(hosts.docker_a)
+    try:
+        client.volumes.create(alone)
+    finally:
+        client.close()
+    hosts.up()
+    for volume in (alone, cache):
+        subprocess.run(
+            ["docker", "-H", hosts.docker_a, "run", "--rm", "-v", f"{volume}:/d", IMAGE, "sh",
+             "-c", f"echo {volume} > /d/file"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    migration = service.create(hosts.spec(excludes=("cache",)), start=True)
+    ended = service.wait(migration.id, 180)
+    assert ended.state == MigrationState.COMPLETED, ended.error
+    web = service_container(hosts.docker_b, hosts.project, "web")
+    read = ["docker", "-H", hosts.docker_b, "exec", web, "cat"]
+    moved = subprocess.run([*read, "/alone/file"], capture_output=True, text=True, timeout=60)
+    assert moved.stdout == f"{alone}\n"
+    left = subprocess.run([*read, "/cache/file"], capture_output=True, text=True, timeout=60)
+    assert left.returncode != 0  # an empty volume of that name on B: its data stayed
+    (excluded,) = [m for m in ended.mounts if m.target == "/cache"]
+    assert excluded.mover.value == "excluded" and excluded.source == f"volume {cache}"
+    assert [f.name for f in ended.files] == [f"volume {alone}"]
 
 
 def plain_stack(hosts: Hosts, mib: int) -> Path:
