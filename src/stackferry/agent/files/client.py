@@ -20,6 +20,7 @@ from pathlib import Path
 from stackferry.agent import exec as agent_exec
 from stackferry.agent.errors import AgentError, FailedPrecondition
 from stackferry.agent.files import rsync_argv
+from stackferry.agent.process_pipes import enlarge_pipe
 
 SHIM = str(Path(__file__).with_name("shim.py"))
 HANDOVER_TIMEOUT = 30.0  # rsync starts its remote shell at once; this is a dead rsync
@@ -85,6 +86,8 @@ class RsyncClient:
                 os.close(fd)
             raise AgentError("the rsync shim did not hand over its pipes")
         self.output, self.input = fds[0], fds[1]
+        for fd in fds:  # up to 1 MiB waits in a pipe: fewer, larger stream messages
+            enlarge_pipe(fd)
         self._control.settimeout(None)
         return data.decode(errors="replace").split("\0")
 

@@ -16,6 +16,7 @@ from stackferry.agent.errors import AgentError, Cancelled
 from stackferry.agent.files.errors import rsync_failed
 from stackferry.agent.files.ports import FileEnd
 from stackferry.agent.files.trees import remove_partials
+from stackferry.agent.process_pipes import enlarge_pipe
 
 READ_SIZE = 1 << 20
 ABORT_GRACE = 5.0  # rsync, given EOF, parks its partial file and exits
@@ -32,6 +33,8 @@ class ReceivingPass:
         assert server.popen.stdin is not None and server.popen.stdout is not None
         self._stdin = server.popen.stdin
         self._stdout = server.popen.stdout
+        for pipe in (self._stdin, self._stdout):  # fewer, larger stream messages
+            enlarge_pipe(pipe.fileno())
 
     def run(
         self, incoming: Iterable[memoryview | bytes | FileEnd]
@@ -43,8 +46,9 @@ class ReceivingPass:
         try:
             while data := self._read():
                 yield data
+            # No wait for the writer: it ends when the sender half-closes, and the sender
+            # does so only once it has this pass's end.
             returncode = self.server.wait()
-            writer.join(ABORT_GRACE)
             if self._aborted.is_set():
                 raise Cancelled("the file pass was cut before its end")
             if self._sender_error:
@@ -56,7 +60,6 @@ class ReceivingPass:
             yield FileEnd(0)
         finally:
             self.abort()
-            writer.join(ABORT_GRACE)
 
     def _read(self) -> bytes:
         try:
