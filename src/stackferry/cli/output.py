@@ -242,6 +242,10 @@ def print_summary(console: Console, migration: pb.Migration) -> None:
     console.print(f"[bold {color}]migration {migration.id} {state_name(state)}[/]")
     console.print(f"  data moved: {human_bytes(migration.bytes_transferred)}")
     console.print(f"  downtime:   {human_seconds(migration.downtime_seconds)}")
+    for d in migration.datasets:
+        console.print(
+            f"  dataset:    {d.source_dataset} -> {d.target_dataset}: {human_bytes(d.bytes_moved)}"
+        )
     for f in migration.files:
         console.print(f"  files:      {f.name} -> {f.moves_to}: {human_bytes(f.bytes_moved)}")
     for m in migration.mounts:

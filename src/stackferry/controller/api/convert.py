@@ -132,6 +132,7 @@ def migration_to_pb(migration: model.Migration) -> pb.Migration:
         waiting=migration.waiting,
         mounts=[mount_plan_to_pb(m) for m in migration.mounts],
         files=[file_move_to_pb(f) for f in migration.files],
+        datasets=[dataset_plan_to_pb(d) for d in migration.datasets],
     )
 
 
@@ -180,6 +181,7 @@ def dataset_plan_to_pb(dataset: model.DatasetPlan) -> pb.DatasetPlan:
         target_dataset=dataset.target_dataset,
         target_mountpoint=dataset.target_mountpoint,
         estimated_bytes=dataset.estimated_bytes,
+        bytes_moved=dataset.bytes_moved,
     )
 
 

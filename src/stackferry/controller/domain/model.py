@@ -132,6 +132,7 @@ class DatasetPlan:
     target_dataset: str
     target_mountpoint: str
     estimated_bytes: int = 0
+    bytes_moved: int = 0  # the stream bytes of its sends, for the record
 
 
 class Mover(enum.StrEnum):

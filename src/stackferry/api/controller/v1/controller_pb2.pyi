@@ -131,7 +131,7 @@ class Step(_message.Message):
     def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., started_unix: _Optional[float] = ..., ended_unix: _Optional[float] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Migration(_message.Message):
-    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name", "waiting", "mounts", "files")
+    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name", "waiting", "mounts", "files", "datasets")
     ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +145,7 @@ class Migration(_message.Message):
     WAITING_FIELD_NUMBER: _ClassVar[int]
     MOUNTS_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
     id: str
     spec: MigrationSpec
     state: MigrationState
@@ -158,7 +159,8 @@ class Migration(_message.Message):
     waiting: str
     mounts: _containers.RepeatedCompositeFieldContainer[MountPlan]
     files: _containers.RepeatedCompositeFieldContainer[FileMovePlan]
-    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ..., waiting: _Optional[str] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ...) -> None: ...
+    datasets: _containers.RepeatedCompositeFieldContainer[DatasetPlan]
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ..., waiting: _Optional[str] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ...) -> None: ...
 
 class MigrationStatus(_message.Message):
     __slots__ = ("id", "state", "progress_percent", "current_step", "step", "bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "error", "downtime_seconds", "waiting")
@@ -289,18 +291,20 @@ class FileMovePlan(_message.Message):
     def __init__(self, name: _Optional[str] = ..., moves_to: _Optional[str] = ..., estimated_bytes: _Optional[int] = ..., bytes_moved: _Optional[int] = ...) -> None: ...
 
 class DatasetPlan(_message.Message):
-    __slots__ = ("source_dataset", "source_mountpoint", "target_dataset", "target_mountpoint", "estimated_bytes")
+    __slots__ = ("source_dataset", "source_mountpoint", "target_dataset", "target_mountpoint", "estimated_bytes", "bytes_moved")
     SOURCE_DATASET_FIELD_NUMBER: _ClassVar[int]
     SOURCE_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
     TARGET_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_MOVED_FIELD_NUMBER: _ClassVar[int]
     source_dataset: str
     source_mountpoint: str
     target_dataset: str
     target_mountpoint: str
     estimated_bytes: int
-    def __init__(self, source_dataset: _Optional[str] = ..., source_mountpoint: _Optional[str] = ..., target_dataset: _Optional[str] = ..., target_mountpoint: _Optional[str] = ..., estimated_bytes: _Optional[int] = ...) -> None: ...
+    bytes_moved: int
+    def __init__(self, source_dataset: _Optional[str] = ..., source_mountpoint: _Optional[str] = ..., target_dataset: _Optional[str] = ..., target_mountpoint: _Optional[str] = ..., estimated_bytes: _Optional[int] = ..., bytes_moved: _Optional[int] = ...) -> None: ...
 
 class Rewrite(_message.Message):
     __slots__ = ("location", "before", "after", "reason", "changed")

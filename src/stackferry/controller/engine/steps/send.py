@@ -8,6 +8,7 @@ a retry continues the partial receive an earlier attempt left instead of startin
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from stackferry.controller.domain.machine import Action
@@ -78,6 +79,8 @@ def _send(ctx: StepContext, action: Action, phase: int) -> None:
         guid = result.received_guid or m.snapshot_guid("source", d.source_dataset, name)
         m.remember(SnapshotRecord("target", d.target_dataset, name, guid, time.time()))
         m.bytes_transferred += result.bytes
+        index = m.datasets.index(d)
+        m.datasets[index] = dataclasses.replace(d, bytes_moved=d.bytes_moved + result.bytes)
         ctx.save()
 
 
