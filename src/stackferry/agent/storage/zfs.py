@@ -47,6 +47,9 @@ log = structlog.get_logger(__name__)
 
 _MISSING = "does not exist"
 MARK = "stackferry:migration"
+# How long a receive waits for an earlier receive of its own migration into the same target
+# to finish its abort (zfs-fuse's EOF grace, then the destroy of the partial dataset).
+SAME_MIGRATION_WAIT_SECONDS = 120.0
 
 # (migration_id, kind, name): records in the journal that a migration creates a thing.
 RecordCreated = Callable[[str, str, str], None]
@@ -69,7 +72,7 @@ class ZfsBackend:
         self.zpool = zpool_binary
         self._record_created = record_created
         self._receiving: dict[str, str] = {}  # target -> migration id of its running receive
-        self._receiving_lock = threading.Lock()
+        self._receiving_changed = threading.Condition()
         self._features = self._detect_features()
         self._version = self._detect_version()
 
@@ -409,19 +412,34 @@ class ZfsBackend:
             raise
 
     def _start_receiving(self, target: str, migration_id: str) -> None:
-        with self._receiving_lock:
-            for running, holder in self._receiving.items():
-                if running == target or running.startswith(target + "/"):
+        """Registers the receive into target. Another migration's receive there is refused at
+        once; one of the same migration is an earlier attempt still being torn down (a
+        resumed controller cancelled it), so it is waited for, a while."""
+        deadline = time.monotonic() + SAME_MIGRATION_WAIT_SECONDS
+        with self._receiving_changed:
+            while True:
+                running = [
+                    (t, h)
+                    for t, h in self._receiving.items()
+                    if t == target or t.startswith(target + "/") or target.startswith(t + "/")
+                ]
+                if not running:
+                    break
+                busy, holder = running[0]
+                left = deadline - time.monotonic()
+                if holder != migration_id or left <= 0:
                     who = f"migration {holder}" if holder else "a call without a migration id"
                     raise errors.AlreadyExists(
-                        f"a receive into {running} is already running (for {who}); "
+                        f"a receive into {busy} is already running (for {who}); "
                         "one receive at a time per target"
                     )
+                self._receiving_changed.wait(left)
             self._receiving[target] = migration_id
 
     def _stop_receiving(self, target: str) -> None:
-        with self._receiving_lock:
+        with self._receiving_changed:
             self._receiving.pop(target, None)
+            self._receiving_changed.notify_all()
 
     def _open_receive(
         self,
