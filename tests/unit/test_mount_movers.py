@@ -145,7 +145,16 @@ def test_a_link_inside_the_roots_maps_the_written_path_too() -> None:
     ]
 
 
+def test_a_file_off_zfs_moves_with_its_directory() -> None:
+    conf = bind("/srv/app/nginx.conf", "/etc/nginx.conf", source_kind="file")
+    entries, moves = plan_mounts([conf, bind("/srv/app/data", "/data")], spec(), [])
+    assert [(m.source_path, m.target_path) for m in moves] == [("/srv/app", "/b/app")]
+    assert [e.moves_to for e in entries] == ["/b/app/nginx.conf", "/b/app/data"]
+    assert entries[0].reason == "a file off ZFS: moved with its directory /srv/app"
+
+
 def test_overlapping_targets_are_found() -> None:
     moves = [FileMove("/srv/app", source_path="/srv/app", target_path="/b/app")]
     assert overlapping_targets(moves, ["/b/app"]) == ["/b/app and /b/app"]
     assert overlapping_targets(moves, ["/b/other"]) == []
+    assert overlapping_targets([], ["/b/app", "/b/app/db"]) == []  # a child dataset is fine

@@ -77,7 +77,9 @@ def _path_mover(m: MountInfo, what: str) -> tuple[Mover, str]:
         return Mover.NOTHING, f"{what}{via} does not exist on the source"
     if m.source_kind not in ("dir", "file"):
         return Mover.REFUSED, f"{what}{via} is neither a directory nor a file"
-    return Mover.FILES, f"a {'directory' if m.source_kind == 'dir' else 'file'} off ZFS"
+    if m.source_kind == "file":  # the mover copies trees: the file's directory goes with it
+        return Mover.FILES, f"a file off ZFS: moved with its directory {tree_source(m)[0]}"
+    return Mover.FILES, "a directory off ZFS"
 
 
 def _volume_mover(m: MountInfo) -> tuple[Mover, str]:
@@ -125,7 +127,8 @@ def tree_source(m: MountInfo) -> tuple[str, str]:
     """(directory, volume) the files mover reads for `m` on the source: one is set."""
     if m.type == "volume" and not m.resolved_source:
         return "", m.volume
-    return m.resolved_source or m.source, ""
+    path = m.resolved_source or m.source
+    return (posixpath.dirname(path) if m.source_kind == "file" else path), ""
 
 
 def plan_mounts(
@@ -147,7 +150,9 @@ def plan_mounts(
         moves_to = ""
         if mover is Mover.FILES:
             path, volume = tree_source(m)
-            moves_to = f"volume {volume}" if volume else _landing(path, targets)
+            moves_to = (
+                f"volume {volume}" if volume else _landing(m.resolved_source or path, targets)
+            )
         elif mover is Mover.ZFS:
             moves_to = PathMap.of([(x.source, x.target) for x in dataset_map]).translate(
                 normalize(m.resolved_source or m.source)
@@ -176,6 +181,8 @@ def _file_move(key: tuple[str, str], m: MountInfo, targets: dict[str, str]) -> F
             estimated_bytes=m.size_bytes,
         )
     written = normalize(m.source) if m.source.startswith("/") else ""
+    if written and m.source_kind == "file":
+        written = posixpath.dirname(written)
     return FileMove(
         name=path,
         source_path=path,
@@ -218,11 +225,13 @@ def file_path_map(moves: Sequence[FileMove]) -> list[PathMapping]:
 
 
 def overlapping_targets(moves: Sequence[FileMove], dataset_targets: Sequence[str]) -> list[str]:
-    """Target directories that would land on (or inside) one another."""
-    paths = [m.target_path for m in moves if m.target_path] + list(dataset_targets)
+    """Target directories of file moves that would land on (or inside) one another or a
+    dataset's; a dataset inside a dataset is fine (zfs receives the child below the parent)."""
+    files = [m.target_path for m in moves if m.target_path]
+    paths = files + list(dataset_targets)
     return sorted(
         f"{a} and {b}"
         for i, a in enumerate(paths)
         for b in paths[i + 1 :]
-        if is_within(a, b) or is_within(b, a)
+        if i < len(files) and (is_within(a, b) or is_within(b, a))
     )
