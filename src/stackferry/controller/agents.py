@@ -71,6 +71,8 @@ def controller_error(address: str, exc: grpc.RpcError) -> errors.ControllerError
     cls = ERROR_OF.get(code)
     if cls is None:
         return AgentFailed(address, code.name, detail or "")
+    if cls is errors.Unavailable:
+        return errors.Unavailable(f"agent {address}: {detail}", address)
     return cls(f"agent {address}: {detail}")
 
 

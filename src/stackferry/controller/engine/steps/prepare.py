@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from stackferry.controller.domain.model import SnapshotRecord, snapshot_name
+from stackferry.controller.engine import claims
 from stackferry.controller.engine.context import StepContext, StepFailed
 
 
@@ -20,6 +21,7 @@ def validate(ctx: StepContext) -> None:
     m.datasets = list(survey.plan.datasets)
     if not m.datasets:
         raise StepFailed("the stack has no bind mount on a dataset: nothing to migrate")
+    claims.take(ctx)
 
 
 def snapshot(ctx: StepContext, phase: int = 1) -> None:
