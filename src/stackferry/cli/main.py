@@ -103,6 +103,12 @@ def _add_connection_flags(parser: argparse.ArgumentParser) -> None:
         help="embedded controller's state directory "
         "(default $STACKFERRY_STATE_DIR or ~/.local/state/stackferry)",
     )
+    group.add_argument(
+        "--retry-window",
+        type=float,
+        metavar="SECONDS",
+        help="embedded controller: how long an unreachable agent is tried again (default 90)",
+    )
     group.add_argument("-v", "--verbose", action="store_true", help="show the controller's log")
 
 

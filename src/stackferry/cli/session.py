@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -33,11 +34,8 @@ if TYPE_CHECKING:  # the controller is imported only to run one embedded (see co
     from stackferry.controller.embedded import EmbeddedController, StackKey
 
 CREDENTIALS_FILE = "agent-credentials.json"
-# Commands that keep driving while they run, so they also take over a migration whose CLI dies
-# meanwhile; the others take up interrupted migrations once, when they open the state.
-DRIVING_COMMANDS = frozenset({"migrate", "watch", "cancel", "resume"})
 # Commands whose embedded controller dials agents by their nature, so they need credentials.
-DIALING_COMMANDS = DRIVING_COMMANDS | {"plan", "validate", "agents"}
+DIALING_COMMANDS = frozenset({"migrate", "watch", "cancel", "resume", "plan", "validate", "agents"})
 # Commands that only read: they print once the resumed migrations have ended, so what they
 # show is how things stand when the command returns.
 READING_COMMANDS = frozenset({"status", "list"})
@@ -115,6 +113,8 @@ def embedded_config(args: argparse.Namespace) -> tuple[ControllerConfig, bool]:
         tls_ca=str(tls["tls_ca"]) if tls.get("tls_cert") and tls.get("tls_ca") else None,
         log_level="info" if args.verbose else "warning",
     )
+    if args.retry_window is not None:
+        config = dataclasses.replace(config, retry_window_seconds=args.retry_window)
     return config, credentials is not None
 
 
@@ -147,7 +147,7 @@ def connect(
     embedded = EmbeddedController(
         config,
         resume=can_dial,
-        keep_taking_over=can_dial and args.command in DRIVING_COMMANDS,
+        keep_taking_over=can_dial,
         on_resume=announce,
         skip_stack=skip_stack,
     )

@@ -37,7 +37,7 @@ from stackferry.controller.wiring import build_service
 
 log = structlog.get_logger(__name__)
 
-# How often a driving command looks for migrations whose CLI died meanwhile.
+# How often a running command looks for migrations whose CLI died meanwhile.
 TAKE_OVER_INTERVAL = 1.0
 StackKey = tuple[str, str]  # (source agent, compose path): what one migration at a time moves
 
