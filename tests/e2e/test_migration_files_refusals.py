@@ -7,13 +7,16 @@
 - an external volume this stack alone uses moves under its name; an excluded one stays behind,
   and the record says so;
 - a target that runs out of space in the bulk pass fails cleanly: the source never stopped,
-  the target keeps nothing; a cancel during the pass leaves nothing behind either.
+  the target keeps nothing; a cancel during the pass leaves nothing behind either;
+- a deploy that fails after the final pass rolls back: the source runs again and the target
+  keeps neither the volume nor the directory the passes made.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -305,3 +308,34 @@ def test_a_cancel_during_the_file_pass_leaves_nothing_behind(
     assert ended.state == MigrationState.CANCELLED, ended.error
     assert service_container(hosts.docker_a, hosts.project, "web")
     nothing_on_target(hosts)
+
+
+def test_a_failed_deploy_rolls_back_and_the_passes_leave_nothing_on_the_target(
+    hosts: Hosts, service: ControllerService
+) -> None:
+    plain = hosts.tmp_path / "host-a-data" / "plain"
+    plain.mkdir()
+    (plain / "file").write_text("plain\n")
+    never_healthy = (
+        '    healthcheck:\n      test: ["CMD", "false"]\n      interval: 1s\n      retries: 1\n'
+    )
+    hosts.write_stack(
+        f'services:\n  web:\n    image: {IMAGE}\n    command: ["sh", "-c", "{IDLE}"]\n'
+        f"    volumes:\n      - {plain}:/plain\n      - data:/data\n{never_healthy}"
+        "volumes:\n  data: {}\n"
+    )
+    hosts.up()
+    migration = service.create(hosts.spec(verify_timeout_seconds=5), start=True)
+    ended = service.wait(migration.id, 180)
+    assert ended.state == MigrationState.ROLLED_BACK, ended.error
+    assert {s.name for s in ended.steps} >= {"incremental_send", "deploy", "rollback"}
+    assert service_container(hosts.docker_a, hosts.project, "web")  # runs again on A
+    client = engine(hosts.docker_b)
+    try:
+        assert f"{hosts.project}_data" not in [v.name for v in client.volumes.list()]
+    finally:
+        client.close()
+    assert not (hosts.target_base / "plain").exists()
+    removed = [e.message for e in service.watch(migration.id, threading.Event())]
+    removed = [m for m in removed if m.startswith("removed from the target")]
+    assert removed and f"{hosts.project}_data" in removed[0] and str(plain.name) in removed[0]
