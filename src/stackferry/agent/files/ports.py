@@ -3,7 +3,7 @@ implementation is agent/rpc/file_peer.py; no grpc here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,7 +40,7 @@ class FileSyncCall(Protocol):
         """Ends what this side sends, after ``end`` if given."""
         ...
 
-    def responses(self) -> Iterator[memoryview | bytes | FileEnd]:
+    def responses(self) -> Generator[memoryview | bytes | FileEnd, None, None]:
         """The receiver's protocol bytes, then its FileEnd; raises the receiver's error as
         the domain error of the same kind."""
         ...

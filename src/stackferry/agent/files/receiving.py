@@ -12,7 +12,7 @@ import threading
 from collections.abc import Generator, Iterable
 
 from stackferry.agent import exec as agent_exec
-from stackferry.agent.errors import AgentError, Cancelled
+from stackferry.agent.errors import AgentError, Cancelled, ResourceExhausted
 from stackferry.agent.files.errors import rsync_failed
 from stackferry.agent.files.ports import FileEnd
 from stackferry.agent.files.trees import remove_partials
@@ -30,6 +30,7 @@ class ReceivingPass:
         self._aborted = threading.Event()
         self._lock = threading.Lock()
         self._done = False
+        self.received = 0  # bytes of the sender's rsync protocol written to this rsync
         assert server.popen.stdin is not None and server.popen.stdout is not None
         self._stdin = server.popen.stdin
         self._stdout = server.popen.stdout
@@ -49,12 +50,15 @@ class ReceivingPass:
             # No wait for the writer: it ends when the sender half-closes, and the sender
             # does so only once it has this pass's end.
             returncode = self.server.wait()
+            failure = rsync_failed("receiving agent", returncode, self.server.stderr)
+            if returncode != 0 and isinstance(failure, ResourceExhausted):
+                raise failure  # the cause of the sender's hang-up, if there was one
             if self._aborted.is_set():
                 raise Cancelled("the file pass was cut before its end")
             if self._sender_error:
                 raise AgentError(f"the sender failed, the pass is incomplete: {self._sender_error}")
             if returncode != 0:
-                raise rsync_failed("receiving agent", returncode, self.server.stderr)
+                raise failure
             with self._lock:
                 self._done = True
             yield FileEnd(0)
@@ -74,7 +78,10 @@ class ReceivingPass:
                     self._sender_error = item.error or f"exit status {item.exit_code}"
                     self.abort()
                     return
-                self._stdin.write(item)
+                view = memoryview(item)
+                while view:
+                    view = view[self._stdin.write(view) or 0 :]
+                self.received += len(item)
             self._stdin.close()  # the sender is done: rsync, finished or not, sees EOF
         except Cancelled:
             self._aborted.set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 
-from stackferry.agent.errors import AgentError, Cancelled, CommandFailed
+from stackferry.agent.errors import AgentError, Cancelled, CommandFailed, ResourceExhausted
 from stackferry.agent.files.client import RsyncClient
 from stackferry.agent.files.errors import VANISHED, from_command
 from stackferry.agent.files.ports import FileEnd, FileSyncCall
@@ -28,6 +28,7 @@ class SendingPass:
         self._errors: list[AgentError] = []
         self._cancelled = threading.Event()
         self._end: FileEnd | None = None
+        self.sent = 0  # bytes of this rsync's protocol sent to the receiver
         self._up = threading.Thread(target=self._send_up, name="files-up", daemon=True)
         self._down = threading.Thread(target=self._send_down, name="files-down", daemon=True)
 
@@ -52,6 +53,7 @@ class SendingPass:
             while data := os.read(self.client.output, READ_SIZE):
                 self.meter.add(len(data))
                 self.call.send(data)
+                self.sent += len(data)
                 delay = self.meter.pace()
                 if delay > 0 and self._cancelled.wait(delay):
                     return
@@ -61,22 +63,39 @@ class SendingPass:
             self.call.close(FileEnd(error=f"the sending agent failed: {exc}"))
 
     def _send_down(self) -> None:
+        responses = self.call.responses()
         try:
-            for item in self.call.responses():
+            for item in responses:
                 if isinstance(item, FileEnd):
                     self._end = item
                     continue
-                view = memoryview(item)
-                while view:
-                    view = view[os.write(self.client.input, view) :]
+                if not self._to_rsync(item):
+                    self.call.cancel()  # rsync is gone: its exit status says why
+                    break
                 self.meter.add(len(item))
         except BaseException as exc:
             self._fail(exc)
+        finally:
+            responses.close()
         if self._end is not None and self._end.exit_code == 0 and not self._end.error:
             self.client.close_input()
             self.client.end_remote(0)
         else:
             self.client.kill()
+
+    def _to_rsync(self, data: memoryview | bytes) -> bool:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.client.input, view) :]
+        except OSError:
+            return False
+        return True
+
+    def _cause(self) -> AgentError:
+        """Out of space explains the rest (a broken pipe, the peer's cancel); else the first."""
+        exhausted = [e for e in self._errors if isinstance(e, ResourceExhausted)]
+        return (exhausted or self._errors)[0]
 
     def result(self) -> None:
         """Raises unless both rsyncs succeeded; releases the pipes either way."""
@@ -95,6 +114,6 @@ class SendingPass:
         if self._cancelled.is_set():
             raise Cancelled("the file pass was cancelled")
         if self._errors:
-            raise self._errors[0]
+            raise self._cause()
         if self._end is None:
             raise AgentError("the receiving agent ended the file pass without its result")

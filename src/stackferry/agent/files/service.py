@@ -25,6 +25,7 @@ from stackferry.agent.files.volumes import Volumes
 from stackferry.agent.ports import Caller
 from stackferry.agent.tickets import Ticket, TicketBook, TransferSpec
 from stackferry.agent.transfer import Meter
+from stackferry.common import metrics
 from stackferry.hostapi import (
     FileManifest,
     FileTree,
@@ -137,7 +138,9 @@ class FileService:
         )
         receiving = ReceivingPass(server, target_dir)
         caller.add_callback(receiving.abort)
-        yield from receiving.run(incoming)
+        with metrics.active_stream("receive"):
+            yield from receiving.run(incoming)
+        metrics.BYTES_RECEIVED.labels("files").inc(receiving.received)
 
     def _fence(self, target: FileTree, migration_id: str) -> None:
         if target.volume:
@@ -169,9 +172,11 @@ class FileService:
             raise
         sending = SendingPass(client, call, meter)
         caller.add_callback(sending.cancel)
-        sending.start()
-        while not sending.wait(PROGRESS_INTERVAL):
-            yield meter.progress()
-        sending.result()
+        with metrics.active_stream("send"):
+            sending.start()
+            while not sending.wait(PROGRESS_INTERVAL):
+                yield meter.progress()
+            sending.result()
+        metrics.BYTES_SENT.labels("files").inc(sending.sent)
         yield meter.progress()
         yield TransferResult(meter.done, seconds=meter.elapsed())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import grpc
@@ -86,7 +86,7 @@ class GrpcFileSyncCall:
         except Cancelled:
             pass  # the call is over: nothing more to say
 
-    def responses(self) -> Iterator[memoryview | bytes | FileEnd]:
+    def responses(self) -> Generator[memoryview | bytes | FileEnd, None, None]:
         try:
             for message in self._call:
                 if isinstance(message, memoryview):
