@@ -7,7 +7,6 @@ builds its own rsync command line from what it checked itself.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 
@@ -73,8 +72,6 @@ class FileService:
         self.tickets = tickets
         self.peers = peers
         self.bandwidth_limit = bandwidth_limit
-        self._migration_of: dict[str, str] = {}  # open ticket -> the migration it serves
-        self._lock = threading.Lock()
 
     @property
     def volumes(self) -> Volumes:
@@ -111,11 +108,10 @@ class FileService:
         """Checks that the pass could land now, then issues its one-time ticket."""
         self._fence(target, migration_id)
         self.trees.check_target(target, allow_overwrite, migration_id)
-        spec = TransferSpec("files", tree_key(target), allow_overwrite=allow_overwrite)
-        ticket = self.tickets.issue(spec, ttl)
-        with self._lock:
-            self._migration_of[ticket.ticket] = migration_id
-        return ticket
+        spec = TransferSpec(
+            "files", tree_key(target), allow_overwrite=allow_overwrite, migration_id=migration_id
+        )
+        return self.tickets.issue(spec, ttl)
 
     def receive(
         self,
@@ -128,9 +124,7 @@ class FileService:
         presented = TransferSpec(
             "files", tree_key(header.target), allow_overwrite=header.allow_overwrite
         )
-        with self._lock:
-            migration_id = self._migration_of.pop(header.ticket, "")
-        self.tickets.redeem(header.ticket, presented)
+        migration_id = self.tickets.redeem(header.ticket, presented).migration_id
         self._fence(header.target, migration_id)
         target_dir = self.trees.open_target(header.target, header.allow_overwrite, migration_id)
         server = agent_exec.spawn(
