@@ -7,6 +7,7 @@ builds its own rsync command line from what it checked itself.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 
@@ -49,8 +50,9 @@ class FileSend:
     bandwidth_limit: int = 0  # bytes per second; 0: the agent's configured limit
 
 
+@functools.cache
 def rsync_version() -> str:
-    """The installed rsync's version, "" without one."""
+    """The installed rsync's version, "" without one (asked once: GetInfo answers pings)."""
     try:
         result = agent_exec.run([rsync_argv.RSYNC, "--version"], timeout=10, check=False)
     except NotFound:
