@@ -41,6 +41,8 @@ def source_claim(ctx: StepContext) -> Claim:
         project_name=m.project_name,
         compose_path=m.spec.compose_path,
         datasets=tuple(d.source_dataset for d in m.datasets),
+        paths=tuple(f.source_path for f in m.files if f.source_path),
+        volumes=tuple(f.source_volume for f in m.files if f.source_volume),
     )
 
 
@@ -52,7 +54,11 @@ def target_claim(ctx: StepContext) -> Claim:
         project_name=m.project_name,
         compose_path=compose_path,
         datasets=tuple(d.target_dataset for d in m.datasets),
-        paths=(posixpath.dirname(compose_path),),
+        paths=(
+            posixpath.dirname(compose_path),
+            *(f.target_path for f in m.files if f.target_path),
+        ),
+        volumes=tuple(f.target_volume for f in m.files if f.target_volume),
     )
 
 
