@@ -104,6 +104,15 @@ def test_a_mount_only_the_running_container_has_is_refused_unless_a_system_path(
     assert movers([extra], excludes=("web:/extra",))[0][1] is Mover.EXCLUDED
 
 
+def test_volumes_that_mount_a_filesystem_of_their_own_are_not_copied() -> None:
+    nfs = volume("share", "/s", volume_key="share", volume_options={"type": "nfs", "o": "addr=x"})
+    scratch = volume("ram", "/r", volume_options={"type": "tmpfs", "device": "tmpfs"})
+    never = MountInfo("db", "", "/anon", type="volume", anonymous=True)
+    found = movers([nfs, scratch, never])
+    assert [mover for _, mover, _ in found] == [Mover.REFUSED, Mover.NOTHING, Mover.NOTHING]
+    assert "mounts a nfs filesystem" in found[0][2] and "--exclude share" in found[0][2]
+
+
 def test_an_external_volume_of_this_stack_alone_moves_under_its_name() -> None:
     alone = volume("shared", "/s", volume_key="shared", external=True, volume_labels={"k": "v"})
     entries, moves = plan_mounts([alone], spec(), DATASET_MAP)

@@ -83,6 +83,8 @@ def _path_mover(m: MountInfo, what: str) -> tuple[Mover, str]:
 
 
 def _volume_mover(m: MountInfo) -> tuple[Mover, str]:
+    if m.anonymous and not m.volume:
+        return Mover.NOTHING, "an anonymous volume no container has created yet"
     if m.anonymous:
         return Mover.REFUSED, (
             "an anonymous volume cannot be found again on the target: give it a name in the "
@@ -99,6 +101,14 @@ def _volume_mover(m: MountInfo) -> tuple[Mover, str]:
         return Mover.NOTHING, f"the engine has no volume {m.volume} yet"
     if m.volume_driver not in ("", "local"):
         return Mover.REFUSED, f"volume driver {m.volume_driver!r} has no mover"
+    mounted = m.volume_options.get("type", "none")
+    if mounted == "tmpfs":
+        return Mover.NOTHING, "a tmpfs volume: nothing to move"
+    if mounted != "none":  # nfs, cifs ...: the volume mounts a filesystem of its own
+        return Mover.REFUSED, (
+            f"volume {m.volume} mounts a {mounted} filesystem: the file mover does not copy "
+            f"it (--exclude {m.volume_key or m.volume} when the target reaches it too)"
+        )
     external = "an external volume used by this stack alone" if m.external else "a named volume"
     return Mover.FILES, external
 
