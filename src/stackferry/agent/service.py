@@ -349,16 +349,14 @@ class AgentService:
     ) -> StackStatus:
         _require_compose_path(compose_path)
         self.fencing.check_stack(migration_id, compose_path, project_name)
-        stopped = self.stacks.stop(compose_path, project_name, timeout)
-        return StackStatus(stopped.project_name, stopped.services)
+        return self.stacks.stop(compose_path, project_name, timeout)
 
     def start_stack(
         self, compose_path: str, project_name: str, timeout: int, migration_id: str = ""
     ) -> StackStatus:
         _require_compose_path(compose_path)
         self.fencing.check_stack(migration_id, compose_path, project_name)
-        started = self.stacks.start(compose_path, project_name, timeout)
-        return StackStatus(started.project_name, started.services)
+        return self.stacks.start(compose_path, project_name, timeout)
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
         return self.stacks.check_deploy(request)

@@ -39,6 +39,7 @@ from stackferry.hostapi import (
     DeployResult,
     ServiceInfo,
     StackInfo,
+    StackStatus,
 )
 
 DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
@@ -132,19 +133,21 @@ class StackService:
             datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
         )
 
-    def stop(self, compose_path: str, project_name: str, timeout: int) -> StackInfo:
+    # Stop and start answer the services only: the mount inventory walks every tree, and a
+    # stop is downtime.
+    def stop(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
         self.runtime.compose_stop(stack.compose.project_name, str(stack.path), timeout or None)
-        return self.inspect(compose_path, project_name)
+        return StackStatus(stack.compose.project_name, self.status(stack.compose))
 
-    def start(self, compose_path: str, project_name: str, timeout: int) -> StackInfo:
+    def start(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
         self.runtime.compose_start(
             stack.compose.project_name, str(stack.path), timeout or DEFAULT_WAIT_SECONDS
         )
-        return self.inspect(compose_path, project_name)
+        return StackStatus(stack.compose.project_name, self.status(stack.compose))
 
     def _deploy_target(self, request: DeployRequest) -> _DeployTarget:
         filename = request.compose_filename or DEFAULT_COMPOSE_FILENAME
