@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import threading
@@ -254,6 +255,23 @@ def test_an_external_volume_of_this_stack_alone_moves_and_an_excluded_one_stays(
     (excluded,) = [m for m in ended.mounts if m.target == "/cache"]
     assert excluded.mover.value == "excluded" and excluded.source == f"volume {cache}"
     assert [f.name for f in ended.files] == [f"volume {alone}"]
+
+
+def test_a_full_target_directory_needs_allow_overwrite_and_one_outside_the_roots_is_refused(
+    hosts: Hosts, service: ControllerService
+) -> None:
+    plain_stack(hosts, mib=1)
+    taken = hosts.target_base / "plain"
+    taken.mkdir()
+    (taken / "someone-elses.txt").write_text("kept\n")
+    bad = failures(service, hosts.spec())
+    assert bad["target_directories_free"] == (
+        f"not empty on the target (--allow-overwrite to sync into them): {taken} (1 entries)"
+    )
+    assert "target_directories_free" not in failures(service, hosts.spec(allow_overwrite=True))
+    outside = dataclasses.replace(hosts.spec(), target_base=str(hosts.tmp_path / "elsewhere"))
+    denied = failures(service, outside)["target_directories_free"]
+    assert "outside this agent's allowed path roots" in denied, denied
 
 
 def plain_stack(hosts: Hosts, mib: int) -> Path:

@@ -95,6 +95,7 @@ def test_all_checks_pass_and_are_named() -> None:
         "every_mount_has_a_mover",
         "target_space",
         "target_volumes_free",
+        "target_directories_free",
         "target_datasets_free",
         "target_compose_dir_free",
         "target_docker",
@@ -147,6 +148,18 @@ def test_a_non_empty_volume_on_the_target_needs_allow_overwrite() -> None:
     assert "target_volumes_free" not in failed(dataclasses.replace(facts, allow_overwrite=True))
     empty = VolumeInfo("app_db", exists=True, empty=True)
     assert "target_volumes_free" not in failed(dataclasses.replace(facts, target_volumes=(empty,)))
+
+
+def test_a_target_directory_must_be_writable_and_empty_unless_allow_overwrite() -> None:
+    move = FileMove("/srv/plain", source_path="/srv/plain", target_path="/b/plain")
+    plan = dataclasses.replace(PLAN, files=(move,))
+    full = dataclasses.replace(GOOD, plan=plan, target_directories=(("/b/plain", 3, ""),))
+    assert failed(full)["target_directories_free"] == (
+        "not empty on the target (--allow-overwrite to sync into them): /b/plain (3 entries)"
+    )
+    assert "target_directories_free" not in failed(dataclasses.replace(full, allow_overwrite=True))
+    denied = dataclasses.replace(full, target_directories=(("/b/plain", 0, "outside roots"),))
+    assert failed(denied)["target_directories_free"] == "/b/plain: outside roots"
 
 
 def test_files_need_rsync_on_both_agents_and_no_zfs_without_datasets() -> None:

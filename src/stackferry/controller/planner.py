@@ -15,9 +15,9 @@ from stackferry.controller.domain.plan import (
     stack_datasets,
 )
 from stackferry.controller.domain.validation import Facts, ValidationReport, evaluate
-from stackferry.controller.errors import ControllerError, InvalidArgument
+from stackferry.controller.errors import ControllerError, InvalidArgument, NotFound
 from stackferry.controller.ports import AgentClient, Dialer
-from stackferry.hostapi import DatasetInfo, DeployRequest, StackInfo
+from stackferry.hostapi import DatasetInfo, DeployRequest, FileTree, StackInfo
 
 DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
 
@@ -54,6 +54,17 @@ def known_datasets(agent: AgentClient, names: list[str]) -> list[DatasetInfo]:
         except ControllerError:
             continue
     return found
+
+
+def target_directory(agent: AgentClient, path: str) -> tuple[str, int, str]:
+    """(path, entries below it, why it cannot be written) of a file move's target directory:
+    0 entries when it does not exist yet."""
+    try:
+        return path, agent.file_manifest(FileTree(path)).files - 1, ""
+    except NotFound:
+        return path, 0, ""
+    except ControllerError as exc:
+        return path, 0, str(exc)
 
 
 class Planner:
@@ -126,6 +137,9 @@ class Planner:
                 )
             except ControllerError as exc:
                 facts["volumes_error"] = f"the target's volumes were not inspected: {exc}"
+            facts["target_directories"] = tuple(
+                target_directory(target, f.target_path) for f in plan.files if f.target_path
+            )
             try:
                 facts["deploy"] = target.check_deploy(deploy_request(plan, spec))
             except ControllerError as exc:

@@ -61,6 +61,8 @@ class Facts:
     deploy_error: str = ""
     target_volumes: tuple[VolumeInfo, ...] = ()  # the target engine's volumes of the plan's names
     volumes_error: str = ""
+    # (path, entries below it, why it cannot be written) of each file move's target directory
+    target_directories: tuple[tuple[str, int, str], ...] = ()
     allow_overwrite: bool = False
 
 
@@ -138,6 +140,23 @@ def target_volumes_free(f: Facts) -> Check:
     if taken:
         return Check(name, True, f"synced into with --allow-overwrite: {', '.join(taken)}")
     return Check(name, True, f"{len(wanted)} volumes free")
+
+
+def target_directories_free(f: Facts) -> Check:
+    """Each directory a file move writes can be written, and holds nothing yet (unless
+    --allow-overwrite): a full one is never synced into (its extra files would go)."""
+    name = "target_directories_free"
+    if f.plan is None:
+        return Check(name, False, "unknown: no plan")
+    problems = [f"{path}: {error}" for path, _, error in f.target_directories if error]
+    taken = [f"{path} ({n} entries)" for path, n, error in f.target_directories if n and not error]
+    if taken and not f.allow_overwrite:
+        problems.append(
+            f"not empty on the target (--allow-overwrite to sync into them): {', '.join(taken)}"
+        )
+    if problems:
+        return Check(name, False, "; ".join(problems))
+    return Check(name, True, f"{len(f.target_directories)} directories can be written")
 
 
 def _infos(f: Facts) -> dict[str, DatasetInfo]:
@@ -229,6 +248,7 @@ CHECKS: tuple[Callable[[Facts], Check], ...] = (
     every_mount_has_a_mover,
     target_space,
     target_volumes_free,
+    target_directories_free,
     target_datasets_free,
     target_compose_dir_free,
     target_docker,
