@@ -26,16 +26,14 @@ from __future__ import annotations
 
 import posixpath
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from fakes.memory_host import (
     AVAILABLE_BYTES,
     BASE_BYTES,
     IMAGE_BYTES,
     WRITE_BYTES,
-    FakeClaim,
-    FakeClock,
     FakeDataset,
     FakeDeploy,
     FakeHost,
@@ -51,7 +49,6 @@ from stackferry.compose import ComposeFile, load_compose
 from stackferry.compose.paths import is_within
 from stackferry.controller.errors import (
     AlreadyExists,
-    ControllerError,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -61,7 +58,6 @@ from stackferry.controller.ports import AgentClient, TransferCall, TransferEvent
 from stackferry.hostapi import (
     AGENT_API_VERSION,
     AgentInfo,
-    AgentPing,
     Claim,
     ClaimGrant,
     DatasetInfo,
@@ -85,11 +81,8 @@ from stackferry.hostapi import (
     ZfsTransfer,
 )
 
-SOURCE = "source:7701"
-TARGET = "target:7701"
-
-
-CLAIM_TTL_SECONDS = 900.0
+if TYPE_CHECKING:
+    from fakes.memory_world import FakeWorld
 
 
 class BindableAgent(AgentClient, Protocol):
@@ -301,41 +294,19 @@ class MemoryAgent:
 
     def claim(self, claim: Claim) -> ClaimGrant:
         self._reach()
-        keys = [f"project {claim.project_name}"]
-        keys += [f"dataset {d}" for d in claim.datasets]
-        keys += [f"path {p}" for p in claim.paths]
-        self._unclaimed(*keys)
-        expires = self.world.clock.now() + (claim.ttl_seconds or CLAIM_TTL_SECONDS)
-        for key in keys:
-            self.host.claims[key] = FakeClaim(self.migration_id, expires)
-        return ClaimGrant(self.migration_id, int(expires))
+        return self.host.claim(self.migration_id, claim, self.world.clock.now())
 
     def release(self, committed: bool) -> ReleaseResult:
         self._reach()
-        for key in [k for k, c in self.host.claims.items() if c.migration_id == self.migration_id]:
-            del self.host.claims[key]
-        mine = [e for e in self.host.journal.values() if e.migration_id == self.migration_id]
-        if committed:
-            for entry in mine:
-                entry.committed = True
-        return ReleaseResult(deploy_live=any(not e.removed for e in mine))
+        return self.host.release(self.migration_id, committed)
 
     def discard(self) -> DiscardResult:
         self._reach()
-        removed: list[str] = []
-        for path, entry in list(self.host.journal.items()):
-            if entry.migration_id != self.migration_id:
-                continue
-            stack = self.stacks.pop(path, None)
-            del self.host.journal[path]
-            removed.append(f"deploy {path}")
-            if stack is not None and stack.running:
-                self.world.changed()
-        marked = [d for d in self.datasets.values() if d.mark and d.mark == self.migration_id]
-        for d in sorted(marked, key=lambda d: len(d.name), reverse=True):
-            del self.datasets[d.name]
-            removed.append(f"dataset {d.name}")
-        return DiscardResult(tuple(removed), ())
+        was_running = self.stack_running
+        result = self.host.discard(self.migration_id)
+        if was_running != self.stack_running:
+            self.world.changed()
+        return result
 
     # The file mover is not faked: the matrix's stack keeps its data on datasets only.
 
@@ -418,29 +389,13 @@ class MemoryAgent:
         if self.down:
             raise Unavailable(f"agent {self.address}: connection refused", self.address)
         if self.host.restart_pending:
-            self.host.restart_pending = False
-            self._reconcile()
-
-    def _reconcile(self) -> None:
-        """The restarted agent stops and removes every deploy it never reported committed."""
-        for path, entry in self.host.journal.items():
-            stack = self.stacks.get(path)
-            if entry.committed or entry.removed or stack is None:
-                continue
-            entry.removed = True
-            if stack.running:
-                stack.running = False
+            was_running = self.stack_running
+            self.host.reconcile()
+            if was_running != self.stack_running:
                 self.world.changed()
 
     def _unclaimed(self, *keys: str) -> None:
-        """AlreadyExists when another migration holds a claim on any of `keys`."""
-        now = self.world.clock.now()
-        for key in keys:
-            held = self.host.claims.get(key)
-            if held and held.migration_id != self.migration_id and held.expires > now:
-                raise AlreadyExists(
-                    f"agent {self.address}: {key} is claimed by migration {held.migration_id}"
-                )
+        self.host.unclaimed(self.migration_id, keys, self.world.clock.now())
 
     def _allowed(self, name: str) -> str:
         if not (name == self.dataset_root or name.startswith(self.dataset_root + "/")):
@@ -496,57 +451,3 @@ class MemoryAgent:
         held = {self._mount(b.service, b.source, b.target).dataset for b in compose.binds}
         for name in sorted(held - {""}):
             self.datasets[name].writes += (line,)
-
-
-class FakeWorld:
-    """Two fake hosts on one network, `source` (datasets under `tank`) and `target` (under
-    `dst`), and the fake time of both; `history` holds (source stack running, target stack
-    running) after every change of either, and a change that has the stack running on both
-    fails at once (AssertionError where it happens) besides being recorded."""
-
-    def __init__(self) -> None:
-        self.clock = FakeClock()
-        self.history: list[tuple[bool, bool]] = []
-        self.source = MemoryAgent(self, FakeHost(SOURCE, "source", "tank"))
-        self.target = MemoryAgent(self, FakeHost(TARGET, "target", "dst"))
-
-    def host(self, address: str) -> MemoryAgent:
-        """The agent a stream to `address` reaches; Unavailable when it is down."""
-        for agent in (self.source, self.target):
-            if agent.address == address:
-                agent._reach()
-                return agent
-        raise Unavailable(f"no agent at {address}")
-
-    def changed(self) -> None:
-        now = (self.source.stack_running, self.target.stack_running)
-        self.history.append(now)
-        assert not all(now), f"the stack runs on both hosts: {self.history}"
-
-    @property
-    def ran_on_both(self) -> bool:
-        return any(source and target for source, target in self.history)
-
-
-class FakeDialer:
-    """The controller's Dialer (controller/ports.py) over in-memory clients by address:
-    MemoryAgents, or Faulty wrappers of them (tests/fakes/faults.py)."""
-
-    def __init__(self, agents: Mapping[str, BindableAgent]) -> None:
-        self.agents = dict(agents)
-
-    def dial(self, address: str, migration_id: str = "") -> AgentClient:
-        agent = self.agents.get(address)
-        if agent is None:
-            raise Unavailable(f"no agent at {address}", address)
-        return agent.bound(migration_id)
-
-    def ping(self, address: str) -> AgentPing:
-        try:
-            info = self.dial(address).info()
-        except ControllerError as exc:
-            return AgentPing(address, reachable=False, error=str(exc))
-        return AgentPing.reached(address, info)
-
-    def close(self) -> None:
-        """Nothing to close: no channels."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fakes.faults import Faulty
-from fakes.memory_agent import SOURCE, TARGET, FakeDialer, FakeWorld
+from fakes.memory_world import SOURCE, TARGET, FakeDialer, FakeWorld
 from stackferry.controller.domain.model import (
     Event,
     Migration,

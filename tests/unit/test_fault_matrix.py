@@ -32,7 +32,7 @@ from fakes.faults import (
     LoseLease,
     Outage,
 )
-from fakes.memory_agent import TARGET
+from fakes.memory_world import TARGET
 from fakes.scene import (
     IMAGE,
     SPEC,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fakes.faults import FailDeploy, Fault, Faulty, Outage
-from fakes.memory_agent import TARGET
+from fakes.memory_world import TARGET
 from fakes.scene import SPEC, WINDOW_SECONDS, Scene, check_hosts, wait_for, web_world
 
 from stackferry.controller.config import sqlite_url

@@ -71,9 +71,13 @@ def take(ctx: StepContext) -> None:
         raise StepFailed(f"the stack is taken by another migration: {exc}") from None
     try:
         ctx.target.claim(target_claim(ctx))
-    except AlreadyExists as exc:
+    except ControllerError as exc:
+        # Not kept while the validation waits for the target or fails: it would hold the
+        # stack for nobody until it expires.
         release_source(ctx)
-        raise StepFailed(f"the target is taken by another migration: {exc}") from None
+        if isinstance(exc, AlreadyExists):
+            raise StepFailed(f"the target is taken by another migration: {exc}") from None
+        raise
 
 
 def hold(ctx: StepContext) -> None:
