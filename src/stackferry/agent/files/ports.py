@@ -32,8 +32,9 @@ class FileEnd:
 class FileSyncCall(Protocol):
     """One pass's stream to the receiving agent."""
 
-    def send(self, chunk: bytes) -> None:
-        """Queues rsync protocol bytes for the receiver (blocks while the queue is full)."""
+    def send(self, chunk: memoryview | bytes) -> None:
+        """Queues (a copy of) rsync protocol bytes for the receiver; blocks while the queue
+        is full."""
         ...
 
     def close(self, end: FileEnd | None = None) -> None:

@@ -61,10 +61,10 @@ class GrpcFileSyncCall:
                 return
             yield item
 
-    def send(self, chunk: bytes) -> None:
+    def send(self, chunk: memoryview | bytes) -> None:
         if self._ended.is_set():
             raise Cancelled(f"the stream to {self.address} has ended")
-        self._put(chunk_prefix(len(chunk)) + chunk)
+        self._put(b"".join((chunk_prefix(len(chunk)), chunk)))  # framed, in one copy
 
     def _put(self, item: Any) -> None:
         while True:
