@@ -241,11 +241,15 @@ def cmd_get(state: State, args: list[str]) -> None:
         if name not in state.datasets and name not in state.snapshots:
             errors.append(f"cannot open '{name}': dataset does not exist")
             continue
+        columns = flags.get("o", "name,property,value").split(",")
         for item in names_in_scope(state, name, flags):
             for prop in props:
                 value = prop_value(state, item, prop)
                 if value is not None:
-                    print(f"{item}\t{prop}\t{value}")
+                    # No inheritance here: a user property is "local" where it was set.
+                    source = "local" if ":" in prop and value != "-" else "-"
+                    row = {"name": item, "property": prop, "value": value, "source": source}
+                    print("\t".join(row[c] for c in columns))
     if errors:
         raise Fail("\n".join(errors))
 
