@@ -52,7 +52,7 @@ def push(
 
 def make_tree(root: Path) -> None:
     """Regular files, an empty dir, symlinks (one out of the tree), a hardlink pair, a sparse
-    file, a 0600 file owned by uid 1000, an xattr."""
+    file, a 0600 file owned by uid 1000, an xattr, an ACL."""
     (root / "empty").mkdir(parents=True)
     (root / "sub").mkdir()
     (root / "hello.txt").write_text("hello\n")
@@ -72,6 +72,7 @@ def make_tree(root: Path) -> None:
     subprocess.run(
         ["setfattr", "-n", "user.color", "-v", "blue", str(root / "hello.txt")], check=True
     )
+    subprocess.run(["setfacl", "-m", "u:1000:r", str(root / "sub" / "random.bin")], check=True)
 
 
 def stats(root: Path) -> list[str]:
@@ -85,6 +86,12 @@ def stats(root: Path) -> list[str]:
 
 def xattr(path: Path, name: str) -> bytes:
     return os.getxattr(path, name, follow_symlinks=False)
+
+
+def acl(path: Path) -> str:
+    return subprocess.run(
+        ["getfacl", "-cn", str(path)], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def allocated(path: Path) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conftest import AgentProcess
-from files_helpers import allocated, clients, make_tree, push, start_pair, stats, xattr
+from files_helpers import acl, allocated, clients, make_tree, push, start_pair, stats, xattr
 
 from stackferry.hostapi import FileTree
 
@@ -33,6 +33,8 @@ def test_a_full_pass_copies_every_kind_of_entry_identically(
             0o600,
         )
         assert xattr(dst / "hello.txt", "user.color") == b"blue"
+        assert "user:1000:r--" in acl(dst / "sub" / "random.bin")
+        assert acl(dst / "sub" / "random.bin") == acl(src / "sub" / "random.bin")
     finally:
         dialer.close()
 
