@@ -1,11 +1,12 @@
 """The file mover's passes against rsync over ssh and tar | ssh | tar, same tree, same run.
 
-    .venv/bin/python bench/files.py [--size-gib 2] [--files 20000] [--change 0.01]
+    .venv/bin/python bench/files.py [--size-gib 2] [--files 20000] [--change 0.01] [--tls]
 
 A tree of --files files of mixed sizes (log-uniform, 512 B to 16 MiB, scaled to --size-gib)
 in 100 directories is written to tmpfs (/dev/shm), then copied by
 
-    agent        one file pass between two agents (SendStream kind files -> FileSync)
+    agent        one file pass between two agents (SendStream kind files -> FileSync),
+                 plaintext, or mutual TLS with --tls
     rsync/ssh    rsync with the agent's own options, -e ssh -c aes128-gcm (a private sshd)
     tar/ssh      tar -c | ssh -c aes128-gcm ... tar -x (full pass only)
 
@@ -34,7 +35,14 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "src"))
 sys.path.insert(0, str(BENCH))
 
-from transfer import TICKS, Agent, deployed_malloc_env, sshd, start_agent  # noqa: E402
+from transfer import (  # noqa: E402
+    TICKS,
+    Agent,
+    deployed_malloc_env,
+    sshd,
+    start_agent,
+    tls_credentials,
+)
 
 from stackferry.agent.files.rsync_argv import client_argv  # noqa: E402
 from stackferry.controller.agents import AgentDialer  # noqa: E402
@@ -114,12 +122,17 @@ def main() -> int:
     parser.add_argument("--size-gib", type=float, default=2.0)
     parser.add_argument("--files", type=int, default=20000)
     parser.add_argument("--change", type=float, default=0.01, help="fraction of files changed")
+    parser.add_argument("--tls", action="store_true", help="agents talk mutual TLS")
     args = parser.parse_args()
     env = deployed_malloc_env()
     work = Path(tempfile.mkdtemp(prefix="sf-bench-files-", dir="/dev/shm"))
     total = int(args.size_gib * GiB)
     agents: list[Agent] = []
-    dialer = AgentDialer()
+    if args.tls:
+        src_flags, dst_flags, creds = tls_credentials(work)
+        dialer = AgentDialer(creds)
+    else:
+        src_flags, dst_flags, dialer = ["--insecure"], ["--insecure"], AgentDialer()
     try:
         src = work / "src"
         started = time.monotonic()
@@ -127,11 +140,12 @@ def main() -> int:
         size = sum(p.stat().st_size for p in paths)
         print(
             f"tree: {len(paths)} files, {size / GiB:.2f} GiB in 100 directories on tmpfs "
-            f"(written in {time.monotonic() - started:.1f} s); {os.cpu_count()} CPUs"
+            f"(written in {time.monotonic() - started:.1f} s); {os.cpu_count()} CPUs; agents "
+            f"{'mutual TLS' if args.tls else 'plaintext'}, with {env}"
         )
         roots = ["--allowed-path-root", str(work)]
-        source = start_agent(["-m", "stackferry.agent"], work, "src", ["--insecure", *roots], env)
-        target = start_agent(["-m", "stackferry.agent"], work, "dst", ["--insecure", *roots], env)
+        source = start_agent(["-m", "stackferry.agent"], work, "src", [*src_flags, *roots], env)
+        target = start_agent(["-m", "stackferry.agent"], work, "dst", [*dst_flags, *roots], env)
         agents += [source, target]
         with sshd(work) as ssh:
             full: dict[str, float] = {}
