@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from fakes.faults import FailDeploy, Fault, Faulty, Outage
+from fakes.memory_host import FakeClock
 from fakes.memory_world import TARGET
 from fakes.scene import SPEC, WINDOW_SECONDS, Scene, check_hosts, wait_for, web_world
 
 from stackferry.controller.config import sqlite_url
 from stackferry.controller.domain.model import EventKind, MigrationOptions, MigrationState
+from stackferry.controller.engine.retry import Wakeup
 from stackferry.controller.errors import AlreadyExists
 from stackferry.controller.store.sql import SqlMigrationStore
 from stackferry.hostapi import Claim
@@ -83,16 +85,33 @@ def test_keep_target_on_failure_leaves_the_target_stopped_for_inspection(scene: 
     assert not scene.world.source.snapshots()
 
 
+class ShowingClock(FakeClock):
+    """Fake time that, at each pause, reads what the store shows of every migration then."""
+
+    def __init__(self, store: SqlMigrationStore) -> None:
+        super().__init__()
+        self.store = store
+        self.shown: list[str] = []
+
+    def pause(self, seconds: float, wakeup: Wakeup) -> bool:
+        self.shown += [m.waiting for m in self.store.list_migrations().migrations]
+        return super().pause(seconds, wakeup)
+
+
 def test_an_agent_is_waited_for_with_growing_pauses_and_the_wait_is_shown(scene: Scene) -> None:
     # The target agent restarts at the deploy and is back 30 s later.
+    clock = scene.world.clock = ShowingClock(scene.store)
     outage = Outage(scene.world.target, 30.0)
     scene.target.plan.append(Fault("deploy_stack", outage))
     service = scene.controller("only")
-    started = scene.world.clock.now()
+    started = clock.now()
     ended = scene.ended(service, service.create(SPEC, start=True).id)
 
     assert ended.state == S.COMPLETED, ended.error
     assert not ended.waiting
+    assert clock.shown[0] == f"waiting for agent {TARGET} (attempt 1, next in 1 s)"
+    assert clock.shown[-1] == f"waiting for agent {TARGET} (attempt 6, next in 10 s)"
+    assert service.status(ended.id).waiting == ""
     waits = [
         e.message
         for e in scene.store.list_events(ended.id)
@@ -101,7 +120,7 @@ def test_an_agent_is_waited_for_with_growing_pauses_and_the_wait_is_shown(scene:
     pauses = [float(m.split("next in ")[1].split(" s)")[0]) for m in waits]
     assert waits[0].startswith(f"waiting for agent {TARGET} (attempt 1, next in 1 s)")
     assert pauses == [1, 2, 4, 8, 10, 10]  # doubling up to 10 s, until the agent is back
-    assert 30 <= scene.world.clock.now() - started < WINDOW_SECONDS
+    assert 30 <= clock.now() - started < WINDOW_SECONDS
 
 
 def test_needs_attention_keeps_the_stack_taken_and_is_not_resumed_by_itself(

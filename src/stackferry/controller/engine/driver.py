@@ -208,8 +208,9 @@ class Driver:
     def _wait(
         self, migration: Migration, action: Action, exc: Exception, attempt: int, pause: float
     ) -> None:
-        """Records what the driver waits for (Migration.waiting and an event), then pauses;
-        Interrupted when a cancel or a shutdown comes meanwhile."""
+        """Records what the driver waits for (Migration.waiting and an event), pauses, and
+        clears it again for the next attempt; Interrupted when a cancel or a shutdown comes
+        meanwhile."""
         address = getattr(exc, "address", "") or "(unknown address)"
         next_in = f"next in {pause:.3g} s"
         migration.waiting = f"waiting for agent {address} (attempt {attempt}, {next_in})"
@@ -220,8 +221,7 @@ class Driver:
             attempt=attempt,
             pause=pause,
         )
-        saved = self.store.save(migration, lease_owner=self.owner_id)
-        migration.version, migration.updated_at = saved.version, saved.updated_at
+        self._save(migration)
         event = Event(
             migration.id,
             time.time(),
@@ -233,3 +233,10 @@ class Driver:
         append_event(self.store, event, self.notify)
         if self.retry.clock.pause(pause, self._interruption):
             raise Interrupted()
+        migration.waiting = ""
+        self._save(migration)
+
+    def _save(self, migration: Migration) -> None:
+        """Stores the working copy under the lease (Conflict after a cancel)."""
+        saved = self.store.save(migration, lease_owner=self.owner_id)
+        migration.version, migration.updated_at = saved.version, saved.updated_at
