@@ -206,3 +206,26 @@ def test_a_target_out_of_space_fails_cleanly(
         wait_until(lambda: leftovers(dst) == [], what="the partial files to be removed")
     finally:
         dialer.close()
+
+
+def test_a_receiver_that_dies_mid_pass_fails_the_pass_and_the_sender_reaps_its_rsync(
+    pair: tuple[AgentProcess, AgentProcess], tmp_path: Path
+) -> None:
+    source, target = pair
+    big_tree(tmp_path / "a" / "data")
+    a, b, dialer = clients(source, target)
+    transfer = FileTransfer(
+        FileTree(path=str(tmp_path / "a" / "data")),
+        FileTree(path=str(tmp_path / "b" / "data")),
+        bandwidth_limit=4 << 20,
+    )
+    try:
+        events = iter(a.push_files(transfer, b))
+        first_progress(events, 2 << 20)
+        target.stop(signal.SIGKILL)
+        with pytest.raises(errors.ControllerError):
+            list(events)
+        wait_until(lambda: not children_named(source.pid, "rsync"), what="the sender's rsync to go")
+        assert a.info().rsync_version
+    finally:
+        dialer.close()
