@@ -7,6 +7,7 @@ Real agents, zfs-fuse pools and both Docker engines."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 from collections.abc import Callable
@@ -46,7 +47,7 @@ def killed_after_the_stop(world: World) -> tuple[str, MigrationState]:
     return migration_id, migration.state
 
 
-@pytest.mark.parametrize("command", ["status", "list"])
+@pytest.mark.parametrize("command", ["status", "list", "watch"])
 def test_the_next_command_resumes_it_and_returns_once_it_ended(
     make_world: Callable[..., World], command: str
 ) -> None:
@@ -54,13 +55,17 @@ def test_the_next_command_resumes_it_and_returns_once_it_ended(
     migration_id, left_in = killed_after_the_stop(world)
 
     # No credential flags: the embedded controller dials as the migrate that was killed did.
-    args = ["status", migration_id] if command == "status" else ["list"]
+    args = [command] if command == "list" else [command, migration_id]
     run = stackferry(*args, "--json", state_dir=world.state_dir)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert f"resuming migration {migration_id} (interrupted in {left_in.value})" in run.stderr
-    shown = parsed(run)
-    (migration,) = [shown] if command == "status" else shown
-    assert migration["state"] == "COMPLETED", migration
+    if command == "watch":  # one JSON event per line, to the end
+        assert json.loads(run.stdout.splitlines()[-1])["state"] == "COMPLETED", run.stdout
+    else:
+        shown = parsed(run)
+        (migration,) = [shown] if command == "status" else shown
+        assert migration["state"] == "COMPLETED", migration
+    assert stored(world.state_dir, migration_id)[0].state == MigrationState.COMPLETED
     assert_migrated(world)
 
 
