@@ -12,9 +12,9 @@ in 100 directories is written to tmpfs (/dev/shm), then copied by
 
 each into a target of its own. Then --change of the files are modified (4 KiB each) and the
 agent and rsync/ssh run their delta passes. Printed: seconds, ratios (rsync/ssh time divided
-by the agent's: > 1 means the agent is faster), the agents' CPU seconds (their own, and
-their rsync children's) and peak RSS. One run of each: the tree is large; repeat the
-command to see the noise.
+by the agent's: > 1 means the agent is faster), the agents' CPU seconds in each pass (their
+own, start-up excluded, and their rsync children's) and peak RSS. One run of each: the tree
+is large; repeat the command to see the noise.
 """
 
 from __future__ import annotations
@@ -155,8 +155,10 @@ def main() -> int:
                 nonlocal sent
                 sent = agent_pass(dialer, source, target, src, work / "agent")
 
+            started_cpu = (source.cpu_seconds(), target.cpu_seconds())  # start-up, imports
             full["agent"] = timed(agent_full)
-            cpu_full = (source.cpu_seconds(), target.cpu_seconds())
+            after_full = (source.cpu_seconds(), target.cpu_seconds())
+            cpu_full = (after_full[0] - started_cpu[0], after_full[1] - started_cpu[1])
             kids_full = (children_cpu(source), children_cpu(target))
             full["rsync/ssh"] = timed(lambda: rsync_ssh(ssh, src, work / "rsync"))
             full["tar/ssh"] = timed(lambda: tar_ssh(ssh, src, work / "tar"))
@@ -171,8 +173,8 @@ def main() -> int:
 
             delta["agent"] = timed(agent_delta)
             cpu_delta = (
-                source.cpu_seconds() - cpu_full[0],
-                target.cpu_seconds() - cpu_full[1],
+                source.cpu_seconds() - after_full[0],
+                target.cpu_seconds() - after_full[1],
             )
             kids_delta = (children_cpu(source) - kids_full[0], children_cpu(target) - kids_full[1])
             delta["rsync/ssh"] = timed(lambda: rsync_ssh(ssh, src, work / "rsync"))
