@@ -54,8 +54,11 @@ def test_the_next_command_resumes_it_and_returns_once_it_ended(
     world = make_world()
     migration_id, left_in = killed_after_the_stop(world)
 
-    # No credential flags: the embedded controller dials as the migrate that was killed did.
-    args = [command] if command == "list" else [command, migration_id]
+    # status and list take no credential flags: the embedded controller dials as the migrate
+    # that was killed did. watch dials by its nature and is given them.
+    args = {"status": ["status", migration_id], "list": ["list"]}.get(
+        command, ["watch", migration_id, "--insecure"]
+    )
     run = stackferry(*args, "--json", state_dir=world.state_dir)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert f"resuming migration {migration_id} (interrupted in {left_in.value})" in run.stderr

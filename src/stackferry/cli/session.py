@@ -5,8 +5,8 @@ An embedded controller takes up the migrations an interrupted CLI left in its st
 drives them. It dials the agents with the credentials of this command, or, when none are given
 (`stackferry list`), with those the last command that dialed from this state directory used:
 they are remembered in `<state_dir>/agent-credentials.json` (paths and the insecure flag, never
-key material), for every command. With none at all, nothing is resumed: the command names
-`stackferry resume`, and a command that must dial is a usage error.
+key material). With none at all, nothing is resumed: the command names `stackferry resume`.
+Commands that dial by their nature (migrate, watch, resume, ...) still need the flags.
 """
 
 from __future__ import annotations
@@ -99,12 +99,12 @@ def embedded_config(args: argparse.Namespace) -> tuple[ControllerConfig, bool]:
         credentials = {"tls_cert": args.tls_cert, "tls_key": args.tls_key, "tls_ca": args.tls_ca}
     elif args.insecure:
         credentials = {"insecure": True}
+    if credentials is None and args.command in DIALING_COMMANDS:
+        raise UsageError("give --insecure or --tls-cert/--tls-key/--tls-ca to reach the agents")
     if credentials is not None:
         _remember(state_dir, credentials)
     else:
         credentials = _remembered(state_dir)
-    if credentials is None and args.command in DIALING_COMMANDS:
-        raise UsageError("give --insecure or --tls-cert/--tls-key/--tls-ca to reach the agents")
     tls = credentials or {}
     config = ControllerConfig(
         state_dir=state_dir,
