@@ -8,11 +8,12 @@ committed, answering Release, and Discard, which removes only what a migration m
 - ``release`` drops the migration's claims; committed=True records the deploy committed
   if, and only if, it is still in place (deploy_live).
 - ``discard`` takes down the migration's uncommitted deploy, then removes what the journal
-  says the migration created, newest first, each only if it still carries the migration's
-  mark: a dataset whose own stackferry:migration is this id (or unset: the agent died
-  between the receive and the mark) and everything below it marked the same; a volume
-  without another migration's label; a directory with no mount point inside; a file. What
-  it keeps it lists with the reason. A second Discard finds nothing left to do.
+  says the migration created (datasets first, then volumes, files and directories, newest
+  first within each), each only if it still carries the migration's mark: a dataset whose
+  own stackferry:migration is this id (or unset: the agent died between the receive and the
+  mark) and everything below it marked the same; a volume without another migration's
+  label; a directory with no mount point inside; a file. What it keeps it lists with the
+  reason. A second Discard finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ log = structlog.get_logger(__name__)
 
 DOWN_TIMEOUT = 120
 VOLUME_MARK_LABEL = "stackferry.migration"
+REMOVAL_ORDER = ("dataset", "volume", "file", "dir")
 
 
 class Cleanup:
@@ -102,7 +104,9 @@ class Cleanup:
         removed: list[str] = []
         kept: list[str] = []
         entry = self.journal.deploy_of(migration_id)
-        created = list(reversed(self.journal.created_by(migration_id)))
+        # Newest first; datasets before directories, which may hold their mountpoints.
+        newest_first = list(reversed(self.journal.created_by(migration_id)))
+        created = sorted(newest_first, key=lambda c: REMOVAL_ORDER.index(c.kind))
         if entry is not None and entry.state == "committed":
             reason = f"migration {migration_id} committed its deploy here"
             kept = [f"deploy {entry.project_name}: {reason}"]
