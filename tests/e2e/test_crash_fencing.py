@@ -132,6 +132,11 @@ def test_a_target_gone_for_longer_than_the_retry_window_needs_attention(
         restart_agent(world.target)
         resumed = stackferry("resume", migration_id, "--insecure", state_dir=world.state_dir)
         time.sleep(1.5)
+    print(
+        f"\nkill -9 target agent, down beyond the retry window: NEEDS_ATTENTION, resumed: "
+        f"exit {resumed.returncode}, {len(sampler.samples)} samples, "
+        f"{len(sampler.both)} with both running"
+    )
     assert resumed.returncode == 3, f"{resumed.stdout}\n{resumed.stderr}"
     assert sampler.both == []
     assert running_on(world.docker_a, world.project) == 1
