@@ -208,3 +208,19 @@ def test_state_values_mirror_the_proto_enum() -> None:
         if name != "MIGRATION_STATE_UNSPECIFIED"
     }
     assert {s.value for s in MigrationState} == proto_names
+
+
+def test_target_unknown_ends_the_rollback_failed_with_its_message_and_clears_waiting() -> None:
+    from stackferry.controller.domain.machine import apply
+    from stackferry.controller.domain.model import Migration, MigrationSpec, StepState
+
+    spec = MigrationSpec("web", "/srv/web/compose.yml", "a:1", "b:1", "dst", "/mnt")
+    rolling = Migration("m1", spec, S.ROLLING_BACK, "deploy: refused", pending_action=A.ROLLBACK)
+    rolling.step(A.ROLLBACK).state = StepState.RUNNING
+    rolling.waiting = "waiting for agent b:1 (attempt 9, next in 10 s)"
+    why = "target agent b:1 unreachable: the stack may run there"
+    changed, event = apply(rolling, E.TARGET_UNKNOWN, now=5.0, error=why)
+    assert (changed.state, changed.pending_action, changed.waiting) == (S.NEEDS_ATTENTION, None, "")
+    assert changed.step(A.ROLLBACK).state == StepState.FAILED
+    assert changed.error == f"deploy: refused; rollback: {why}"
+    assert event.state == S.NEEDS_ATTENTION
