@@ -151,9 +151,9 @@ def plan_mounts(
     for m, (mover, _) in zip(mounts, movers, strict=True):
         if mover is Mover.FILES:
             trees.setdefault(tree_source(m), m)
-    outer = [p for p, v in trees if p]
+    outer = [path for path, _ in trees if path]
     nested = {p for p in outer if any(o != p and is_within(p, o) for o in outer)}
-    targets = _directory_targets([p for p in outer if p not in nested], trees, spec, dataset_map)
+    targets = _directory_targets([p for p in outer if p not in nested], spec)
     moves = [_file_move(key, m, targets) for key, m in trees.items() if key[0] not in nested]
     entries = []
     for m, (mover, reason) in zip(mounts, movers, strict=True):
@@ -202,12 +202,7 @@ def _file_move(key: tuple[str, str], m: MountInfo, targets: dict[str, str]) -> F
     )
 
 
-def _directory_targets(
-    paths: list[str],
-    trees: dict[tuple[str, str], MountInfo],
-    spec: MigrationSpec,
-    dataset_map: Sequence[PathMapping],
-) -> dict[str, str]:
+def _directory_targets(paths: list[str], spec: MigrationSpec) -> dict[str, str]:
     """Source directory -> target directory: an explicit --map wins, else below target_base
     relative to the deepest directory above every one of them."""
     explicit = PathMap.of(
