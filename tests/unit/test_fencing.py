@@ -9,10 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.faults import FailDeploy, Fault, Faulty, Outage
+from fakes.faults import FailDeploy, Fault, Faulty, Kill, Outage
 from fakes.memory_host import FakeClock
 from fakes.memory_world import TARGET
-from fakes.scene import SPEC, WINDOW_SECONDS, Scene, check_hosts, wait_for, web_world
+from fakes.scene import (
+    SPEC,
+    WAIT_SECONDS,
+    WINDOW_SECONDS,
+    Scene,
+    check_hosts,
+    wait_for,
+    web_world,
+)
 
 from stackferry.controller.config import sqlite_url
 from stackferry.controller.domain.model import EventKind, MigrationOptions, MigrationState
@@ -69,6 +77,28 @@ def test_a_rollback_leaves_the_target_clean_and_a_plain_retry_completes(scene: S
     again = scene.ended(service, service.create(SPEC, start=True).id)
     assert again.state == S.COMPLETED, again.error
     check_hosts(scene.world, again, cleanup_failed=False)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_controller_killed_in_the_rollback_is_taken_over_and_the_rollback_ends(
+    scene: Scene,
+) -> None:
+    # The deploy fails; the controller dies once the target agent discarded the deploy.
+    scene.target.plan.append(Fault("deploy_stack", FailDeploy()))
+    killed = Fault("discard", Kill())
+    scene.target.plan.append(killed)
+    first = scene.controller("first")
+    migration_id = first.create(SPEC, start=True).id
+    assert killed.hit.wait(WAIT_SECONDS)
+    assert wait_for(lambda: not first.is_driving(migration_id))
+    first.shutdown()
+    assert scene.store.get(migration_id).state == S.ROLLING_BACK
+
+    second = scene.controller("second")
+    second.resume_all()
+    ended = scene.ended(second, migration_id)
+    assert ended.state == S.ROLLED_BACK, ended.error
+    check_hosts(scene.world, ended, cleanup_failed=False)
 
 
 def test_keep_target_on_failure_leaves_the_target_stopped_for_inspection(scene: Scene) -> None:
