@@ -122,7 +122,7 @@ def mover_of(m: MountInfo, excludes: Sequence[str]) -> tuple[Mover, str]:
         is_system_path(m.source) or is_system_path(m.resolved_source)
     ):
         return Mover.REFUSED, (
-            "the running container mounts it but the compose file does not (an override "
+            "a container of the project mounts it but the compose file does not (an override "
             "file?): the target would not mount it; add it to the compose file, or --exclude "
             f"{m.service}:{m.target}"
         )
