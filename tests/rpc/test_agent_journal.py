@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import AgentProcess
+from conftest import AgentProcess, unique
 from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
 
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
@@ -66,7 +66,7 @@ def test_an_uncommitted_deploy_is_taken_down_before_the_restarted_agent_serves(
     agent_args: tuple[str, ...],
     tmp_path: Path,
 ) -> None:
-    project = compose_projects(docker_hosts[1], f"sfjournal{tmp_path.name[-6:]}")
+    project = compose_projects(docker_hosts[1], unique("sfjournal"))
     first = start_agent(*agent_args)
     deploy(agent_stub(first.address), project, tmp_path / "stacks" / "app", "m-crash")
     assert project_containers(docker_hosts[1], project)
@@ -86,7 +86,7 @@ def test_a_committed_deploy_survives_a_restart_and_is_never_discarded(
     agent_args: tuple[str, ...],
     tmp_path: Path,
 ) -> None:
-    project = compose_projects(docker_hosts[1], f"sfcommit{tmp_path.name[-6:]}")
+    project = compose_projects(docker_hosts[1], unique("sfcommit"))
     first = start_agent(*agent_args)
     stub = agent_stub(first.address)
     deploy(stub, project, tmp_path / "stacks" / "app", "m-ok")
@@ -109,7 +109,7 @@ def test_discard_takes_down_the_deploy_and_removes_what_it_created(
     agent_args: tuple[str, ...],
     tmp_path: Path,
 ) -> None:
-    project = compose_projects(docker_hosts[1], f"sfdiscard{tmp_path.name[-6:]}")
+    project = compose_projects(docker_hosts[1], unique("sfdiscard"))
     stacks = tmp_path / "stacks"
     (stacks / "shared").mkdir()
     (stacks / "shared" / "keep.txt").write_text("not the migration's\n")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
-from conftest import AgentProcess
+from conftest import AgentProcess, unique
 from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
 from transfer_helpers import children_named, wait_until
 
@@ -90,7 +90,7 @@ def test_a_killed_agent_takes_its_compose_child_with_it(
     docker_hosts: tuple[str, str],
     tmp_path: Path,
 ) -> None:
-    project = compose_projects(docker_hosts[1], f"sfchild{tmp_path.name[-6:]}")
+    project = compose_projects(docker_hosts[1], unique("sfchild"))
     args = agent_args(docker_hosts[1], tmp_path)
     agent = start_agent(*args)
     stub = agent_stub(agent.address)
@@ -113,7 +113,7 @@ def test_an_orderly_stop_ends_the_compose_child_instead_of_waiting_for_it(
     docker_hosts: tuple[str, str],
     tmp_path: Path,
 ) -> None:
-    project = compose_projects(docker_hosts[1], f"sfterm{tmp_path.name[-6:]}")
+    project = compose_projects(docker_hosts[1], unique("sfterm"))
     agent = start_agent(*agent_args(docker_hosts[1], tmp_path))
     stub = agent_stub(agent.address)
     pending, compose = slow_deploy(agent, stub, docker_hosts[1], project, tmp_path)
