@@ -1,14 +1,17 @@
 """The agent's journal on a real agent process and Docker engine B: a deploy started for a
 migration that never committed is taken down when the agent restarts, before it serves;
-one released committed stays; Discard takes down the deploy and removes the compose dir it
-created, and nothing else."""
+one released committed stays; Discard takes down the deploy and removes the compose dir and
+the volumes the migration created, and nothing else."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
+import docker
+import docker.errors
 import pytest
 from conftest import AgentProcess, unique
 from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
@@ -127,3 +130,30 @@ def test_discard_takes_down_the_deploy_and_removes_what_it_created(
     other = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-undo2"))
     assert f"file {stacks / 'shared' / 'docker-compose.yml'}" in other.removed
     assert (stacks / "shared" / "keep.txt").read_text() == "not the migration's\n"
+
+
+def test_discard_removes_the_volumes_the_migration_created_and_only_those(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+) -> None:
+    engine = docker.DockerClient(base_url=docker_hosts[1])
+    ours, theirs = unique("sfvolours"), unique("sfvoltheirs")
+    try:
+        stub = agent_stub(start_agent(*agent_args).address)
+        for name, migration_id in ((ours, "m-vol"), (theirs, "m-other")):
+            request = agent_pb2.VolumeCreateRequest(
+                spec=agent_pb2.VolumeSpec(name=name, driver="local"), migration_id=migration_id
+            )
+            assert stub.VolumeCreate(request).exists
+
+        result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-vol"))
+        assert list(result.removed) == [f"volume {ours}"]
+        names = {v.name for v in engine.volumes.list()}
+        assert ours not in names and theirs in names
+    finally:
+        for name in (ours, theirs):
+            with contextlib.suppress(docker.errors.NotFound):
+                engine.volumes.get(name).remove()
+        engine.close()
