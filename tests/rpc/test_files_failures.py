@@ -229,3 +229,20 @@ def test_a_receiver_that_dies_mid_pass_fails_the_pass_and_the_sender_reaps_its_r
         assert a.info().rsync_version
     finally:
         dialer.close()
+
+
+def test_a_target_below_a_file_is_refused_and_the_file_is_kept(
+    pair: tuple[AgentProcess, AgentProcess], tmp_path: Path
+) -> None:
+    source, target = pair
+    big_tree(tmp_path / "a" / "data", 1)
+    (tmp_path / "b" / "a-file").write_text("a user's file\n")
+    a, b, dialer = clients(source, target)
+    there = FileTree(path=str(tmp_path / "b" / "a-file" / "data"))
+    try:
+        with pytest.raises(errors.ControllerError):
+            push(a, b, FileTree(path=str(tmp_path / "a" / "data")), there)
+        b.discard()
+        assert (tmp_path / "b" / "a-file").read_text() == "a user's file\n"
+    finally:
+        dialer.close()

@@ -104,13 +104,20 @@ class Trees:
         """check_target, then creates a missing directory (its topmost missing parent is
         recorded for the migration first)."""
         path = self.check_target(tree, allow_overwrite, migration_id)
-        if not os.path.isdir(path):
-            top = path
-            while not os.path.isdir(os.path.dirname(top)):
-                top = os.path.dirname(top)
-            if self.journal is not None:
-                self.journal.record_created(migration_id, "dir", top)
-            os.makedirs(path, mode=0o755, exist_ok=True)
+        if os.path.isdir(path):
+            return path
+        top = path  # the topmost missing directory: what the migration creates
+        while not os.path.lexists(os.path.dirname(top)):
+            top = os.path.dirname(top)
+        self.roots.check_path(top)  # never above an allowed root
+        if not os.path.isdir(os.path.dirname(top)):
+            raise AlreadyExists(
+                f"cannot create {tree.path!r} on the target: {os.path.dirname(top)!r} is not "
+                "a directory"
+            )
+        if self.journal is not None:
+            self.journal.record_created(migration_id, "dir", top)
+        os.makedirs(path, mode=0o755, exist_ok=True)
         return path
 
 
