@@ -7,6 +7,7 @@ import time
 from stackferry.controller.domain.model import SnapshotRecord, snapshot_name
 from stackferry.controller.engine import claims
 from stackferry.controller.engine.context import StepContext, StepFailed
+from stackferry.controller.errors import ControllerError
 
 
 def validate(ctx: StepContext) -> None:
@@ -14,15 +15,33 @@ def validate(ctx: StepContext) -> None:
     which must not need the source (it may be stopped or gone by then)."""
     m = ctx.migration
     survey = ctx.planner.survey(m.spec)
-    if not survey.report.ok or survey.stack is None or survey.plan is None:
+    if survey.stack is None or survey.plan is None:
         raise StepFailed(f"validation failed: {survey.report.failures()}")
     m.project_name = survey.plan.project_name
     m.compose_text, m.env_text = survey.stack.compose_text, survey.stack.env_text
     m.datasets = list(survey.plan.datasets)
     m.files, m.mounts = list(survey.plan.files), list(survey.plan.mounts)
+    if not survey.report.ok:
+        _name_the_holder(ctx)
+        raise StepFailed(f"validation failed: {survey.report.failures()}")
     if not m.datasets and not m.files:
         raise StepFailed("the stack keeps no data in a mount: nothing to migrate")
     claims.take(ctx)
+
+
+def _name_the_holder(ctx: StepContext) -> None:
+    """A failed report may be another migration at work (its datasets already exist on the
+    target): its claim names it, which the report cannot. StepFailed naming the holder if the
+    agents refuse the claims, else they are dropped again (an agent that does not answer is in
+    the report already)."""
+    try:
+        claims.take(ctx)
+    except StepFailed:
+        raise
+    except ControllerError:
+        return
+    claims.release_source(ctx)
+    claims.release_target(ctx)
 
 
 def snapshot(ctx: StepContext, phase: int = 1) -> None:
