@@ -70,6 +70,23 @@ def test_each_kind_of_mount_gets_its_mover() -> None:
     ]
 
 
+def test_a_local_volume_bound_to_a_directory_goes_the_way_of_that_directory() -> None:
+    on_dataset = MountInfo(
+        "db", "/tank/app/pg", "/pg", True, "tank/app", "/tank/app", type="volume",
+        volume="app_pg", resolved_source="/tank/app/pg", source_kind="dir",
+    )  # fmt: skip
+    off_zfs = MountInfo(
+        "db", "/srv/pg", "/pg2", type="volume", volume="app_pg2",
+        resolved_source="/srv/pg", source_kind="dir",
+    )  # fmt: skip
+    entries, moves = plan_mounts([on_dataset, off_zfs], spec(), DATASET_MAP)
+    assert [(e.mover, e.moves_to) for e in entries] == [
+        (Mover.ZFS, "/b/app/pg"),
+        (Mover.FILES, "/b/pg"),
+    ]
+    assert [(m.source_path, m.target_path) for m in moves] == [("/srv/pg", "/b/pg")]
+
+
 def test_a_link_out_of_the_roots_is_refused_naming_the_link_and_where_it_goes() -> None:
     link = bind("/srv/app/etclink", "/x", resolved_source="/etc", outside_roots=True)
     assert movers([link]) == [
