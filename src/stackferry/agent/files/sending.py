@@ -112,9 +112,12 @@ class SendingPass:
         return True
 
     def _cause(self) -> AgentError:
-        """Out of space explains the rest (a broken pipe, the peer's cancel); else the first."""
+        """The error that explains the others: out of space first (a broken pipe and the
+        peer's cancel follow from it), then any that is not the stream ending under a thread
+        (the peer's refusal, say), else the first."""
         exhausted = [e for e in self._errors if isinstance(e, ResourceExhausted)]
-        return (exhausted or self._errors)[0]
+        causes = [e for e in self._errors if not isinstance(e, Cancelled)]
+        return (exhausted or causes or self._errors)[0]
 
     def result(self) -> None:
         """Raises unless both rsyncs succeeded; releases the pipes either way."""
