@@ -18,6 +18,7 @@ from migration_world import (
     containers,
     controller_json,
     launch_controller,
+    listed_migration,
     make_world_fixture,  # noqa: F401 (the make_world fixture)
     parsed,
     stackferry,
@@ -180,7 +181,8 @@ def controller(tmp_path: Path) -> Iterator[ControllerProcess]:
 
 @pytest.fixture
 def big_world(make_world: Callable[..., World]) -> World:
-    return make_world(data_mib=32)
+    # 8 MiB at 2 MiB/s: the bulk copy runs for seconds after its first byte, when the cancel comes.
+    return make_world(data_mib=8)
 
 
 def test_cancel_during_the_bulk_copy(big_world: World, controller: ControllerProcess) -> None:
@@ -193,6 +195,8 @@ def test_cancel_during_the_bulk_copy(big_world: World, controller: ControllerPro
     assert cancelled.returncode == 0, f"{cancelled.stdout}\n{cancelled.stderr}"
     final = controller_json(world, controller, "status", migration_id)
     assert final["state"] == "CANCELLED"
+    steps = {s["name"]: s for s in listed_migration(world, controller, migration_id)["steps"]}
+    assert steps["bulk_send"]["error"] == "cancelled", steps["bulk_send"]
     # The source never stopped serving; the target runs nothing of the stack.
     assert len(containers(world.docker_a, world.project, running_only=True)) == 1
     assert not containers(world.docker_b, world.project)
