@@ -276,7 +276,7 @@ class AgentService:
         """Checks the target's name and roots, redeems the ticket (PermissionDenied), starts
         the receiver. The name comes first: a hostile one is refused as what it is
         (InvalidArgument), with or without a ticket, and spends no ticket."""
-        if header.spec.kind == "zfs":
+        if header.spec.kind != "images":  # every other kind writes into a dataset
             self.roots.check_dataset(header.spec.target)
         spec = self.tickets.redeem(header.ticket, header.spec)
         if spec.kind == "images":
