@@ -196,6 +196,8 @@ def prop_value(state: State, name: str, prop: str) -> str | None:
         values["creation"] = str(snap["creation"])
         return values.get(prop, "-")
     ds = state.datasets[name]
+    if ":" in prop:
+        return str(ds.get("user", {}).get(prop, "-"))
     if prop.startswith("written@"):
         snaps = state.snapshots_of(name)
         return str(len(pack(state.live(name)))) if snaps else "-"
@@ -330,6 +332,9 @@ def cmd_set(state: State, args: list[str]) -> None:
     prop, _, value = assignment.partition("=")
     if name not in state.datasets:
         raise missing(name)
+    if ":" in prop:  # a user property, e.g. the agent's stackferry:migration mark
+        state.datasets[name].setdefault("user", {})[prop] = value
+        return
     if prop not in ("mountpoint", "canmount", "readonly"):
         raise Fail(f"cannot set property for '{name}': fake does not know {prop}")
     state.datasets[name][prop] = value

@@ -1,13 +1,16 @@
 """What a FAKE host of tests/fakes/memory_agent.py holds, and the stream between two of
 them: datasets whose data is the list of writes the stack made, their snapshots, compose
-stacks, and the sizes the fake reports for them."""
+stacks, the agent's claims and deploy journal, and the sizes the fake reports for them; and
+the fake time the engine's retries and the fakes' outages are measured in."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from stackferry.compose import ComposeFile
+from stackferry.controller.engine.retry import Wakeup
 from stackferry.controller.errors import ControllerError, NotFound
 from stackferry.controller.ports import TransferEvent
 from stackferry.hostapi import ContainerInfo, ServiceInfo, SnapshotInfo, TransferProgress
@@ -29,12 +32,28 @@ class FakeSnapshot:
         return BASE_BYTES + WRITE_BYTES * len(self.writes)
 
 
+class FakeClock:
+    """The engine's Clock (controller/engine/retry.py) in fake time: a pause passes at once
+    and moves the time on, so "an agent gone for 70 s" takes no real time."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+
+    def now(self) -> float:
+        return self.time
+
+    def pause(self, seconds: float, wakeup: Wakeup) -> bool:
+        self.time += seconds
+        return wakeup.is_set()
+
+
 @dataclass
 class FakeDataset:
     name: str
     mountpoint: str = ""  # "" while not mounted (a received dataset until the deploy)
     writes: tuple[str, ...] = ()  # the data: what the stack wrote, oldest first
     snapshots: list[FakeSnapshot] = field(default_factory=list)
+    mark: str = ""  # the migration that received it (zfs user property stackferry:migration)
 
     def snapshot(self, name: str) -> FakeSnapshot:
         for s in self.snapshots:
@@ -48,6 +67,47 @@ class FakeStack:
     compose_path: str
     compose_text: str
     running: bool
+
+
+@dataclass
+class FakeClaim:
+    migration_id: str
+    expires: float  # fake time
+
+
+@dataclass
+class FakeDeploy:
+    """The agent's journal entry of a deploy: written before compose up; a restart before the
+    commit removes the deploy (`removed`)."""
+
+    migration_id: str
+    committed: bool = False
+    removed: bool = False
+
+
+@dataclass
+class FakeHost:
+    """Everything one fake host holds; the agents bound to different migrations share it."""
+
+    address: str
+    hostname: str
+    dataset_root: str
+    datasets: dict[str, FakeDataset] = field(default_factory=dict)
+    stacks: dict[str, FakeStack] = field(default_factory=dict)
+    images: set[str] = field(default_factory=set)
+    tickets: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
+    claims: dict[str, FakeClaim] = field(default_factory=dict)  # by "dataset NAME" etc.
+    journal: dict[str, FakeDeploy] = field(default_factory=dict)  # by compose path
+    down_until: float = 0.0  # fake time; math.inf: gone for good
+    restart_pending: bool = False  # the agent reconciles its journal when it is back
+
+    def crash(self, now: float, seconds: float) -> None:
+        """The agent process dies (its containers go on running) and is back `seconds` later."""
+        self.down_until = max(self.down_until, now + seconds)
+        self.restart_pending = True
+
+    def gone(self) -> None:
+        self.down_until = math.inf
 
 
 class FakeTransferCall:

@@ -39,6 +39,13 @@ def test_migrate_flags_become_the_spec() -> None:
     ]
 
 
+def test_keep_target_on_failure_is_off_unless_asked() -> None:
+    parse = cli.build_parser().parse_args
+    assert not cli.spec_from_args(parse(["migrate", *FLAGS])).options.keep_target_on_failure
+    kept = cli.spec_from_args(parse(["migrate", *FLAGS, "--keep-target-on-failure"]))
+    assert kept.options.keep_target_on_failure
+
+
 @pytest.mark.parametrize(
     ("text", "rate"),
     [("0", 0), ("512", 512), ("500K", 500 << 10), ("1g", 1 << 30), ("3MiB/s", 3 << 20)],

@@ -62,6 +62,10 @@ EXPECTED: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Acti
     (S.CANCELLING, E.STEP_OK): (S.CANCELLED, None),
     (S.CANCELLING, E.STEP_FAILED): (S.FAILED, None),
     (S.CANCELLING, E.CANCEL): (S.CANCELLING, None),
+    # a rollback that cannot tell whether the target stack runs waits for a person
+    (S.ROLLING_BACK, E.TARGET_UNKNOWN): (S.NEEDS_ATTENTION, None),
+    (S.CANCELLING, E.TARGET_UNKNOWN): (S.NEEDS_ATTENTION, None),
+    (S.NEEDS_ATTENTION, E.RESUME): (S.ROLLING_BACK, A.ROLLBACK),
     # failed, the snapshots being discarded: failed either way
     (S.FAILING, E.STEP_OK): (S.FAILED, None),
     (S.FAILING, E.STEP_FAILED): (S.FAILED, None),
@@ -69,6 +73,7 @@ EXPECTED: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Acti
 }
 
 NON_TERMINAL = [s for s in MigrationState if s not in TERMINAL_STATES]
+RUNNING = [s for s in MigrationState if not s.is_halted]
 
 
 def test_the_table_is_exactly_the_expected_one() -> None:
@@ -104,8 +109,8 @@ def test_terminal_states_accept_nothing(state: MigrationState) -> None:
             next_transition(state, event)
 
 
-@pytest.mark.parametrize("state", NON_TERMINAL, ids=lambda v: v.value)
-def test_every_non_terminal_state_accepts_cancel(state: MigrationState) -> None:
+@pytest.mark.parametrize("state", RUNNING, ids=lambda v: v.value)
+def test_every_state_that_is_not_halted_accepts_cancel(state: MigrationState) -> None:
     assert next_transition(state, E.CANCEL).next_state in {
         S.CANCELLING,
         S.CANCELLED,
@@ -164,9 +169,9 @@ def test_failure_after_the_stop_ends_rolled_back_not_failed() -> None:
     assert next_transition(state, E.STEP_OK).next_state == S.ROLLED_BACK
 
 
-def test_no_terminal_state_owes_an_action_and_every_other_entered_one_does() -> None:
+def test_no_halted_state_owes_an_action_and_every_other_entered_one_does() -> None:
     for (state, event), (next_state, action) in TABLE.items():
-        if next_state.is_terminal:
+        if next_state.is_halted:
             assert action is None, (state, event)
         elif not next_transition(state, event).is_noop:
             assert action is not None, (state, event)
@@ -179,6 +184,19 @@ def test_a_failure_before_the_stop_discards_then_fails_whatever_the_discard_does
         assert not failing.next_state.is_terminal
         for outcome in (E.STEP_OK, E.STEP_FAILED):
             assert next_transition(S.FAILING, outcome).next_state == S.FAILED
+
+
+def test_needs_attention_is_halted_but_not_ended_and_only_a_resume_leaves_it() -> None:
+    assert S.NEEDS_ATTENTION.is_halted and not S.NEEDS_ATTENTION.is_terminal
+    accepted = {e for e in MigrationEvent if (S.NEEDS_ATTENTION, e) in TABLE}
+    assert accepted == {E.RESUME}
+    resumed = next_transition(S.NEEDS_ATTENTION, E.RESUME)
+    assert next_transition(resumed.next_state, E.STEP_OK).next_state == S.ROLLED_BACK
+    # Only a rollback ends there: a failure before the stop never stops the source.
+    assert {state for (state, event) in TABLE if event == E.TARGET_UNKNOWN} == {
+        S.ROLLING_BACK,
+        S.CANCELLING,
+    }
 
 
 def test_state_values_mirror_the_proto_enum() -> None:

@@ -19,12 +19,12 @@ from stackferry.agent.errors import (
     InvalidArgument,
     NotFound,
 )
+from stackferry.agent.inventory import Inventory
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
 from stackferry.agent.storage.base import StorageBackend
 from stackferry.compose import (
-    BindMount,
     ComposeError,
     ComposeFile,
     PortBinding,
@@ -37,7 +37,6 @@ from stackferry.hostapi import (
     DeployChecks,
     DeployRequest,
     DeployResult,
-    MountInfo,
     ServiceInfo,
     StackInfo,
 )
@@ -119,7 +118,7 @@ class StackService:
     def inspect(self, compose_path: str, project_name: str = "") -> StackInfo:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
-        mounts = [self._mount_source(bind) for bind in stack.compose.binds]
+        mounts = Inventory(self.roots, self.storage, self.runtime).mounts(stack.compose)
         return StackInfo(
             project_name=stack.compose.project_name,
             project_dir=stack.compose.project_dir,
@@ -131,14 +130,6 @@ class StackService:
             images=tuple(self.runtime.image_states(stack.compose.images)),
             mounts=tuple(mounts),
             datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
-        )
-
-    def _mount_source(self, bind: BindMount) -> MountInfo:
-        dataset = self.storage.dataset_for_path(bind.source)
-        if dataset is None:
-            return MountInfo(bind.service, bind.source, bind.target, on_zfs=False)
-        return MountInfo(
-            bind.service, bind.source, bind.target, True, dataset.name, dataset.mountpoint
         )
 
     def stop(self, compose_path: str, project_name: str, timeout: int) -> StackInfo:

@@ -7,13 +7,22 @@ code runs on zfs-fuse 0.7 and OpenZFS 2.x.
 Received datasets are left unmounted with canmount=noauto until ``mount`` at deploy
 time: a mounted target could change between the bulk copy and the final incremental,
 and zfs-fuse has no `receive -u` to prevent the mount in the first place.
+
+Ownership: a dataset a migration creates here (a full receive, or a parent it needed) is
+recorded in the agent's journal before it is created and gets the user property
+stackferry:migration=<id> once it exists (zfs-fuse has no `receive -o`: it is set right
+after the receive). An undo or a Discard destroys only a dataset that this very receive
+created, or that carries the migration's own mark; one receive at a time per target, so a
+second receive into the same target is refused instead of racing the first (the loser's
+undo once destroyed the winner's freshly received dataset).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -37,14 +46,33 @@ from stackferry.hostapi import DatasetInfo, SendEstimate, SnapshotInfo
 log = structlog.get_logger(__name__)
 
 _MISSING = "does not exist"
+MARK = "stackferry:migration"
+# How long a receive waits for an earlier receive of its own migration into the same target
+# to finish its abort (zfs-fuse's EOF grace, then the destroy of the partial dataset).
+SAME_MIGRATION_WAIT_SECONDS = 120.0
+
+# (migration_id, kind, name): records in the journal that a migration creates a thing.
+RecordCreated = Callable[[str, str, str], None]
+
+
+def _no_record(migration_id: str, kind: str, name: str) -> None:
+    return None
 
 
 class ZfsBackend:
     name = "zfs"
 
-    def __init__(self, zfs_binary: str = "zfs", zpool_binary: str = "zpool") -> None:
+    def __init__(
+        self,
+        zfs_binary: str = "zfs",
+        zpool_binary: str = "zpool",
+        record_created: RecordCreated = _no_record,
+    ) -> None:
         self.zfs = zfs_binary
         self.zpool = zpool_binary
+        self._record_created = record_created
+        self._receiving: dict[str, str] = {}  # target -> migration id of its running receive
+        self._receiving_changed = threading.Condition()
         self._features = self._detect_features()
         self._version = self._detect_version()
 
@@ -372,6 +400,55 @@ class ZfsBackend:
         allow_overwrite: bool,
         resumable: bool = False,
         resume: bool = False,
+        migration_id: str = "",
+    ) -> ByteSink:
+        self._start_receiving(target, migration_id)
+        try:
+            return self._open_receive(
+                target, base_guid, allow_overwrite, resumable, resume, migration_id
+            )
+        except BaseException:
+            self._stop_receiving(target)
+            raise
+
+    def _start_receiving(self, target: str, migration_id: str) -> None:
+        """Registers the receive into target. Another migration's receive there is refused at
+        once; one of the same migration is an earlier attempt still being torn down (a
+        resumed controller cancelled it), so it is waited for, a while."""
+        deadline = time.monotonic() + SAME_MIGRATION_WAIT_SECONDS
+        with self._receiving_changed:
+            while True:
+                running = [
+                    (t, h)
+                    for t, h in self._receiving.items()
+                    if t == target or t.startswith(target + "/") or target.startswith(t + "/")
+                ]
+                if not running:
+                    break
+                busy, holder = running[0]
+                left = deadline - time.monotonic()
+                if holder != migration_id or left <= 0:
+                    who = f"migration {holder}" if holder else "a call without a migration id"
+                    raise errors.AlreadyExists(
+                        f"a receive into {busy} is already running (for {who}); "
+                        "one receive at a time per target"
+                    )
+                self._receiving_changed.wait(left)
+            self._receiving[target] = migration_id
+
+    def _stop_receiving(self, target: str) -> None:
+        with self._receiving_changed:
+            self._receiving.pop(target, None)
+            self._receiving_changed.notify_all()
+
+    def _open_receive(
+        self,
+        target: str,
+        base_guid: str | None,
+        allow_overwrite: bool,
+        resumable: bool,
+        resume: bool,
+        migration_id: str,
     ) -> ByteSink:
         exists, snapshots, token = self._check_receive(target, base_guid, allow_overwrite, resume)
         if token and not resume:
@@ -379,9 +456,15 @@ class ZfsBackend:
             exists, snapshots, _ = self._check_receive(target, base_guid, allow_overwrite)
         keep_partial = (resumable or resume) and self._features.resume
         plan = ReceivePlan(
-            target=target, full=not exists, snapshots_before=snapshots, resumable=keep_partial
+            target=target,
+            full=not exists,
+            snapshots_before=snapshots,
+            resumable=keep_partial,
+            migration_id=migration_id,
         )
-        plan.created_parents = self._create_parents(target)
+        if plan.full:
+            self._record_created(migration_id, "dataset", target)
+        plan.created_parents = self._create_parents(target, migration_id)
         args = argv.receive(
             self.zfs,
             target,
@@ -389,23 +472,71 @@ class ZfsBackend:
             unmounted=self._features.receive_unmounted,
             resumable=keep_partial,
         )
+
+        def settle(plan: ReceivePlan) -> Received:
+            try:
+                return self._settle_receive(plan)
+            finally:
+                self._stop_receiving(target)
+
+        def undo(plan: ReceivePlan) -> None:
+            try:
+                self._undo_receive(plan)
+            finally:
+                self._stop_receiving(target)
+
         try:
-            return zfs_receive_sink(args, plan, self._settle_receive, self._undo_receive)
+            return zfs_receive_sink(args, plan, settle, undo)
         except errors.AgentError:
             self._undo_receive(plan)
             raise
 
-    def _create_parents(self, target: str) -> list[str]:
+    def _create_parents(self, target: str, migration_id: str) -> list[str]:
         parts = target.split("/")
         ancestors = ["/".join(parts[:i]) for i in range(2, len(parts))]
         existing = self._props(ancestors, ["guid"]) if ancestors else {}
         missing = [a for a in ancestors if a not in existing]
+        for parent in missing:
+            self._record_created(migration_id, "dataset", parent)
         if missing:
             self._run(argv.create_with_parents(self.zfs, missing[-1]), "zfs create")
+        if migration_id:
+            for parent in missing:
+                self._run(argv.set_property(self.zfs, parent, MARK, migration_id), "zfs set")
         return missing
 
+    # -- ownership -----------------------------------------------------------------------
+
+    def marks(self, dataset: str) -> dict[str, str] | None:
+        """The stackferry:migration mark set on dataset and on each dataset below it ("" for
+        none, or one only inherited from above); None when dataset does not exist."""
+        done = exec.run(argv.get_property_sources(self.zfs, dataset, MARK), check=False)
+        if done.returncode != 0:
+            if _MISSING in done.stderr:
+                return None
+            raise zfs_error(
+                errors.CommandFailed(done.argv, done.returncode, done.stderr), "zfs get"
+            )
+        found: dict[str, str] = {}
+        for line in done.stdout.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3 and "@" not in parts[0]:
+                name, value, source = parts
+                found[name] = value if source == "local" and value != "-" else ""
+        return found
+
+    def destroy(self, dataset: str) -> None:
+        """Destroys dataset, its snapshots and everything below it (a Discard checked marks)."""
+        validate_dataset_name(dataset)
+        if "/" not in dataset:
+            raise errors.InvalidArgument(f"refusing to destroy pool root {dataset!r}")
+        self._destroy_eventually(dataset)
+
     def _settle_receive(self, plan: ReceivePlan) -> Received:
-        """After a good receive: keep the target unmounted, report its new newest snapshot."""
+        """After a good receive: mark a dataset it created, keep the target unmounted,
+        report its new newest snapshot."""
+        if plan.full and plan.migration_id:
+            self._run(argv.set_property(self.zfs, plan.target, MARK, plan.migration_id), "zfs set")
         props = self._props([plan.target], ["mounted", "canmount"]).get(plan.target, {})
         if props.get("canmount") != "noauto":
             self._run(argv.set_property(self.zfs, plan.target, "canmount", "noauto"), "zfs set")
@@ -424,6 +555,12 @@ class ZfsBackend:
             log.info("partial receive kept for a resumed send", target=plan.target)
             return
         if plan.full:
+            # Only this receive wrote into target since it found it missing (one receive at
+            # a time per target), unless another migration marked it since: then it is theirs.
+            mark = (self.marks(plan.target) or {}).get(plan.target, "")
+            if mark and mark != plan.migration_id:
+                log.warning("not destroying another migration's dataset", target=plan.target)
+                return
             self._destroy_eventually(plan.target)
             for parent in reversed(plan.created_parents):
                 self._destroy_eventually(parent, recursive=False)
