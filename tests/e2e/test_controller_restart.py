@@ -106,6 +106,7 @@ def test_killed_during_the_deploy(slow_deploy_world: World, controllers: Control
     wait_for_status(world, first, migration_id, lambda s: s["state"] == "DEPLOYING")
     before = {s["name"]: s for s in listed_migration(world, first, migration_id)["steps"]}
     first.stop(signal.SIGKILL)
+    assert "deploy done" not in steps_done(controllers.store_url, migration_id), "killed late"
 
     # Two controllers come back on the same database: only one of them drives the migration.
     second, _ = controllers.start(), controllers.start()
