@@ -30,11 +30,12 @@ PG_URL = os.environ.get(
 TEST_IMAGE = "local/busybox:1"
 
 
-def missing_service(what: str) -> None:
-    """Skip locally, fail under CI: CI must have started every service."""
+def missing_service(what: str, provider: str = "scripts/start-services.sh") -> None:
+    """Skip locally, fail under CI: CI must have installed every tool and started every
+    service (``provider`` is the script that does)."""
     if os.environ.get("CI"):
-        pytest.fail(f"{what} is not available, but CI must provide it (scripts/start-services.sh)")
-    pytest.skip(f"{what} is not available (run scripts/start-services.sh as root)")
+        pytest.fail(f"{what} is not available, but CI must provide it ({provider})")
+    pytest.skip(f"{what} is not available (run {provider} as root)")
 
 
 def unique(prefix: str) -> str:

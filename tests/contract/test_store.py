@@ -432,7 +432,17 @@ def test_lease_refusals(store: MigrationStore) -> None:
         store.acquire_lease(uuid.uuid4().hex, "controller-1", ttl_seconds=60)
     with pytest.raises(NotFound):
         store.renew_lease(uuid.uuid4().hex, "controller-1", ttl_seconds=60)
+
+
+def test_a_release_by_another_owner_leaves_the_lease_held(store: MigrationStore) -> None:
+    migration = store.create(a_migration())
+    lease = store.acquire_lease(migration.id, "controller-1", ttl_seconds=60)
     store.release_lease(migration.id, "not-the-owner")
+    with pytest.raises(LeaseHeld) as refused:
+        store.acquire_lease(migration.id, "controller-2", ttl_seconds=60)
+    assert refused.value.owner == "controller-1"
+    renewed = store.renew_lease(migration.id, "controller-1", ttl_seconds=60)
+    assert renewed.owner == "controller-1" and renewed.expires_at >= lease.expires_at
 
 
 def test_the_store_satisfies_the_protocol(store: SqlMigrationStore) -> None:

@@ -22,7 +22,9 @@ import docker
 import pytest
 from conftest import AgentProcess, Pool, launch_until_ready, stop_process
 
-from stackferry.controller.domain.model import MigrationOptions, MigrationSpec
+from stackferry.controller.config import sqlite_url
+from stackferry.controller.domain.model import EventKind, MigrationOptions, MigrationSpec
+from stackferry.controller.store.sql import SqlMigrationStore
 
 REPO = Path(__file__).resolve().parents[2]
 STACKFERRY = REPO / ".venv" / "bin" / "stackferry"
@@ -338,6 +340,11 @@ class Controllers:
         self.lease_seconds = lease_seconds
         self.started: list[ControllerProcess] = []
 
+    @property
+    def store_url(self) -> str:
+        """The database they share."""
+        return self.db_url or sqlite_url(self.tmp_path / "controller-state" / "controller.db")
+
     def start(self) -> ControllerProcess:
         n = len(self.started)
         log = self.tmp_path / f"controller-{n}.log"
@@ -427,6 +434,17 @@ def log_events(controller: ControllerProcess, message: str, migration_id: str) -
         if entry.get("event") == message and entry.get("migration_id") == migration_id:
             found += 1
     return found
+
+
+def steps_done(db_url: str, migration_id: str) -> list[str]:
+    """The "<step> done" events the store holds for the migration, oldest first: a step that
+    two controllers drove, or that ran again after a restart, is there twice."""
+    store = SqlMigrationStore(db_url)
+    try:
+        events = store.list_events(migration_id, limit=10000)
+    finally:
+        store.close()
+    return [e.message for e in events if e.kind == EventKind.STATE and e.message.endswith(" done")]
 
 
 def assert_migrated(world: World) -> None:

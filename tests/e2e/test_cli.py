@@ -18,6 +18,7 @@ from migration_world import (
     containers,
     controller_json,
     launch_controller,
+    listed_migration,
     make_world_fixture,  # noqa: F401 (the make_world fixture)
     parsed,
     stackferry,
@@ -178,14 +179,18 @@ def controller(tmp_path: Path) -> Iterator[ControllerProcess]:
     process.stop()
 
 
+# At 1 MiB/s the bulk copy of 8 MiB runs for seconds after its first byte, when the cancel comes.
+BIG_MIB = 8
+
+
 @pytest.fixture
 def big_world(make_world: Callable[..., World]) -> World:
-    return make_world(data_mib=32)
+    return make_world(data_mib=BIG_MIB)
 
 
 def test_cancel_during_the_bulk_copy(big_world: World, controller: ControllerProcess) -> None:
     world = big_world
-    migration_id = start_detached(world, controller, "--bwlimit", "2M")
+    migration_id = start_detached(world, controller, "--bwlimit", "1M")
     wait_for_status(world, controller, migration_id, bulk_send_moved(0), timeout=60)
 
     remote = ("--controller", controller.address, "--insecure")
@@ -193,6 +198,10 @@ def test_cancel_during_the_bulk_copy(big_world: World, controller: ControllerPro
     assert cancelled.returncode == 0, f"{cancelled.stdout}\n{cancelled.stderr}"
     final = controller_json(world, controller, "status", migration_id)
     assert final["state"] == "CANCELLED"
+    steps = {s["name"]: s for s in listed_migration(world, controller, migration_id)["steps"]}
+    # The cancel stopped the copy: it did not run to its end first.
+    assert steps["bulk_send"]["error"] == "cancelled", steps["bulk_send"]
+    assert 0 < int(steps["bulk_send"]["bytes_done"]) < BIG_MIB << 20, steps["bulk_send"]
     # The source never stopped serving; the target runs nothing of the stack.
     assert len(containers(world.docker_a, world.project, running_only=True)) == 1
     assert not containers(world.docker_b, world.project)

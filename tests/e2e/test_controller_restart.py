@@ -18,17 +18,19 @@ from migration_world import (
     assert_migrated,
     bulk_send_moved,
     listed_migration,
-    log_events,
     make_world_fixture,  # noqa: F401 (the make_world fixture)
     on_controller,
     snapshots_of,
     start_detached,
+    steps_done,
     wait_for_status,
 )
 
 pytestmark = [pytest.mark.zfs, pytest.mark.docker]
 
 LEASE_SECONDS = 3
+DATA_MIB = 8  # at 2 MiB/s: the kill comes after 1 MiB, seconds before the send could end
+EVERY_STEP_DONE = {"bulk_send done", "incremental_send done", "deploy done", "verify done"}
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def controllers(tmp_path: Path) -> Iterator[Controllers]:
 
 @pytest.fixture
 def big_world(make_world: Callable[..., World]) -> World:
-    return make_world(data_mib=24)
+    return make_world(data_mib=DATA_MIB)
 
 
 @pytest.fixture
@@ -59,9 +61,11 @@ def finish(world: World, controller: ControllerProcess, migration_id: str) -> di
     return listed_migration(world, controller, migration_id)
 
 
-def drivers_of(controller: ControllerProcess, migration_id: str) -> int:
-    """How many times this controller took up the migration after a restart."""
-    return log_events(controller, "resuming migration", migration_id)
+def assert_each_step_done_once(controllers: Controllers, migration_id: str) -> None:
+    """From the store: one controller drove each step to its end, none drove one twice."""
+    done = steps_done(controllers.store_url, migration_id)
+    assert len(done) == len(set(done)), done
+    assert set(done) >= EVERY_STEP_DONE, done
 
 
 def test_killed_during_the_bulk_send(big_world: World, controllers: Controllers) -> None:
@@ -72,12 +76,13 @@ def test_killed_during_the_bulk_send(big_world: World, controllers: Controllers)
     before = {s["name"]: s for s in listed_migration(world, first, migration_id)["steps"]}
     first_snapshots = snapshots_of(world.source_pool.name)
     first.stop(signal.SIGKILL)
+    assert "bulk_send done" not in steps_done(controllers.store_url, migration_id), "killed late"
 
     # Two controllers come back on the same database: only one of them drives the migration.
-    second, third = controllers.start(), controllers.start()
+    second, _ = controllers.start(), controllers.start()
     ended = finish(world, second, migration_id)
     assert ended["state"] == "COMPLETED", ended
-    assert drivers_of(second, migration_id) + drivers_of(third, migration_id) == 1
+    assert_each_step_done_once(controllers, migration_id)
     assert_migrated(world)
 
     # Only the interrupted step ran again: the first snapshot was reused, not retaken.
@@ -90,7 +95,7 @@ def test_killed_during_the_bulk_send(big_world: World, controllers: Controllers)
     assert set(first_snapshots.items()) <= set(received.items())
     # zfs-fuse has no resumable receive: the interrupted stream was discarded by the target
     # and sent again once; the bytes the step reports are one copy of the data.
-    data = 24 << 20
+    data = DATA_MIB << 20
     assert data <= after["bulk_send"]["bytes_done"] < data + (1 << 20)
 
 
@@ -101,12 +106,13 @@ def test_killed_during_the_deploy(slow_deploy_world: World, controllers: Control
     wait_for_status(world, first, migration_id, lambda s: s["state"] == "DEPLOYING")
     before = {s["name"]: s for s in listed_migration(world, first, migration_id)["steps"]}
     first.stop(signal.SIGKILL)
+    assert "deploy done" not in steps_done(controllers.store_url, migration_id), "killed late"
 
     # Two controllers come back on the same database: only one of them drives the migration.
-    second, third = controllers.start(), controllers.start()
+    second, _ = controllers.start(), controllers.start()
     ended = finish(world, second, migration_id)
     assert ended["state"] == "COMPLETED", ended
-    assert drivers_of(second, migration_id) + drivers_of(third, migration_id) == 1
+    assert_each_step_done_once(controllers, migration_id)
     assert_migrated(world)
 
     after = {s["name"]: s for s in ended["steps"]}

@@ -8,6 +8,7 @@ both engines afterwards (the image itself stays: it is the shared test image).
 from __future__ import annotations
 
 import threading
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import docker
 import docker.errors
 import migration_world
 import pytest
+from conftest import free_port
 from migration_world import (
     World,
     build_world,
@@ -81,6 +83,25 @@ def image_only_on_a(docker_hosts: tuple[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture
+def metrics_ports() -> dict[str, int]:
+    """Agent address -> the port its /metrics is served on."""
+    return {}
+
+
+def scrape(metrics_ports: dict[str, int], agent: AgentProcess) -> str:
+    url = f"http://127.0.0.1:{metrics_ports[agent.address]}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        return reply.read().decode()
+
+
+def value(text: str, sample: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+@pytest.fixture
 def world(
     image_only_on_a: str,
     zfs_pool: Callable[..., Pool],
@@ -88,19 +109,28 @@ def world(
     tmp_path: Path,
     docker_hosts: tuple[str, str],
     monkeypatch: pytest.MonkeyPatch,
+    metrics_ports: dict[str, int],
 ) -> Iterator[World]:
+    def start_metered_agent(*args: str, env: dict[str, str] | None = None) -> AgentProcess:
+        port = free_port()
+        agent = start_agent(*args, "--metrics-listen", f"127.0.0.1:{port}", env=env)
+        metrics_ports[agent.address] = port
+        return agent
+
     # The world's compose file names migration_world.IMAGE: the stack runs the A-only tag.
     monkeypatch.setattr(migration_world, "IMAGE", image_only_on_a)
-    built = build_world(zfs_pool, start_agent, tmp_path, docker_hosts, data_mib=2)
+    built = build_world(zfs_pool, start_metered_agent, tmp_path, docker_hosts, data_mib=2)
     yield built
     remove_world(built)  # before the tags go: a container would keep its image
 
 
 def test_an_image_only_on_the_source_is_copied_to_the_target_during_the_deploy(
-    world: World, image_only_on_a: str, tmp_path: Path
+    world: World, image_only_on_a: str, tmp_path: Path, metrics_ports: dict[str, int]
 ) -> None:
     (running,) = containers(world.docker_a, world.project, running_only=True)
     assert image_only_on_a in running.image.tags
+    sent_before = scrape(metrics_ports, world.source)
+    received_before = scrape(metrics_ports, world.target)
     store = SqlMigrationStore(sqlite_url(tmp_path / "controller.db"))
     service = ControllerService(store, AgentDialer(), owner_id="e2e-images", lease_ttl=5)
     try:
@@ -126,12 +156,26 @@ def test_an_image_only_on_the_source_is_copied_to_the_target_during_the_deploy(
     target_lines = read_in_container(world.docker_b, world.project, "/data/log.txt").splitlines()
     assert target_lines[: len(source_lines)] == source_lines
 
-    # The copy happened in the deploy step, once, and is in the migration's record.
+    # The copy happened in the deploy step and is in the migration's record.
     steps = {s.name: s for s in finished.steps}
     assert steps["deploy"].state == StepState.DONE
     assert steps["deploy"].bytes_done > 0
     copies = [e for e in events if e.kind == EventKind.LOG and "copying images" in e.message]
-    assert len(copies) == 1 and copies[0].step == "deploy"
+    assert copies and {e.step for e in copies} == {"deploy"}
     assert image_only_on_a in copies[0].message
+    # Once, by the agents' own count: B finished three streams (the bulk and the incremental
+    # zfs sends, one image stream) and took in as many image bytes as A sent and the step
+    # recorded.
+    sent, received = scrape(metrics_ports, world.source), scrape(metrics_ports, world.target)
+    images_sent, images_received = (
+        f'stackferry_transfer_{way}_bytes_total{{kind="images"}}' for way in ("sent", "received")
+    )
+    receives = 'stackferry_transfers_total{direction="receive",outcome="ok"}'
+    assert value(received, receives) - value(received_before, receives) == 3
+    assert (
+        value(received, images_received) - value(received_before, images_received)
+        == value(sent, images_sent) - value(sent_before, images_sent)
+        == steps["deploy"].bytes_done
+    )
     zfs_bytes = steps["bulk_send"].bytes_done + steps["incremental_send"].bytes_done
     assert finished.bytes_transferred == zfs_bytes + steps["deploy"].bytes_done

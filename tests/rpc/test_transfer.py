@@ -248,11 +248,12 @@ def test_a_stream_is_committed_only_with_a_matching_trailer(
         raw,
         agent_pb2.ReceiveTrailer(bytes=len(raw), checksum="xxh3-128:" + "0" * 32),
     )
-    assert bad_sum is not None and "corrupted" in (bad_sum.details() or "")
+    assert bad_sum is not None and bad_sum.code() == grpc.StatusCode.DATA_LOSS
+    assert "corrupted" in (bad_sum.details() or "")
     bad_len = raw_receive(
         target, "dst/a", raw, agent_pb2.ReceiveTrailer(bytes=len(raw) + 1, checksum=digest)
     )
-    assert bad_len is not None
+    assert bad_len is not None and bad_len.code() == grpc.StatusCode.DATA_LOSS
     sha = "sha256:" + hashlib.sha256(raw).hexdigest()
     unknown = raw_receive(
         target, "dst/a", raw, agent_pb2.ReceiveTrailer(bytes=len(raw), checksum=sha)

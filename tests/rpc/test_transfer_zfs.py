@@ -31,8 +31,6 @@ from transfer_helpers import (
 
 from stackferry.api.agent.v1 import agent_pb2
 
-pytest.importorskip("stackferry.agent.storage.zfs", reason="the zfs backend is not written yet")
-
 
 def zfs(*args: str) -> str:
     return subprocess.run(["zfs", *args], check=True, capture_output=True, text=True).stdout

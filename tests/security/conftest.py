@@ -2,8 +2,8 @@
 mutual TLS with a zfs-fuse pool and filesystem roots of their own.
 
 Every agent here finds recording wrappers of zfs, zpool and tar first on its PATH (each logs
-its argv, then execs the real command), so a test can show that a refused name never
-reached a command line.
+its argv, then execs the real command, or fails as "not found" where there is none), so a
+test can show that a refused name never reached a command line.
 """
 
 from __future__ import annotations
@@ -69,17 +69,17 @@ RECORDED_COMMANDS = ("zfs", "zpool", "tar")
 
 def _recording_wrappers(bin_dir: Path, log: Path) -> None:
     """bin_dir/zfs, zpool, tar: each logs its argv, then execs the real command. The agent
-    finds them first on its PATH."""
+    finds them first on its PATH. A command this machine lacks gets a wrapper too, which logs
+    and fails as the shell would: a call that reaches it is recorded all the same."""
     bin_dir.mkdir()
     for command in RECORDED_COMMANDS:
         real = shutil.which(command)
-        if real is None:
-            continue
+        run = f'exec {real} "$@"' if real else f"echo '{command}: not found' >&2; exit 127"
         wrapper = bin_dir / command
         # \037 (unit separator) between arguments keeps one with spaces or newlines whole.
         wrapper.write_text(
             f"#!/bin/sh\nprintf '%s\\037' {command} \"$@\" >> '{log}'\n"
-            f"printf '\\n' >> '{log}'\nexec {real} \"$@\"\n"
+            f"printf '\\n' >> '{log}'\n{run}\n"
         )
         wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
 

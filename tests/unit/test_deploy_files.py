@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import missing_service
 
 from stackferry.agent.config import AgentConfig
 from stackferry.common.config_loader import load_config
@@ -67,9 +68,10 @@ def unit(name: str) -> dict[str, dict[str, list[str]]]:
     return sections
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
 def test_systemd_accepts_both_units(tmp_path: Path) -> None:
     """`systemd-analyze verify` in a scratch root where /opt/stackferry/venv exists."""
+    if not shutil.which("systemd-analyze"):
+        missing_service("systemd-analyze", "scripts/install-system.sh")
     bin_dir = tmp_path / "opt/stackferry/venv/bin"
     bin_dir.mkdir(parents=True)
     for command in ("stackferry-agent", "stackferry-controller"):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
-import socket
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import grpc
 import pytest
+import xxhash
+from conftest import AgentProcess, free_port
 
+from stackferry.agent.storage.directory import DirectoryBackend
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 from stackferry.common import metrics
 
 Scrape = Callable[[], str]
@@ -47,21 +53,6 @@ def test_a_bad_address_names_the_key() -> None:
         metrics.start_metrics_server("localhost")
 
 
-def test_bytes_and_streams_are_counted(scrape: Scrape) -> None:
-    sent = 'stackferry_transfer_sent_bytes_total{kind="zfs"}'
-    active = 'stackferry_transfer_active_streams{direction="receive"}'
-    failed = 'stackferry_transfers_total{direction="receive",outcome="failed"}'
-    before = scrape()
-    metrics.BYTES_SENT.labels("zfs").inc(1 << 20)
-    with pytest.raises(RuntimeError), metrics.active_stream("receive"):
-        assert value(scrape(), active) == value(before, active) + 1
-        raise RuntimeError("the sender failed")
-    after = scrape()
-    assert value(after, sent) == value(before, sent) + (1 << 20)
-    assert value(after, active) == value(before, active)
-    assert value(after, failed) == value(before, failed) + 1
-
-
 def test_step_durations_and_migrations_by_state(scrape: Scrape) -> None:
     count = 'stackferry_migration_step_seconds_count{outcome="ok",step="bulk_copy"}'
     before = value(scrape(), count)
@@ -93,20 +84,100 @@ def test_every_metric_is_documented() -> None:
     assert documented == exposed
 
 
-def test_an_agent_with_metrics_listen_serves_them(
-    start_agent: Callable[..., object], tmp_path: Path
-) -> None:
-    with socket.socket() as probe:  # a free port (metrics_listen has no ready file of its own)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    start_agent(
+def wait_for(what: str, condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def metered_agent(
+    start_agent: Callable[..., AgentProcess], tmp_path: Path
+) -> Iterator[tuple[agent_pb2_grpc.AgentStub, Scrape]]:
+    """A directory-backend agent serving /metrics, with a snapshot src/app@s1 of 1 MiB."""
+    port = free_port()
+    state = tmp_path / "state"
+    agent = start_agent(
         "--insecure",
         "--storage-backend",
         "directory",
+        "--state-dir",
+        str(state),
+        "--allowed-dataset-root",
+        "src",
+        "--allowed-dataset-root",
+        "dst",
         "--metrics-listen",
         f"127.0.0.1:{port}",
-        "--allowed-path-root",
-        str(tmp_path),
     )
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
-        assert "stackferry_transfer_active_streams" in reply.read().decode()
+    backend = DirectoryBackend(state / "directory")
+    backend.dataset_dir("src/app").mkdir(parents=True)
+    (backend.dataset_dir("src/app") / "blob.bin").write_bytes(os.urandom(1 << 20))
+    backend.create_snapshot(["src/app"], "s1", recursive=False)
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+            return reply.read().decode()
+
+    with grpc.insecure_channel(agent.address) as channel:
+        yield agent_pb2_grpc.AgentStub(channel), scrape
+
+
+def receive(stub: agent_pb2_grpc.AgentStub, dataset: str, raw: bytes) -> None:
+    """The stream ``raw`` into ``dataset`` under a fresh ticket, with its true trailer."""
+    prepare = agent_pb2.PrepareReceiveRequest(kind=agent_pb2.STREAM_ZFS, target_dataset=dataset)
+    ticket = stub.PrepareReceive(prepare, timeout=10).ticket
+    header = agent_pb2.ReceiveHeader(
+        kind=agent_pb2.STREAM_ZFS, ticket=ticket, target_dataset=dataset
+    )
+    trailer = agent_pb2.ReceiveTrailer(
+        bytes=len(raw), checksum="xxh3-128:" + xxhash.xxh3_128(raw).hexdigest()
+    )
+    messages = [
+        agent_pb2.ReceiveMessage(header=header),
+        agent_pb2.ReceiveMessage(chunk=raw),
+        agent_pb2.ReceiveMessage(trailer=trailer),
+    ]
+    stub.ReceiveStream(iter(messages), timeout=60)
+
+
+def test_an_agent_counts_the_streams_it_really_serves(
+    metered_agent: tuple[agent_pb2_grpc.AgentStub, Scrape],
+) -> None:
+    """Real streams read back from the agent's /metrics: a send to the caller, the same bytes
+    received back under a ticket, and a send the caller cuts off."""
+    stub, scrape = metered_agent
+    sent, received = (
+        f'stackferry_transfer_{way}_bytes_total{{kind="zfs"}}' for way in ("sent", "received")
+    )
+    send_ok = 'stackferry_transfers_total{direction="send",outcome="ok"}'
+    send_failed = 'stackferry_transfers_total{direction="send",outcome="failed"}'
+    receive_ok = 'stackferry_transfers_total{direction="receive",outcome="ok"}'
+    sending = 'stackferry_transfer_active_streams{direction="send"}'
+    before = scrape()
+
+    def grown(sample: str, by: float) -> Callable[[], bool]:
+        return lambda: value(scrape(), sample) == value(before, sample) + by
+
+    request = agent_pb2.SendRequest(kind=agent_pb2.STREAM_ZFS, snapshot="src/app@s1")
+    raw = b"".join(event.chunk for event in stub.SendStream(request, timeout=60))
+    assert value(scrape(), sent) == value(before, sent) + len(raw)
+    # The stream is counted when its generator ends, just after the caller has the last event.
+    wait_for("the send counted", grown(send_ok, 1))
+
+    receive(stub, "dst/app", raw)
+    after = scrape()
+    assert value(after, received) == value(before, received) + len(raw)
+    assert value(after, receive_ok) == value(before, receive_ok) + 1
+
+    # 1 MiB at 256 KiB/s runs for seconds: it is still open when its first chunk arrives.
+    limited = agent_pb2.SendRequest(
+        kind=agent_pb2.STREAM_ZFS, snapshot="src/app@s1", bandwidth_limit_bytes_per_second=1 << 18
+    )
+    call = stub.SendStream(limited, timeout=60)
+    next(call)
+    assert value(scrape(), sending) == value(before, sending) + 1
+    call.cancel()
+    wait_for("the cut send counted as failed", grown(send_failed, 1))
+    assert value(scrape(), sending) == value(before, sending)

@@ -43,6 +43,11 @@ class DeadlineExceeded(AgentError):
     """Waiting for something (a command, containers becoming healthy) took too long."""
 
 
+class DataLoss(AgentError):
+    """A received stream does not match its trailer (byte count or checksum): it was cut or
+    corrupted on the way, and nothing of it was kept."""
+
+
 class CommandFailed(AgentError):
     """A subprocess exited non-zero in a way no more specific error describes."""
 

@@ -309,11 +309,14 @@ class AgentService:
         return result
 
     def _open_sink(self, header: StreamHeader) -> ByteSink:
-        """Redeems the ticket (PermissionDenied), re-checks the roots, starts the receiver."""
+        """Checks the target's name and roots, redeems the ticket (PermissionDenied), starts
+        the receiver. The name comes first: a hostile one is refused as what it is
+        (InvalidArgument), with or without a ticket, and spends no ticket."""
+        if header.spec.kind != "images":  # every other kind writes into a dataset
+            self.roots.check_dataset(header.spec.target)
         spec = self.tickets.redeem(header.ticket, header.spec)
         if spec.kind == "images":
             return self.runtime.open_image_load(spec.images)
-        self.roots.check_dataset(spec.target)
         self.fencing.check(spec.migration_id, Wanted(datasets=(spec.target,)))
         return self.storage.open_receive(
             spec.target,

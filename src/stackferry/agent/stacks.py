@@ -161,6 +161,8 @@ class StackService:
             for dataset, mountpoint in request.mounts
         )
         env_path = compose_dir / ".env"
+        for written in (compose_dir / filename, env_path):
+            self.roots.check_path(str(written))  # a symlink out of the roots is never followed
         env_text = request.env_text if request.write_env else _read_or_empty(env_path)
         compose = _load_compose(
             request.compose_text, env_text, str(compose_dir), request.project_name

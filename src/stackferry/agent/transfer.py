@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator
 
 import xxhash
 
-from stackferry.agent.errors import AgentError, Cancelled, InvalidArgument
+from stackferry.agent.errors import AgentError, Cancelled, DataLoss, InvalidArgument
 from stackferry.agent.streams import ByteSink, ByteSource
 from stackferry.hostapi import TransferProgress, TransferResult
 
@@ -262,7 +262,7 @@ class SinkPump:
         digest = self._sum.value()
         if self.meter.done != expected_bytes or digest != expected_checksum:
             self.abort()
-            raise AgentError(
+            raise DataLoss(
                 f"stream corrupted: received {self.meter.done} bytes with checksum {digest}, "
                 f"the sender sent {expected_bytes} bytes with checksum {expected_checksum}"
             )

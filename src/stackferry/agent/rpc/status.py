@@ -17,6 +17,7 @@ STATUS_OF: dict[type[errors.AgentError], grpc.StatusCode] = {
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     errors.Cancelled: grpc.StatusCode.CANCELLED,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    errors.DataLoss: grpc.StatusCode.DATA_LOSS,
     errors.CommandFailed: grpc.StatusCode.INTERNAL,
 }
 
