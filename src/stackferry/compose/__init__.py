@@ -40,6 +40,13 @@ target_project_dir=None) -> Translation``
 ``unified_diff(before, after, name) -> str``
     For the plan (``compose_diff``, ``env_diff``); empty when the texts are equal.
 
+``load_project(files, project_dir=None, env_files=(), profiles=None, environ=None,
+explicit_name="", home="/root", read=read_host_file) -> LoadedProject``
+    A whole project as compose runs it (project_files.py): the ``-f`` files merged (merge.py),
+    ``extends:`` (extends.py), ``include:`` (include.py), ``.env`` / ``--env-file``, env files,
+    secrets/configs files, profiles and stop order (profiles.py). ``default_files(dir)``: the
+    files compose uses without ``-f``.
+
 Errors: ``ComposeError`` (a ``ValueError``; ``.line`` is 1-based) for text that is not
 YAML, not a mapping, services that are not a mapping, bad interpolation, a required
 variable (``${VAR:?err}``) that is not set, a bad project name, a bad path map...
@@ -73,10 +80,24 @@ from stackferry.compose.errors import ComposeError
 from stackferry.compose.model import BindMount, ComposeFile, PortBinding, ServiceSpec, load_compose
 from stackferry.compose.mounts import ServiceMount, VolumeSpec
 from stackferry.compose.project import normalise_project_name
+from stackferry.compose.project_files import (
+    CarriedFile,
+    ComposeProject,
+    LoadedProject,
+    default_files,
+    load_project,
+    read_host_file,
+)
 from stackferry.compose.translate import Rewrite, RewriteKind, Translation, translate_compose
 
 __all__ = [
     "BindMount",
+    "CarriedFile",
+    "ComposeProject",
+    "LoadedProject",
+    "default_files",
+    "load_project",
+    "read_host_file",
     "ComposeError",
     "ComposeFile",
     "PortBinding",

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from stackferry.compose.document import (
+    Document,
+    MappingNode,
     Node,
     ScalarNode,
     SequenceNode,
@@ -118,24 +120,58 @@ def load_compose(
     )
     for location, node in scalar_values(doc.root):
         reader.value(node, location)  # Compose refuses a bad `${...}` in any field
+    top = mapping_items(doc.root, "the compose file")
+    name = project_name(top, reader.dotenv, environ, reader.project_dir, explicit_name)
+    return _model(doc, reader, name, None)
+
+
+@dataclass(frozen=True)
+class _ResolvedReader:
+    """Values of a tree resolve.py made: already interpolated, host paths already absolute."""
+
+    project_dir: str
+    home: str
+
+    def value(self, node: Node, what: str) -> str:
+        return scalar_text(node, what)
+
+    def text(self, text: str, line: int) -> str:
+        return text
+
+    def host(self, path: str) -> str:
+        return absolute(path, self.project_dir, self.home)
+
+
+def resolved_model(
+    root: MappingNode, name: str, project_dir: str, home: str, services: set[str] | None = None
+) -> ComposeFile:
+    """The model of a resolved (and merged) project; only the `services` named, when given."""
+    return _model(Document("", root, {}), _ResolvedReader(project_dir, home), name, services)
+
+
+def _model(
+    doc: Document, reader: _Reader | _ResolvedReader, name: str, only: set[str] | None
+) -> ComposeFile:
     binds = _binds(reader, list(path_fields(doc)))
     top = mapping_items(doc.root, "the compose file")
     services = tuple(
         ServiceSpec(
-            name,
-            _image(reader, name, node),
-            tuple(binds.get(name, ())),
-            _ports(reader, name, node),
-            service_mounts(reader, name, node),
+            service,
+            _image(reader, service, node),
+            tuple(binds.get(service, ())),
+            _ports(reader, service, node),
+            service_mounts(reader, service, node),
         )
-        for name, (_, node) in mapping_items(top["services"][1], "services").items()
+        for service, (_, node) in mapping_items(top["services"][1], "services").items()
+        if only is None or service in only
     )
-    name = project_name(top, reader.dotenv, environ, reader.project_dir, explicit_name)
     volumes = top_volumes(reader, top["volumes"][1] if "volumes" in top else None, name)
     return ComposeFile(name, reader.project_dir, services, volumes)
 
 
-def _binds(reader: _Reader, fields: list[PathField]) -> dict[str, list[BindMount]]:
+def _binds(
+    reader: _Reader | _ResolvedReader, fields: list[PathField]
+) -> dict[str, list[BindMount]]:
     """Host directories by service, including named volumes bound to one by `driver_opts`."""
     devices = {
         f.volume: reader.host(reader.value(f.node, f.location))
@@ -168,14 +204,14 @@ def _binds(reader: _Reader, fields: list[PathField]) -> dict[str, list[BindMount
     return found
 
 
-def _image(reader: _Reader, service: str, spec: Node) -> str:
+def _image(reader: _Reader | _ResolvedReader, service: str, spec: Node) -> str:
     image = mapping_items(spec, f"services.{service}").get("image")
     if image is None or is_null(image[1]):
         return ""
     return reader.value(image[1], f"services.{service}.image")
 
 
-def _ports(reader: _Reader, service: str, spec: Node) -> tuple[PortBinding, ...]:
+def _ports(reader: _Reader | _ResolvedReader, service: str, spec: Node) -> tuple[PortBinding, ...]:
     where = f"services.{service}.ports"
     ports = mapping_items(spec, f"services.{service}").get("ports")
     if ports is None or is_null(ports[1]):
@@ -189,7 +225,7 @@ def _ports(reader: _Reader, service: str, spec: Node) -> tuple[PortBinding, ...]
     )
 
 
-def _port(reader: _Reader, location: str, entry: Node) -> list[PortBinding]:
+def _port(reader: _Reader | _ResolvedReader, location: str, entry: Node) -> list[PortBinding]:
     if isinstance(entry, ScalarNode):
         spec, _, protocol = reader.value(entry, location).partition("/")
         parts = spec.rsplit(":", 2)
