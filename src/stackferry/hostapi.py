@@ -202,12 +202,30 @@ class StackInfo:
 
 
 @dataclass(frozen=True)
+@dataclass(frozen=True)
+class StopOutcome:
+    """How one service's containers stopped: `killed` names those still running when their
+    grace period ran out (SIGKILLed, exit 137)."""
+
+    service: str
+    grace_seconds: float
+    seconds: float
+    killed: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        how = f"killed after {self.grace_seconds:g} s" if self.killed else "stopped cleanly"
+        return f"{self.service}: {how} ({self.seconds:.1f} s)"
+
+
 class StackStatus:
-    """What StopStack and StartStack answer: the project's services after the command."""
+    """What StopStack and StartStack answer: the project's services after the command; a
+    stop also says how long it took and how each service stopped, in stop order."""
 
     project_name: str
     services: tuple[ServiceInfo, ...] = ()
 
+    stop_seconds: float = 0.0
+    stops: tuple[StopOutcome, ...] = ()
 
 @dataclass(frozen=True)
 class DeployRequest:

@@ -120,7 +120,18 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
     ("stack", stacks, convert.stack_to_pb, convert.stack_from_pb),
     (
         "stack_status",
-        st.builds(h.StackStatus, text, st.lists(services, max_size=2).map(tuple)),
+        st.builds(
+            h.StackStatus,
+            text,
+            st.lists(services, max_size=2).map(tuple),
+            floats,
+            st.lists(
+                st.builds(
+                    h.StopOutcome, text, floats, floats, st.lists(text, max_size=2).map(tuple)
+                ),
+                max_size=2,
+            ).map(tuple),
+        ),
         convert.stack_status_to_pb,
         convert.stack_status_from_pb,
     ),

@@ -24,6 +24,7 @@ from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
 from stackferry.agent.storage.base import StorageBackend
+from stackferry.agent.stack_stop import stop_project
 from stackferry.compose import (
     ComposeError,
     ComposeFile,
@@ -138,8 +139,10 @@ class StackService:
     def stop(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
-        self.runtime.compose_stop(stack.compose.project_name, str(stack.path), timeout or None)
-        return StackStatus(stack.compose.project_name, self.status(stack.compose))
+        project = stack.compose.project_name
+        order = [s.name for s in reversed(stack.compose.services)]
+        seconds, stops = stop_project(self.runtime, project, order, timeout or None)
+        return StackStatus(project, self.status(stack.compose), seconds, stops)
 
     def start(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
         stack = self._read_stack(compose_path, project_name)

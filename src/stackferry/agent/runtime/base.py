@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stackferry.agent.streams import ByteSink, ByteSource
-from stackferry.hostapi import ContainerInfo, ImageInfo
+from stackferry.hostapi import ContainerInfo, ImageInfo, StopOutcome
 
 if TYPE_CHECKING:
     from stackferry.agent.runtime.docker_api import EngineMount
@@ -58,8 +58,9 @@ class ContainerRuntime(Protocol):
         """`compose -p PROJECT -f FILE up -d`; raises CommandFailed with compose's stderr."""
         ...
 
-    def compose_stop(self, project: str, compose_file: str, timeout: float | None) -> None:
-        """`stop -t TIMEOUT`; None leaves each service's stop_grace_period."""
+    def stop_service(self, project: str, service: str, timeout: float | None) -> StopOutcome:
+        """Stops the service's running containers at once, each given `timeout` (None: its
+        own stop_grace_period) before SIGKILL; says which were killed."""
         ...
 
     def compose_start(self, project: str, compose_file: str, timeout: float) -> None: ...

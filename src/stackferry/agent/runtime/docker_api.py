@@ -8,8 +8,11 @@ every engine failure becomes Unavailable.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -19,11 +22,20 @@ import requests
 
 from stackferry.agent.errors import NotFound, Unavailable
 from stackferry.agent.runtime.base import PROJECT_LABEL, SERVICE_LABEL
-from stackferry.hostapi import ContainerInfo, ImageInfo
+from stackferry.hostapi import ContainerInfo, ImageInfo, StopOutcome
 
 VOLUME_LABEL = "com.docker.compose.volume"
+DEFAULT_GRACE_SECONDS = 10.0  # compose's default stop_grace_period
+SIGKILL_EXIT = 137
 
 T = TypeVar("T")
+
+
+def _grace(attrs: dict[str, Any], timeout: float | None) -> float:
+    if timeout is not None:
+        return timeout
+    stop_timeout = (attrs.get("Config") or {}).get("StopTimeout")
+    return float(stop_timeout) if stop_timeout is not None else DEFAULT_GRACE_SECONDS
 
 
 def container_state(attrs: dict[str, Any]) -> ContainerInfo:
@@ -139,6 +151,32 @@ class DockerApi:
         )
         labels = [(c.name, (c.attrs.get("Config") or {}).get("Labels") or {}) for c in found]
         return sorted({lab.get(PROJECT_LABEL) or f"container {cname}" for cname, lab in labels})
+
+    def stop_service(self, project: str, service: str, timeout: float | None) -> StopOutcome:
+        """`docker stop -t GRACE` on every running container of the service at once, as compose
+        stops one service. GRACE: `timeout`, else the container's StopTimeout (compose sets it
+        from stop_grace_period), else compose's 10 s. Exit 137 afterwards: SIGKILLed."""
+        labels = [f"{PROJECT_LABEL}={project}", f"{SERVICE_LABEL}={service}"]
+        running = self._call(
+            lambda c: c.containers.list(filters={"label": labels}, ignore_removed=True)
+        )
+        graces = {c.name: _grace(c.attrs, timeout) for c in running}
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:
+            for done in [pool.submit(self._stop_one, c, graces[c.name]) for c in running]:
+                done.result()
+        seconds = time.monotonic() - started
+        killed = tuple(sorted(c.name for c in running if self._exit_code(c) == SIGKILL_EXIT))
+        return StopOutcome(service, max(graces.values(), default=0.0), seconds, killed)
+
+    def _stop_one(self, container: Any, grace: float) -> None:
+        with self._engine():
+            container.stop(timeout=math.ceil(grace))
+
+    def _exit_code(self, container: Any) -> int:
+        with self._engine(), contextlib.suppress(docker.errors.NotFound):
+            container.reload()
+        return int((container.attrs.get("State") or {}).get("ExitCode") or 0)
 
     def container_logs(self, container_id: str, tail: int) -> str:
         raw = self._call(

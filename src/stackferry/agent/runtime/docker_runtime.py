@@ -12,7 +12,7 @@ from stackferry.agent.runtime.compose import ComposeCli
 from stackferry.agent.runtime.docker_api import DockerApi, EngineMount
 from stackferry.agent.runtime.images import ImageLoadSink, image_save_source, validate_image_name
 from stackferry.agent.streams import ByteSink, ByteSource
-from stackferry.hostapi import ContainerInfo, ImageInfo
+from stackferry.hostapi import ContainerInfo, ImageInfo, StopOutcome
 
 
 class DockerRuntime:
@@ -72,10 +72,8 @@ class DockerRuntime:
     def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
         self.compose.run(project, compose_file, "up", "-d", "--remove-orphans", timeout=timeout)
 
-    def compose_stop(self, project: str, compose_file: str, timeout: float | None) -> None:
-        """With no timeout, each service's own stop_grace_period applies."""
-        grace = ("-t", str(max(1, int(timeout)))) if timeout else ()
-        self.compose.run(project, compose_file, "stop", *grace, timeout=(timeout or 60) + 60)
+    def stop_service(self, project: str, service: str, timeout: float | None) -> StopOutcome:
+        return self.api.stop_service(project, service, timeout)
 
     def compose_start(self, project: str, compose_file: str, timeout: float) -> None:
         self.compose.run(project, compose_file, "start", timeout=timeout)

@@ -241,12 +241,30 @@ def stack_from_pb(m: pb.StackInfo) -> h.StackInfo:
 
 def stack_status_to_pb(s: h.StackStatus) -> pb.StackStatus:
     return pb.StackStatus(
-        project_name=s.project_name, services=[service_to_pb(x) for x in s.services]
+def stop_outcome_to_pb(o: h.StopOutcome) -> pb.StopOutcome:
+    return pb.StopOutcome(
+        service=o.service, grace_seconds=o.grace_seconds, seconds=o.seconds, killed=o.killed
+    )
+
+
+def stop_outcome_from_pb(m: pb.StopOutcome) -> h.StopOutcome:
+    return h.StopOutcome(m.service, m.grace_seconds, m.seconds, tuple(m.killed))
+
+
+        project_name=s.project_name,
+        services=[service_to_pb(x) for x in s.services],
+        stop_seconds=s.stop_seconds,
+        stops=[stop_outcome_to_pb(x) for x in s.stops],
     )
 
 
 def stack_status_from_pb(m: pb.StackStatus) -> h.StackStatus:
-    return h.StackStatus(m.project_name, tuple(service_from_pb(x) for x in m.services))
+    return h.StackStatus(
+        m.project_name,
+        tuple(service_from_pb(x) for x in m.services),
+        m.stop_seconds,
+        tuple(stop_outcome_from_pb(x) for x in m.stops),
+    )
 
 
 def deploy_request_to_pb(r: h.DeployRequest) -> pb.DeployRequest:

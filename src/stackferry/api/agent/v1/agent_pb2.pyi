@@ -459,12 +459,28 @@ class StackRef(_message.Message):
     def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., migration_id: _Optional[str] = ...) -> None: ...
 
 class StackStatus(_message.Message):
-    __slots__ = ("project_name", "services")
+    __slots__ = ("project_name", "services", "stop_seconds", "stops")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
+    STOP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STOPS_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     services: _containers.RepeatedCompositeFieldContainer[ServiceInfo]
-    def __init__(self, project_name: _Optional[str] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ...) -> None: ...
+    stop_seconds: float
+    stops: _containers.RepeatedCompositeFieldContainer[StopOutcome]
+    def __init__(self, project_name: _Optional[str] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., stop_seconds: _Optional[float] = ..., stops: _Optional[_Iterable[_Union[StopOutcome, _Mapping]]] = ...) -> None: ...
+
+class StopOutcome(_message.Message):
+    __slots__ = ("service", "grace_seconds", "seconds", "killed")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    GRACE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    KILLED_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    grace_seconds: float
+    seconds: float
+    killed: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, service: _Optional[str] = ..., grace_seconds: _Optional[float] = ..., seconds: _Optional[float] = ..., killed: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DatasetMount(_message.Message):
     __slots__ = ("dataset", "mountpoint")
