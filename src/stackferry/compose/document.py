@@ -102,7 +102,8 @@ def scalar_text(node: Node, what: str) -> str:
 
 
 def is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+    # `!reset` on a scalar (`key: !reset`, `key: !reset null`) clears the key: nothing to read.
+    return isinstance(node, ScalarNode) and node.tag in ("tag:yaml.org,2002:null", "!reset")
 
 
 _PLAIN_CANDIDATE = re.compile(r"[A-Za-z0-9_./~$][^\s#]*")

@@ -23,6 +23,7 @@ from stackferry.compose.errors import ComposeError
 from stackferry.compose.extends import apply_extends
 from stackferry.compose.include import apply_includes
 from stackferry.compose.merge import OVERRIDE, RESET, merge_roots, strip_tags
+from stackferry.compose.profiles import check_durations
 from stackferry.compose.resolve import Interpolation, resolve_document
 from stackferry.compose.variables import env_values, parse_env
 
@@ -112,6 +113,9 @@ class Loader:
             root = resolve_document(doc, env, base_dir)
             root = apply_extends(self, root, path, env)
             root = apply_includes(self, root, path, base_dir, env)
+            services = mapping_items(root, "the compose file").get("services")
+            if services is not None and not is_null(services[1]):
+                check_durations(services[1])
         except ComposeError as error:
             raise error.in_file(path) from None
         self._record_service_files(root, path)

@@ -24,7 +24,7 @@ from stackferry.compose.document import (
 from stackferry.compose.errors import ComposeError
 
 DEFAULT_STOP_GRACE_SECONDS = 10.0
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|m|s|ms|us|µs|ns)")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|us|µs|ns|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
 
@@ -51,6 +51,15 @@ def parse_duration(text: str, where: str, line: int | None = None) -> float:
 def active_profiles(spec: str) -> frozenset[str]:
     """`COMPOSE_PROFILES` as a set: comma separated, blanks ignored."""
     return frozenset(p.strip() for p in spec.split(",") if p.strip())
+
+
+def check_durations(services: Node) -> None:
+    """Refuse a bad `stop_grace_period` while its file is known (the loader adds the name)."""
+    for name, (_, spec) in mapping_items(services, "services").items():
+        node = mapping_items(spec, f"services.{name}").get("stop_grace_period")
+        if node is not None and not is_null(node[1]):
+            where = f"services.{name}.stop_grace_period"
+            parse_duration(str(node[1].value), where, line_of(node[1]))
 
 
 def service_infos(services: Node, enabled: Iterable[str]) -> dict[str, ServiceInfo]:
