@@ -163,6 +163,11 @@ def test_volume_options_are_kept(
     try:
         created = b.create_volume(VolumeSpec(name, "local", options, {}))
         assert created.driver_opts == options == a.inspect_volume(name).driver_opts
+        with pytest.raises(errors.InvalidArgument, match="invalid option"):
+            b.create_volume(VolumeSpec(f"{name}-bad", "local", {"no-such": "option"}, {}))
+        with pytest.raises(errors.NotFound, match="plugin"):
+            b.create_volume(VolumeSpec(f"{name}-bad", "no-such-driver", {}, {}))
+        assert not b.inspect_volume(f"{name}-bad").exists
     finally:
         dialer.close()
         for engine in engines:

@@ -20,7 +20,13 @@ import docker
 import docker.errors
 import requests
 
-from stackferry.agent.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
+from stackferry.agent.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from stackferry.agent.runtime.base import PROJECT_LABEL, SERVICE_LABEL
 from stackferry.hostapi import VolumeInfo, VolumeSpec, VolumeUser
 
@@ -71,10 +77,13 @@ class Volumes:
             yield
         except docker.errors.NotFound as exc:
             raise NotFound(str(exc)) from exc
-        except docker.errors.APIError as exc:
+        except docker.errors.APIError as exc:  # the engine answered: retrying will not help
+            detail = str(exc.explanation or exc)
             if exc.status_code == 409:
-                raise AlreadyExists(str(exc.explanation or exc)) from exc
-            raise Unavailable(f"Docker engine error: {exc}") from exc
+                raise AlreadyExists(detail) from exc
+            if exc.status_code == 400:
+                raise InvalidArgument(f"the Docker engine refuses: {detail}") from exc
+            raise FailedPrecondition(f"the Docker engine refuses: {detail}") from exc
         except (docker.errors.DockerException, requests.RequestException) as exc:
             where = self._docker_host or "the default Docker engine"
             raise Unavailable(f"Docker engine at {where} does not answer: {exc}") from exc
