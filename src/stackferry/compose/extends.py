@@ -93,6 +93,7 @@ def _extended(
         doc = loader.document(other_path, "extends", path, line)
         try:
             other_root = resolve_document(doc, env, posixpath.dirname(other_path))
+            loader.bases.setdefault(other_path, (posixpath.dirname(other_path), env.sources))
             other_services = mapping_items(other_root, "the compose file").get("services")
             if other_services is None or other_name not in mapping_items(
                 other_services[1], "services"

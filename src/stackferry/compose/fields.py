@@ -2,9 +2,9 @@
 
 Only what compose itself reads as a host path is listed: service volumes (short and
 long syntax), top-level volumes that bind a host directory (`driver_opts` with
-`o: bind` and `device:`), `env_file`, `build` / `build.context`, `extends.file` and the
-`file:` of top-level secrets and configs. `x-*` extension blocks are read only through
-the anchors and merge keys that bring them into those fields.
+`o: bind` and `device:`), `env_file`, `build` / `build.context`, `extends.file`, the
+`file:` of top-level secrets and configs and the paths of `include:`. `x-*` extension blocks
+are read only through the anchors and merge keys that bring them into those fields.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class FieldKind(enum.StrEnum):
     EXTENDS_FILE = "extends file"
     SECRET_FILE = "secret file"
     CONFIG_FILE = "config file"
+    INCLUDE = "include"  # an `include:` path, project_directory or env_file
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def path_fields(doc: Document) -> Iterator[PathField]:
         yield from _service_fields(name, service)
     if "volumes" in top and not is_null(top["volumes"][1]):
         yield from _volume_devices(top["volumes"][1])
+    if "include" in top and isinstance(top["include"][1], SequenceNode):
+        yield from _include_fields(top["include"][1])
     for section, kind in (("secrets", FieldKind.SECRET_FILE), ("configs", FieldKind.CONFIG_FILE)):
         if section in top and not is_null(top[section][1]):
             for name, (_, spec) in mapping_items(top[section][1], section).items():
@@ -148,6 +151,22 @@ def _env_files(service: str, env_file: Node, parent: Node) -> Iterator[PathField
             yield _field(f"{location}.path", service, path[1], FieldKind.ENV_FILE, entry)
         else:
             yield _field(location, service, entry, FieldKind.ENV_FILE, env_file)
+
+
+def _include_fields(entries: SequenceNode) -> Iterator[PathField]:
+    for index, entry in enumerate(entries.value):
+        where = f"include[{index}]"
+        if isinstance(entry, ScalarNode):
+            yield _field(where, None, entry, FieldKind.INCLUDE, entries)
+            continue
+        for key, (_, node) in mapping_items(entry, where).items():
+            if key not in ("path", "project_directory", "env_file"):
+                continue
+            if isinstance(node, SequenceNode):
+                for i, item in enumerate(node.value):
+                    yield _field(f"{where}.{key}[{i}]", None, item, FieldKind.INCLUDE, node)
+            else:
+                yield _field(f"{where}.{key}", None, node, FieldKind.INCLUDE, entry)
 
 
 def _volume_devices(volumes: Node) -> Iterator[PathField]:

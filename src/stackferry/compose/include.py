@@ -48,7 +48,8 @@ def apply_includes(
             dot_env = posixpath.join(project_dir, ".env")
             env_files = [dot_env] if loader.read(dot_env) is not None else []
         own = loader.env_values(env_files, "env", path)
-        included_env = Interpolation({**own, **env.dotenv}, env.environ, env.home)
+        sources = (*env_files, *env.sources)  # the including project's files win
+        included_env = Interpolation({**own, **env.dotenv}, env.environ, env.home, sources)
         for file_path in files:
             loader.document(file_path, "include", path, line_of(entry))
         sub = loader.load_files(files, project_dir, included_env, "include", path)

@@ -40,6 +40,8 @@ class Loader:
     features: set[str] = field(default_factory=set)
     texts: dict[str, str] = field(default_factory=dict)
     documents: dict[str, Document] = field(default_factory=dict)
+    # compose file -> (the directory its relative paths resolve against, its env files)
+    bases: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def text(
         self, path: str, kind: str, owner: str, line: int | None = None, required: bool = True
@@ -119,6 +121,7 @@ class Loader:
         except ComposeError as error:
             raise error.in_file(path) from None
         self._record_service_files(root, path)
+        self.bases.setdefault(path, (base_dir, env.sources))
         return root
 
     def _record_service_files(self, root: MappingNode, owner: str) -> None:

@@ -106,6 +106,8 @@ class LoadedProject:
     required_features: frozenset[str]
     texts: Mapping[str, str]  # every file read, by path
     root: MappingNode  # the merged, resolved project (every service)
+    # each compose file (-f, included, extended) -> (its base directory, its env files)
+    bases: Mapping[str, tuple[str, tuple[str, ...]]]
 
     def config(self) -> dict[str, object]:
         """The merged project as data (values interpolated, host paths absolute)."""
@@ -153,7 +155,9 @@ def load_project(
     loader = Loader(read, home, environ)
     used_env = env_paths(loader, [absolute_dir(e, "--env-file path") for e in env_files], base)
     dotenv = loader.env_values(used_env, "env", "")
-    root = loader.load_files(paths, base, Interpolation(dotenv, environ, home), "compose", "")
+    root = loader.load_files(
+        paths, base, Interpolation(dotenv, environ, home, tuple(used_env)), "compose", ""
+    )
     top = mapping_items(root, "the compose project")
     if "services" not in top:
         raise ComposeError("the compose project has no services:", file=paths[0])
@@ -170,7 +174,15 @@ def load_project(
         loader.features | ({"profiles"} if any(i.profiles for i in infos.values()) else set())
     )
     return LoadedProject(
-        project, model, everything.services, infos, carried, features, dict(loader.texts), root
+        project,
+        model,
+        everything.services,
+        infos,
+        carried,
+        features,
+        dict(loader.texts),
+        root,
+        dict(loader.bases),
     )
 
 

@@ -36,6 +36,7 @@ class Interpolation:
     dotenv: Mapping[str, str]
     environ: Mapping[str, str]
     home: str
+    sources: tuple[str, ...] = ()  # the env files `dotenv` comes from, the last one winning
 
     def __call__(self, text: str, line: int | None) -> str:
         return interpolate(text, self.dotenv, self.environ, line)

@@ -17,6 +17,7 @@ import yaml
 
 from stackferry.compose import ComposeError
 from stackferry.compose.project_files import LoadedProject, default_files, load_project
+from stackferry.compose.translate_project import ProjectTranslation, translate_project
 
 PROJECTS = Path(__file__).parent / "projects"
 CASES = sorted(path.name for path in PROJECTS.iterdir() if path.is_dir())
@@ -81,6 +82,33 @@ def test_golden_project(name: str) -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         expected.write_text(got)
     assert got == expected.read_text()
+
+
+def render_translation(translation: ProjectTranslation, case: Path) -> str:
+    lines = [f"target project directory {translation.target_project_dir}"]
+    for f in translation.files:
+        lines.append(f"== {f.kind} {f.relative or 'OUTSIDE ' + f.path} -> {f.target_path}")
+        lines.extend(
+            f"  {r.location}: {r.kind}: {r.before} -> {r.after} ({r.reason})" for r in f.rewrites
+        )
+        lines.append(f.diff.rstrip("\n") or "  (unchanged)")
+    return "\n".join(lines).replace(str(case), "<case>") + "\n"
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_translation(name: str) -> None:
+    case = PROJECTS / name
+    spec = yaml.safe_load((case / "case.yaml").read_text())["translate"]
+    pairs = [entry.replace("<case>", str(case)).split("=", 1) for entry in spec["map"]]
+    translation = translate_project(
+        load_case(case), [(s, t) for s, t in pairs], spec.get("target_project_dir")
+    )
+    got = render_translation(translation, case)
+    expected = case / "expected.translation.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        expected.write_text(got)
+    assert got == expected.read_text()
+    assert translation.untranslatable == ()
 
 
 def test_default_files_are_the_main_file_and_its_override(tmp_path: Path) -> None:
