@@ -45,7 +45,9 @@ explicit_name="", home="/root", read=read_host_file) -> LoadedProject``
     A whole project as compose runs it (project_files.py): the ``-f`` files merged (merge.py),
     ``extends:`` (extends.py), ``include:`` (include.py), ``.env`` / ``--env-file``, env files,
     secrets/configs files, profiles and stop order (profiles.py). ``default_files(dir)``: the
-    files compose uses without ``-f``.
+    files compose uses without ``-f``. ``translate_project(loaded, path_map,
+    target_project_dir=None, home="/root") -> ProjectTranslation``: every carried file with
+    its target path, new text (compose files translated one by one, comments kept) and diff.
 
 Errors: ``ComposeError`` (a ``ValueError``; ``.line`` is 1-based) for text that is not
 YAML, not a mapping, services that are not a mapping, bad interpolation, a required
@@ -89,11 +91,19 @@ from stackferry.compose.project_files import (
     read_host_file,
 )
 from stackferry.compose.translate import Rewrite, RewriteKind, Translation, translate_compose
+from stackferry.compose.translate_project import (
+    FileTranslation,
+    ProjectTranslation,
+    translate_project,
+)
 
 __all__ = [
     "BindMount",
     "CarriedFile",
     "ComposeProject",
+    "FileTranslation",
+    "ProjectTranslation",
+    "translate_project",
     "LoadedProject",
     "default_files",
     "load_project",
