@@ -1,11 +1,12 @@
 """Merging compose files as the compose specification says (`-f a -f b`, overrides, extends).
 
 Mappings merge by key and sequences append, except: `command`, `entrypoint` and
-`healthcheck.test` are replaced; a service's `volumes`, `secrets` and `configs` are unique by
-target and `ports` by {ip, target, published, protocol} (a later entry replaces an earlier one
-in place); fields written either as a list of `KEY=VALUE` or as a mapping (`environment`,
-`labels`, `build.args`, `depends_on`, `networks`, ...) merge by key whichever form each file
-uses. `!reset` drops what the earlier files set; `!override` replaces it whole.
+`healthcheck.test` are replaced; a service's `volumes`, `devices`, `secrets` and `configs` are
+unique by target and `ports` by {ip, target, published, protocol} (a later entry replaces an
+earlier one in place); a value repeated in lists such as `cap_add` or `dns` is kept once;
+fields written either as a list of `KEY=VALUE` or as a mapping (`environment`, `labels`,
+`build.args`, `depends_on`, `networks`, ...) merge by key whichever form each file uses.
+`!reset` drops what the earlier files set; `!override` replaces it whole.
 Works on the resolved node trees of resolve.py (values interpolated, paths absolute).
 """
 
@@ -116,10 +117,8 @@ def _merge_sequence(
     for item in override.value:
         item = strip_tags(item)
         key = unique(item) if unique is not None else None
-        at = next(
-            (i for i, old in enumerate(items) if key is not None and unique and unique(old) == key),
-            None,
-        )
+        same = (i for i, old in enumerate(items) if unique is not None and unique(old) == key)
+        at = next(same, None) if key is not None else None
         if at is None:
             items.append(item)
         else:
@@ -183,9 +182,22 @@ def port_key(item: Node) -> tuple[str, str, str, str]:
     )
 
 
+def _itself(item: Node) -> object:
+    return str(item.value) if isinstance(item, ScalarNode) else None
+
+
 _UNIQUE: dict[tuple[str, ...], Callable[[Node], object]] = {
     ("volumes",): volume_target,
+    ("devices",): volume_target,
     ("secrets",): _file_target,
     ("configs",): _file_target,
     ("ports",): port_key,
-}
+    # Lists of values where a repeated value means nothing (docker-compose v1 and v2 agree).
+    **{
+        (name,): _itself
+        for name in (
+            "cap_add", "cap_drop", "dns", "dns_search", "env_file", "expose",
+            "external_links", "profiles", "security_opt", "tmpfs", "volumes_from",
+        )
+    },
+}  # fmt: skip

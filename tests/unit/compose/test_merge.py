@@ -52,6 +52,9 @@ def test_mappings_merge_by_key_whichever_form_each_file_uses(tmp_path: Path) -> 
 def test_sequences_append(tmp_path: Path) -> None:
     got = _service(tmp_path, _one("dns: [1.1.1.1]\ncap_add: [NET_ADMIN]"), _one("dns: [8.8.8.8]"))
     assert got["dns"] == ["1.1.1.1", "8.8.8.8"]
+    again = _service(tmp_path, _one("cap_add: [A, B]\nexpose: ['80']"), _one("cap_add: [B, C]"))
+    assert again["cap_add"] == ["A", "B", "C"]
+    assert again["expose"] == ["80"]
     assert got["cap_add"] == ["NET_ADMIN"]
 
 
