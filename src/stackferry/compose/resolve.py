@@ -51,7 +51,9 @@ def resolve_document(doc: Document, env: Interpolation, base_dir: str) -> Mappin
     return root
 
 
-def _copy(node: Node, kinds: dict[int, FieldKind], env: Interpolation, base: str) -> Node:
+def _copy(
+    node: Node, kinds: dict[int, FieldKind], env: Interpolation, base: str, where: str = ""
+) -> Node:
     if isinstance(node, ScalarNode):
         value = env(str(node.value), line_of(node))
         kind = kinds.get(id(node))
@@ -59,17 +61,16 @@ def _copy(node: Node, kinds: dict[int, FieldKind], env: Interpolation, base: str
             value = _absolute_field(kind, value, base, env.home)
         return scalar_like(node, value)
     if isinstance(node, SequenceNode):
-        items = [_copy(item, kinds, env, base) for item in node.value]
+        items = [
+            _copy(item, kinds, env, base, f"{where}[{index}]")
+            for index, item in enumerate(node.value)
+        ]
         return SequenceNode(node.tag, items, node.start_mark, node.end_mark)
     pairs = [
-        (key, _copy(value, kinds, env, base))
-        for key, value in mapping_items(node, _where(node)).values()
+        (key, _copy(value, kinds, env, base, f"{where}.{name}" if where else name))
+        for name, (key, value) in mapping_items(node, where or "the compose file").items()
     ]
     return MappingNode(node.tag, pairs, node.start_mark, node.end_mark)
-
-
-def _where(node: Node) -> str:
-    return f"the mapping at line {line_of(node)}"
 
 
 def _absolute_field(kind: FieldKind, value: str, base: str, home: str) -> str:

@@ -176,6 +176,16 @@ def test_errors_name_the_file_and_line(tmp_path: Path, text: str, message: str) 
     assert raised.value.file == compose
 
 
+def test_a_duplicate_key_anywhere_names_where_it_is(tmp_path: Path) -> None:
+    compose = _write(
+        tmp_path, "compose.yml", "services:\n  a:\n    environment:\n      A: 1\n      A: 2\n"
+    )
+    with pytest.raises(
+        ComposeError, match=r"compose.yml:5: services.a.environment has the key 'A'"
+    ):
+        load_project([compose])
+
+
 def test_a_duplicate_key_in_an_extended_file_names_that_file(tmp_path: Path) -> None:
     _write(tmp_path, "shared/base.yml", "services:\n  b:\n    image: x\n    image: y\n")
     compose = _write(
