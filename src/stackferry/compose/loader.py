@@ -36,6 +36,7 @@ class Loader:
     read: Callable[[str], str | None]
     home: str
     environ: Mapping[str, str]
+    exists: Callable[[str], bool] | None = None  # secrets/configs files; None: read them
     carried: dict[str, Carried] = field(default_factory=dict)
     features: set[str] = field(default_factory=set)
     texts: dict[str, str] = field(default_factory=dict)
@@ -145,7 +146,7 @@ class Loader:
                                 kind,
                                 owner,
                                 True,
-                                self.read(path) is not None,
+                                self.exists(path) if self.exists else self.read(path) is not None,
                             )
 
 

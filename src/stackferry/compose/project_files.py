@@ -48,9 +48,10 @@ OVERRIDE_FILES = {
 
 
 def read_host_file(path: str) -> str | None:
-    """The text of a file on this host; None when it does not exist."""
+    """The text of a file on this host; None when it does not exist. Bytes that are not UTF-8
+    are kept as surrogates: a secrets file may be binary, and only its existence is read."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
             return handle.read()
     except (FileNotFoundError, NotADirectoryError):
         return None
@@ -139,9 +140,11 @@ def load_project(
     explicit_name: str = "",
     home: str = "/root",
     read: Read = read_host_file,
+    exists: Callable[[str], bool] | None = None,
 ) -> LoadedProject:
     """The project `compose -f F1 -f F2 --env-file E --profile P` runs (`profiles` None:
-    COMPOSE_PROFILES from `environ`, else from the env files)."""
+    COMPOSE_PROFILES from `environ`, else from the env files). `exists` says whether a
+    secrets/configs file is there (default: `read` it), for a caller that has only texts."""
     if not files:
         raise ComposeError("a compose project needs at least one compose file")
     paths = tuple(absolute_dir(f, "compose file path") for f in files)
@@ -152,7 +155,7 @@ def load_project(
     )
     environ = dict(environ) if environ is not None else {"HOME": home}
     environ.setdefault("HOME", home)
-    loader = Loader(read, home, environ)
+    loader = Loader(read, home, environ, exists)
     used_env = env_paths(loader, [absolute_dir(e, "--env-file path") for e in env_files], base)
     dotenv = loader.env_values(used_env, "env", "")
     root = loader.load_files(

@@ -232,3 +232,29 @@ def test_files_are_read_through_the_given_reader() -> None:
 def test_relative_compose_paths_are_refused() -> None:
     with pytest.raises(ComposeError, match="must be an absolute path"):
         load_project(["compose.yml"])
+
+
+def test_a_binary_secret_is_carried_unread(tmp_path: Path) -> None:
+    compose = _write(
+        tmp_path,
+        "compose.yml",
+        "services:\n  a:\n    image: x\nsecrets:\n  k:\n    file: ./k.bin\n",
+    )
+    (tmp_path / "k.bin").write_bytes(bytes(range(256)))
+    loaded = load_project([compose])
+    assert [(f.kind, f.relative, f.exists) for f in loaded.carried_files][-1] == (
+        "secret",
+        "k.bin",
+        True,
+    )
+    assert str(tmp_path / "k.bin") not in loaded.texts
+
+
+def test_the_controller_rebuilds_a_project_from_the_texts_it_was_sent(tmp_path: Path) -> None:
+    case = PROJECTS / "override_extends_profiles"
+    on_source = load_case(case)
+    carried = {f.path for f in on_source.carried_files if f.exists}
+    rebuilt = load_project(
+        on_source.project.files, read=on_source.texts.get, exists=carried.__contains__
+    )
+    assert render(rebuilt, case) == render(on_source, case)
