@@ -165,12 +165,17 @@ class Sampler:
     def both(self) -> list[Sample]:
         return [s for s in self.samples if s.on_a and s.on_b]
 
-    def serving_again_after(self, moment: float) -> float | None:
-        """Seconds from `moment` to the first later sample with exactly one copy running."""
-        for sample in self.samples:
-            if sample.at >= moment and sample.on_a + sample.on_b == 1:
-                return sample.at - moment
-        return None
+    def serving_for_good_after(self, moment: float) -> float | None:
+        """Seconds from `moment` to the sample from which on exactly one copy runs in every
+        sample to the end (a copy that runs for a while and is then removed does not count);
+        None when the run does not end with one copy."""
+        later = [s for s in self.samples if s.at >= moment]
+        settled = None
+        for sample in reversed(later):
+            if sample.on_a + sample.on_b != 1:
+                break
+            settled = sample
+        return None if settled is None else settled.at - moment
 
 
 def checksums(directory: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
