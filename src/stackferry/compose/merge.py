@@ -80,6 +80,10 @@ def _merge(base: Node, override: Node, path: tuple[str, ...]) -> Node:
         return strip_tags(override)
     if field in _KEYED and type(base) is not type(override):
         base, override = _keyed(base, _KEYED[field]), _keyed(override, _KEYED[field])
+    if field in _STRING_OR_LIST and type(base) is not type(override):
+        base, override = _as_list(base), _as_list(override)
+    if field == ("build",) and type(base) is not type(override):
+        base, override = _as_build(base), _as_build(override)
     if isinstance(base, MappingNode) and isinstance(override, MappingNode):
         return _merge_mapping(base, override, path)
     if isinstance(base, SequenceNode) and isinstance(override, SequenceNode):
@@ -124,6 +128,25 @@ def _merge_sequence(
         else:
             items[at] = item
     return SequenceNode(_plain_tag(base), items, base.start_mark, base.end_mark)
+
+
+_STRING_OR_LIST = {("env_file",), ("dns",), ("dns_search",), ("tmpfs",)}
+
+
+def _as_list(node: Node) -> Node:
+    """`env_file: a.env` as compose reads it: `[a.env]`."""
+    if not isinstance(node, ScalarNode):
+        return node
+    return SequenceNode(SEQ_TAG, [node], node.start_mark, node.end_mark)
+
+
+def _as_build(node: Node) -> Node:
+    """`build: ./dir` as compose reads it: `{context: ./dir}`."""
+    if not isinstance(node, ScalarNode):
+        return node
+    return MappingNode(
+        MAP_TAG, [(new_scalar("context", node), node)], node.start_mark, node.end_mark
+    )
 
 
 def _keyed(node: Node, separators: str) -> Node:

@@ -149,3 +149,14 @@ def test_an_extends_cycle_is_an_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="extends has a cycle"):
         load_project([str(tmp_path / "c.yml")])
+
+
+def test_a_string_and_a_list_merge_as_lists_and_build_as_a_mapping(tmp_path: Path) -> None:
+    base = _one("env_file: a.env\nbuild: ./app\ndns: 1.1.1.1")
+    override = _one("env_file: [b.env]\nbuild:\n  dockerfile: Prod.Dockerfile\ndns: [9.9.9.9]")
+    for name in ("a.env", "b.env"):
+        (tmp_path / name).write_text("")
+    got = _service(tmp_path, base, override)
+    assert got["env_file"] == [f"{tmp_path}/a.env", f"{tmp_path}/b.env"]
+    assert got["build"] == {"context": f"{tmp_path}/app", "dockerfile": "Prod.Dockerfile"}
+    assert got["dns"] == ["1.1.1.1", "9.9.9.9"]
