@@ -210,7 +210,7 @@ def test_a_non_empty_volume_of_the_same_name_on_the_target_needs_allow_overwrite
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
     bad = failures(service, hosts.spec())
-    assert bad["target_volumes_free"].startswith("not empty on the target (--allow-overwrite")
+    assert bad["target_volumes_free"].startswith("taken on the target (--allow-overwrite")
     assert name in bad["target_volumes_free"]
     migration = service.create(hosts.spec(), start=True)
     assert service.wait(migration.id, 120).state == MigrationState.FAILED

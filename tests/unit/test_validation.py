@@ -19,6 +19,7 @@ from stackferry.hostapi import (
     ServiceInfo,
     StackInfo,
     VolumeInfo,
+    VolumeUser,
 )
 
 SPEC = MigrationSpec(
@@ -92,6 +93,7 @@ def test_all_checks_pass_and_are_named() -> None:
         "agents_reachable",
         "agents_compatible",
         "compose_parses",
+        "source_compose_valid",
         "every_mount_has_a_mover",
         "target_space",
         "target_volumes_free",
@@ -101,6 +103,7 @@ def test_all_checks_pass_and_are_named() -> None:
         "target_docker",
         "images_available",
         "ports_free",
+        "target_compose_cli",
     ]
 
 
@@ -143,7 +146,11 @@ def test_a_non_empty_volume_on_the_target_needs_allow_overwrite() -> None:
     there = VolumeInfo("app_db", exists=True, empty=False, size_bytes=7)
     facts = dataclasses.replace(GOOD, plan=plan, target_volumes=(there,))
     assert failed(facts)["target_volumes_free"] == (
-        "not empty on the target (--allow-overwrite to sync into them): app_db (7 bytes)"
+        "taken on the target (--allow-overwrite to sync into them): app_db (7 bytes)"
+    )
+    used = VolumeInfo("app_db", exists=True, used_by=(VolumeUser("c1", project="other"),))
+    assert failed(dataclasses.replace(facts, target_volumes=(used,)))["target_volumes_free"] == (
+        "taken on the target (--allow-overwrite to sync into them): app_db (used by other)"
     )
     assert "target_volumes_free" not in failed(dataclasses.replace(facts, allow_overwrite=True))
     empty = VolumeInfo("app_db", exists=True, empty=True)
@@ -214,3 +221,16 @@ def test_images_missing_on_target_are_fine_when_the_source_has_them() -> None:
     gone = dataclasses.replace(STACK, images=(ImageInfo("local/busybox:1", False),))
     bad = failed(dataclasses.replace(GOOD, deploy=deploy, stack=gone))
     assert bad["images_available"] == "on neither host: local/busybox:1"
+
+
+def test_every_other_check_of_the_target_agent_is_part_of_the_report() -> None:
+    refused = DeployCheck("compose_file", False, "docker-compose refuses it: include")
+    deploy = dataclasses.replace(DEPLOY_OK, checks=(*DEPLOY_OK.checks, refused))
+    bad = failed(dataclasses.replace(GOOD, deploy=deploy))
+    assert bad == {"target_compose_file": "docker-compose refuses it: include"}
+
+
+def test_a_feature_the_source_compose_cannot_run_fails_by_name() -> None:
+    why = "docker-compose 1.29.2 cannot run include (needs Compose v2)"
+    stack = dataclasses.replace(STACK, compose_check=why, compose_check_failed=True)
+    assert failed(dataclasses.replace(GOOD, stack=stack)) == {"source_compose_valid": why}

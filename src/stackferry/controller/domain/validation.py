@@ -101,6 +101,17 @@ def compose_parses(f: Facts) -> Check:
     )
 
 
+def source_compose_valid(f: Facts) -> Check:
+    """The source's own compose CLI runs the project: a feature its variant cannot run
+    (include: under docker-compose 1.29) is named here, before anything is touched."""
+    name = "source_compose_valid"
+    if f.stack is None:
+        return Check(name, False, "unknown: the stack was not inspected")
+    if f.stack.compose_check_failed:
+        return Check(name, False, f.stack.compose_check)
+    return Check(name, True, f.stack.compose_check or "not checked by the source agent")
+
+
 def every_mount_has_a_mover(f: Facts) -> Check:
     """Every mount of every service moves, or is left alone / excluded / empty for a reason;
     a refused one (and a path the compose file cannot have rewritten) fails, by name."""
@@ -123,19 +134,25 @@ def every_mount_has_a_mover(f: Facts) -> Check:
 
 def target_volumes_free(f: Facts) -> Check:
     """A volume of the same name on the target is never overwritten without --allow-overwrite:
-    one that exists and holds data refuses the migration, before anything is written."""
+    one that exists and holds data, or that a container there uses, refuses the migration
+    before anything is written."""
     name = "target_volumes_free"
     if f.plan is None or f.volumes_error:
         return Check(name, False, f.volumes_error or "unknown: no plan")
     wanted = [m.target_volume for m in f.plan.files if m.target_volume]
-    taken = [
-        f"{v.name} ({v.size_bytes} bytes)" for v in f.target_volumes if v.exists and not v.empty
-    ]
+    taken = []
+    for v in f.target_volumes:
+        users = sorted({u.project or f"container {u.container}" for u in v.used_by})
+        why = ([f"{v.size_bytes} bytes"] if not v.empty else []) + (
+            [f"used by {', '.join(users)}"] if users else []
+        )
+        if v.exists and why:
+            taken.append(f"{v.name} ({'; '.join(why)})")
     if taken and not f.allow_overwrite:
         return Check(
             name,
             False,
-            f"not empty on the target (--allow-overwrite to sync into them): {', '.join(taken)}",
+            f"taken on the target (--allow-overwrite to sync into them): {', '.join(taken)}",
         )
     if taken:
         return Check(name, True, f"synced into with --allow-overwrite: {', '.join(taken)}")
@@ -212,6 +229,23 @@ def ports_free(f: Facts) -> Check:
     return _deploy_check(f, "ports_free", "ports")
 
 
+# Agent deploy checks that a named check above already reads (images: a missing one is copied).
+_READ_ABOVE = frozenset({"compose_dir", "ports", "images"})
+
+
+def target_agent_checks(f: Facts) -> tuple[Check, ...]:
+    """Every other check the target agent computed for the deploy (its compose CLI's verdict on
+    the translated file: `config -q` ...), as `target_<name>`: one that fails stops the
+    migration before anything is touched."""
+    if f.deploy is None:
+        return ()
+    return tuple(
+        Check(f"target_{c.name}", c.ok, c.detail)
+        for c in f.deploy.checks
+        if c.name not in _READ_ABOVE
+    )
+
+
 def target_docker(f: Facts) -> Check:
     info = f.target.info
     if info is None:
@@ -245,6 +279,7 @@ CHECKS: tuple[Callable[[Facts], Check], ...] = (
     agents_reachable,
     agents_compatible,
     compose_parses,
+    source_compose_valid,
     every_mount_has_a_mover,
     target_space,
     target_volumes_free,
@@ -258,4 +293,4 @@ CHECKS: tuple[Callable[[Facts], Check], ...] = (
 
 
 def evaluate(facts: Facts) -> ValidationReport:
-    return ValidationReport(tuple(check(facts) for check in CHECKS))
+    return ValidationReport(tuple(check(facts) for check in CHECKS) + target_agent_checks(facts))
