@@ -126,3 +126,10 @@ def start_order(infos: Mapping[str, ServiceInfo], names: Iterable[str]) -> list[
 def stop_order(infos: Mapping[str, ServiceInfo], names: Iterable[str]) -> list[str]:
     """Dependents before what they depend on, as compose stops a project."""
     return list(reversed(start_order(infos, names)))
+
+
+def profiles_of_running(infos: Mapping[str, ServiceInfo], running: Iterable[str]) -> frozenset[str]:
+    """The profiles that make every service in `running` active (compose labels no profile:
+    which services run is what a host shows). A profile may also enable services that did not
+    run: start the running ones by name."""
+    return frozenset(p for name in running if name in infos for p in infos[name].profiles[:1])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stackferry.compose import ComposeError
-from stackferry.compose.profiles import parse_duration
+from stackferry.compose.profiles import parse_duration, profiles_of_running
 from stackferry.compose.project_files import load_project
 
 COMPOSE = """services:
@@ -100,3 +100,12 @@ def test_a_bad_grace_period_names_its_file(tmp_path: Path) -> None:
     (tmp_path / "prod.yml").write_text("services:\n  a:\n    stop_grace_period: soon\n")
     with pytest.raises(ComposeError, match=r"prod.yml:3: services.a.stop_grace_period: 'soon'"):
         load_project([str(tmp_path / "compose.yml"), str(tmp_path / "prod.yml")])
+
+
+def test_the_profiles_that_make_the_running_services_active(tmp_path: Path) -> None:
+    (tmp_path / "compose.yml").write_text(COMPOSE)
+    loaded = load_project([str(tmp_path / "compose.yml")], profiles=["*"])
+    assert profiles_of_running(loaded.services, ["web", "cache", "gone"]) == {"fast"}
+    assert profiles_of_running(loaded.services, ["web", "tools"]) == {"debug"}
+    reloaded = load_project([str(tmp_path / "compose.yml")], profiles=["fast"])
+    assert {"web", "cache"} <= set(reloaded.active_services)
