@@ -31,6 +31,7 @@ class AgentInfo:
     allowed_dataset_roots: tuple[str, ...] = ()
     allowed_path_roots: tuple[str, ...] = ()
     rsync_version: str = ""  # "" when rsync is not installed: no file mover on this host
+    compressions: tuple[str, ...] = ()  # wire compressions of its streams ("none", "zstd", ...)
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,10 @@ class TransferProgress:
     elapsed_seconds: float = 0.0
 
 
+# The wire compressions of agent-to-agent streams (agent/compression.py).
+COMPRESSIONS = ("none", "lz4", "zstd", "auto")
+
+
 @dataclass(frozen=True)
 class TransferResult:
     bytes: int
@@ -282,6 +287,8 @@ class TransferResult:
     received_snapshot: str = ""
     received_guid: str = ""
     seconds: float = 0.0
+    wire_bytes: int = 0  # the chunk bytes on the wire (after compression)
+    compression: str = ""  # the codecs the chunks used: "none", "zstd", "none+zstd", ...
 
 
 @dataclass(frozen=True)
@@ -297,6 +304,8 @@ class ZfsTransfer:
     bandwidth_limit: int = 0
     resumable: bool = False  # receive -s: a cut stream leaves a resume token on the target
     resume_token: str = ""  # continues the target's partial receive (send -t)
+    compression: str = "none"  # on the wire between the agents: "none", "lz4", "zstd", "auto"
+    zfs_compressed: bool = False  # zfs send -c: both agents' OpenZFS have it
 
 
 @dataclass(frozen=True)

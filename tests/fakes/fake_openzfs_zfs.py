@@ -402,6 +402,8 @@ def cmd_send(root: Path, args: list[str]) -> None:
         header, payload = stream_plan(state, args)
     flags, _ = flags_and_operands(args, with_value="itI")
     rest = payload[header["offset"] :]
+    # send -c is recorded in the header, so a test can see which streams were compressed.
+    header = {**header, "compressed": "c" in flags}
     line = (json.dumps({"fake_openzfs_stream": 1, **header}) + "\n").encode()
     if "n" in flags:
         if "t" in flags:  # OpenZFS prints the token's fields first

@@ -325,10 +325,15 @@ class Faulty:
         return self._call("push_zfs", lambda: self.agent.push_zfs(transfer, peer))
 
     def push_images(
-        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
+        self,
+        images: Sequence[str],
+        peer: AgentClient,
+        bandwidth_limit: int = 0,
+        compression: str = "none",
     ) -> TransferCall:
         return self._call(
-            "push_images", lambda: self.agent.push_images(images, peer, bandwidth_limit)
+            "push_images",
+            lambda: self.agent.push_images(images, peer, bandwidth_limit, compression),
         )
 
     def prepare_zfs_receive(

@@ -273,7 +273,11 @@ class MemoryAgent:
         return FakeTransferCall(self._send_zfs(transfer, peer.address, ticket))
 
     def push_images(
-        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
+        self,
+        images: Sequence[str],
+        peer: AgentClient,
+        bandwidth_limit: int = 0,
+        compression: str = "none",
     ) -> TransferCall:
         self._reach()
         ticket = peer.prepare_image_receive(images)

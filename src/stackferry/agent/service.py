@@ -18,6 +18,7 @@ import structlog
 from stackferry.agent import __version__
 from stackferry.agent.claims import ClaimBook, Wanted
 from stackferry.agent.cleanup import Cleanup
+from stackferry.agent.compression import ChunkDecoder, ChunkEncoder, check_compression
 from stackferry.agent.config import AgentConfig
 from stackferry.agent.errors import AgentError, Cancelled, InvalidArgument
 from stackferry.agent.fencing import Fencing, checked_migration_id
@@ -37,6 +38,7 @@ from stackferry.agent.transfer import Frame, Meter, SinkPump, SourcePump
 from stackferry.common import metrics
 from stackferry.hostapi import (
     AGENT_API_VERSION,
+    COMPRESSIONS,
     AgentInfo,
     Claim,
     ClaimGrant,
@@ -114,6 +116,7 @@ class AgentService:
             allowed_dataset_roots=self.roots.datasets,
             allowed_path_roots=self.roots.paths,
             rsync_version=rsync_version(),
+            compressions=COMPRESSIONS,
             **self._runtime_info(),
         )
 
@@ -219,6 +222,7 @@ class AgentService:
     ) -> Generator[SendEvent, None, None]:
         if request.bandwidth_limit < 0:
             raise InvalidArgument("bandwidth_limit_bytes_per_second must not be negative")
+        compression = check_compression(request.compression) if request.peer else "none"
         peer = self.peers.dial(request.peer) if request.peer else None
         try:  # opening the source validates the names before any estimate runs
             source = self._open_source(request)
@@ -229,7 +233,8 @@ class AgentService:
         expected = self._expected_bytes(request)
         limit = request.bandwidth_limit or self.config.bandwidth_limit_bytes_per_second
         meter = Meter(expected, limit)
-        pump = SourcePump(source, meter, frame=frame)
+        encoder = ChunkEncoder(compression) if compression != "none" else None
+        pump = SourcePump(source, meter, frame=frame, encoder=encoder)
         caller.add_callback(pump.close)
         sent_bytes = metrics.BYTES_SENT.labels(request.kind)
         if peer is None:
@@ -239,7 +244,10 @@ class AgentService:
             yield summary
             return
         header = dataclasses.replace(
-            request.header, bytes_expected=expected, source_snapshot=request.snapshot
+            request.header,
+            bytes_expected=expected,
+            source_snapshot=request.snapshot,
+            compression=compression,
         )
         pushing = peer.push(header, pump)
         caller.add_callback(pushing.cancel)
@@ -261,7 +269,12 @@ class AgentService:
         progress = meter.progress()
         sent_bytes.inc(progress.bytes_done - counted)
         yield progress
-        yield dataclasses.replace(received, seconds=sent.seconds)
+        yield dataclasses.replace(
+            received,
+            seconds=sent.seconds,
+            wire_bytes=sent.wire_bytes,
+            compression=sent.compression,
+        )
 
     def _open_source(self, request: SendRequest) -> ByteSource:
         if request.kind == "images":
@@ -274,7 +287,10 @@ class AgentService:
         if request.base_snapshot:
             self.roots.check_snapshot(request.base_snapshot)
         return self.storage.open_send(
-            request.snapshot, request.base_snapshot or None, request.resume_token or None
+            request.snapshot,
+            request.base_snapshot or None,
+            request.resume_token or None,
+            request.zfs_compressed,
         )
 
     def _expected_bytes(self, request: SendRequest) -> int:
@@ -297,7 +313,9 @@ class AgentService:
     ) -> TransferResult:
         """Redeems the header's ticket, then writes the chunks that follow it; commits only
         when the trailer's count and checksum match. Anything else leaves nothing behind."""
-        pump = SinkPump(self._open_sink(header), Meter(header.bytes_expected))
+        compression = check_compression(header.compression)  # before the ticket is spent
+        decoder = ChunkDecoder() if compression != "none" else None
+        pump = SinkPump(self._open_sink(header), Meter(header.bytes_expected), decoder=decoder)
         caller.add_callback(pump.abort)  # any end but a commit: nothing partial is left
         try:
             with metrics.active_stream("receive"):

@@ -61,6 +61,7 @@ class StreamHeader:
     resumable: bool = False  # zfs receive -s: a cut stream leaves a resume token
     bytes_expected: int = 0  # 0 when unknown
     source_snapshot: str = ""  # for messages and logs
+    compression: str = ""  # "" or "none": raw chunks; else tagged chunks (agent/compression.py)
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,5 @@ class SendRequest:
     resume_token: str = ""
     bandwidth_limit: int = 0  # bytes per second; 0: the agent's configured limit
     peer: str = ""  # "host:port"
+    compression: str = "none"  # of a peer push: "none", "lz4", "zstd" or "auto"
+    zfs_compressed: bool = False  # zfs send -c where this host's OpenZFS has it

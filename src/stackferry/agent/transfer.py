@@ -20,6 +20,7 @@ from collections.abc import Callable, Generator
 
 import xxhash
 
+from stackferry.agent.compression import ChunkDecoder, ChunkEncoder
 from stackferry.agent.errors import AgentError, Cancelled, DataLoss, InvalidArgument
 from stackferry.agent.streams import ByteSink, ByteSource
 from stackferry.hostapi import TransferProgress, TransferResult
@@ -121,11 +122,14 @@ class SourcePump:
         chunk_size: int = CHUNK_SIZE,
         frame: Frame | None = None,
         depth: int = DEPTH,
+        encoder: ChunkEncoder | None = None,
     ) -> None:
         self.source = source
         self.meter = meter
         self.chunk_size = chunk_size
         self.frame = frame
+        self.encoder = encoder  # None: chunks go as read, untagged (agent/compression.py)
+        self.wire_bytes = 0  # chunk bytes after compression
         self._sum = Checksum()
         self._buffer = bytearray(HEADROOM + chunk_size)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
@@ -153,7 +157,13 @@ class SourcePump:
 
     def summary(self) -> TransferResult:
         """What was read so far: the byte count and the checksum both ends compare."""
-        return TransferResult(self.meter.done, self._sum.value(), seconds=self.meter.elapsed())
+        return TransferResult(
+            self.meter.done,
+            self._sum.value(),
+            seconds=self.meter.elapsed(),
+            wire_bytes=self.wire_bytes,
+            compression=self.encoder.codecs() if self.encoder is not None else "none",
+        )
 
     def close(self) -> None:
         """Stops early: kills the producer (unblocking a read) and joins the thread."""
@@ -173,12 +183,7 @@ class SourcePump:
                 if got == 0:
                     break
                 self._sum.update(view[HEADROOM : HEADROOM + got])
-                start = HEADROOM
-                if self.frame is not None:
-                    prefix = self.frame(got)
-                    start -= len(prefix)
-                    view[start:HEADROOM] = prefix
-                if not self._put(bytes(view[start : HEADROOM + got])):
+                if not self._put(self._message(view, got)):
                     return
                 self.meter.add(got)
                 delay = self.meter.pace()
@@ -188,6 +193,26 @@ class SourcePump:
             self._put(exc if isinstance(exc, AgentError) else AgentError(f"reading failed: {exc}"))
             return
         self._put(_END)
+
+    def _message(self, view: memoryview, got: int) -> bytes:
+        """The chunk of ``got`` bytes read after the headroom, encoded and framed: one copy
+        of a raw chunk (tag and prefix go into the headroom), one of a compressed payload."""
+        start, payload = HEADROOM, None
+        if self.encoder is not None:
+            tag, payload = self.encoder.encode(view[HEADROOM : HEADROOM + got])
+            if payload is None:
+                start -= 1
+                view[start] = tag
+            else:
+                payload = bytes((tag,)) + payload
+        size = HEADROOM + got - start if payload is None else len(payload)
+        self.wire_bytes += size
+        prefix = self.frame(size) if self.frame is not None else b""
+        if payload is not None:
+            return prefix + payload
+        start -= len(prefix)
+        view[start : start + len(prefix)] = prefix
+        return bytes(view[start : HEADROOM + got])
 
     def _fill(self, view: memoryview) -> int:
         """Reads until the buffer is full or the stream ends: fewer, larger messages."""
@@ -225,9 +250,17 @@ class SinkPump:
     match the sender's trailer; any failure, and ``abort``, abort the sink (nothing partial).
     """
 
-    def __init__(self, sink: ByteSink, meter: Meter, depth: int = DEPTH) -> None:
+    def __init__(
+        self,
+        sink: ByteSink,
+        meter: Meter,
+        depth: int = DEPTH,
+        decoder: ChunkDecoder | None = None,
+    ) -> None:
         self.sink = sink
         self.meter = meter
+        self.decoder = decoder  # a compressed stream's chunks are decoded before all else
+        self.wire_bytes = 0
         self._sum = Checksum()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
@@ -280,7 +313,12 @@ class SinkPump:
                 raise Cancelled("the receive was cancelled while committing")
             self._state = "committed"
         return TransferResult(
-            self.meter.done, digest, received.snapshot, received.guid, self.meter.elapsed()
+            self.meter.done,
+            digest,
+            received.snapshot,
+            received.guid,
+            self.meter.elapsed(),
+            wire_bytes=self.wire_bytes,
         )
 
     def abort(self) -> None:
@@ -314,6 +352,9 @@ class SinkPump:
                 if item is _END:
                     return
                 assert isinstance(item, memoryview | bytes)
+                self.wire_bytes += len(item)
+                if self.decoder is not None:
+                    item = self.decoder.decode(item)
                 self._sum.update(item)
                 self.sink.write(item)
                 self.meter.add(len(item))

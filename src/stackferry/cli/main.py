@@ -181,6 +181,12 @@ def _add_spec_flags(parser: argparse.ArgumentParser, required: bool) -> None:
     spec.add_argument(
         "--bwlimit", type=parse_rate, default=0, metavar="RATE", help="e.g. 20M (bytes/s)"
     )
+    spec.add_argument(
+        "--compress",
+        choices=("none", "lz4", "zstd", "auto"),
+        default="none",
+        help="wire compression of the zfs and image streams (auto: zstd where it gains)",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
@@ -217,6 +223,7 @@ def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
             path_maps=args.maps,
             excludes=args.excludes,
             allow_overwrite=args.allow_overwrite,
+            compression=args.compress,
         ),
     )
 

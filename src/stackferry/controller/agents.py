@@ -268,11 +268,17 @@ class GrpcAgentClient:
             header=header,
             bandwidth_limit_bytes_per_second=transfer.bandwidth_limit,
             resume_token=transfer.resume_token,
+            compression=transfer.compression,
+            zfs_compressed=transfer.zfs_compressed,
         )
         return GrpcTransferCall(self.address, self._stub.SendStream(request))
 
     def push_images(
-        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
+        self,
+        images: Sequence[str],
+        peer: AgentClient,
+        bandwidth_limit: int = 0,
+        compression: str = "none",
     ) -> TransferCall:
         ticket = peer.prepare_image_receive(images)
         request = pb.SendRequest(
@@ -281,6 +287,7 @@ class GrpcAgentClient:
             peer=peer.address,
             header=pb.ReceiveHeader(kind=pb.STREAM_IMAGES, ticket=ticket),
             bandwidth_limit_bytes_per_second=bandwidth_limit,
+            compression=compression,
         )
         return GrpcTransferCall(self.address, self._stub.SendStream(request))
 

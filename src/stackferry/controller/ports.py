@@ -84,8 +84,15 @@ class AgentClient(Protocol):
         ...
 
     def push_images(
-        self, images: Sequence[str], peer: AgentClient, bandwidth_limit: int = 0
-    ) -> TransferCall: ...
+        self,
+        images: Sequence[str],
+        peer: AgentClient,
+        bandwidth_limit: int = 0,
+        compression: str = "none",
+    ) -> TransferCall:
+        """Streams the images into `peer` (docker save | docker load), compressed on the wire
+        as asked ("none", "lz4", "zstd", "auto")."""
+        ...
 
     def prepare_zfs_receive(
         self, target_dataset: str, base_guid: str = "", resume: bool = False

@@ -50,6 +50,7 @@ def header_from_pb(header: agent_pb2.ReceiveHeader, kind: str) -> StreamHeader:
         resumable=header.resumable,
         bytes_expected=header.bytes_expected,
         source_snapshot=header.source_snapshot,
+        compression=header.compression,
     )
 
 
@@ -65,6 +66,7 @@ def header_to_pb(header: StreamHeader) -> agent_pb2.ReceiveHeader:
         resumable=header.resumable,
         source_snapshot=header.source_snapshot,
         resume=spec.resume,
+        compression=header.compression,
     )
 
 
@@ -79,6 +81,8 @@ def send_request_from_pb(request: agent_pb2.SendRequest) -> SendRequest:
         resume_token=request.resume_token,
         bandwidth_limit=request.bandwidth_limit_bytes_per_second,
         peer=request.peer,
+        compression=request.compression or "none",
+        zfs_compressed=request.zfs_compressed,
     )
 
 

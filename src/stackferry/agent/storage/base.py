@@ -48,10 +48,16 @@ class StorageBackend(Protocol):
         ...
 
     def open_send(
-        self, snapshot: str, base: str | None, resume_token: str | None = None
+        self,
+        snapshot: str,
+        base: str | None,
+        resume_token: str | None = None,
+        compressed: bool = False,
     ) -> ByteSource:
         """Starts the sender (full, or incremental from base); NotFound before it starts when
-        a snapshot is missing. Its finish() raises a typed error when the sender failed."""
+        a snapshot is missing. Its finish() raises a typed error when the sender failed.
+        compressed: the blocks as stored on disk (OpenZFS send -c) where the backend has it
+        (feature "compressed"), else ignored."""
         ...
 
     def check_receive(

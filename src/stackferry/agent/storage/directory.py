@@ -181,7 +181,11 @@ class DirectoryBackend:
     # --- streams -----------------------------------------------------------------------
 
     def open_send(
-        self, snapshot: str, base: str | None, resume_token: str | None = None
+        self,
+        snapshot: str,
+        base: str | None,
+        resume_token: str | None = None,
+        compressed: bool = False,  # a tar stream has no compressed form
     ) -> ByteSource:
         _refuse_incremental(base)
         if resume_token:

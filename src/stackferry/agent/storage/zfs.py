@@ -255,7 +255,11 @@ class ZfsBackend(ZfsReceiving):
         return self._features.send_estimate
 
     def open_send(
-        self, snapshot: str, base: str | None, resume_token: str | None = None
+        self,
+        snapshot: str,
+        base: str | None,
+        resume_token: str | None = None,
+        compressed: bool = False,
     ) -> ByteSource:
         if resume_token:
             self._resume_dry_run(snapshot, resume_token)
@@ -264,7 +268,9 @@ class ZfsBackend(ZfsReceiving):
         if base:
             self._require_snapshot(self._full_base(snapshot, base))
         what = f"{snapshot} (incremental from {base})" if base else snapshot
-        return zfs_send_source(argv.send(self.zfs, snapshot, base), what)
+        # A resumed send keeps the flags of the send it continues (they are in the token).
+        compressed = compressed and self._features.compressed
+        return zfs_send_source(argv.send(self.zfs, snapshot, base, compressed=compressed), what)
 
 
 def _rank(dataset: str, requested: Sequence[str]) -> int:

@@ -25,6 +25,7 @@ def agent_info_to_pb(i: h.AgentInfo) -> pb.AgentInfo:
         allowed_dataset_roots=list(i.allowed_dataset_roots),
         allowed_path_roots=list(i.allowed_path_roots),
         rsync_version=i.rsync_version,
+        compressions=list(i.compressions),
     )
 
 
@@ -42,6 +43,7 @@ def agent_info_from_pb(m: pb.AgentInfo) -> h.AgentInfo:
         allowed_dataset_roots=tuple(m.allowed_dataset_roots),
         allowed_path_roots=tuple(m.allowed_path_roots),
         rsync_version=m.rsync_version,
+        compressions=tuple(m.compressions),
     )
 
 
@@ -352,11 +354,21 @@ def result_to_pb(r: h.TransferResult) -> pb.TransferResult:
         received_snapshot=r.received_snapshot,
         received_guid=r.received_guid,
         seconds=r.seconds,
+        wire_bytes=r.wire_bytes,
+        compression=r.compression,
     )
 
 
 def result_from_pb(m: pb.TransferResult) -> h.TransferResult:
-    return h.TransferResult(m.bytes, m.checksum, m.received_snapshot, m.received_guid, m.seconds)
+    return h.TransferResult(
+        m.bytes,
+        m.checksum,
+        m.received_snapshot,
+        m.received_guid,
+        m.seconds,
+        wire_bytes=m.wire_bytes,
+        compression=m.compression,
+    )
 
 
 def claim_to_pb(c: h.Claim) -> pb.Claim:

@@ -40,6 +40,7 @@ def options_from_pb(message: pb.MigrationOptions) -> model.MigrationOptions:
         keep_target_on_failure=message.keep_target_on_failure,
         excludes=tuple(message.excludes),
         allow_overwrite=message.allow_overwrite,
+        compression=message.compression or "none",
     )
 
 
@@ -52,6 +53,7 @@ def options_to_pb(options: model.MigrationOptions) -> pb.MigrationOptions:
         keep_target_on_failure=options.keep_target_on_failure,
         excludes=list(options.excludes),
         allow_overwrite=options.allow_overwrite,
+        compression=options.compression,
     )
 
 

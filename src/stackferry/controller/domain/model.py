@@ -93,6 +93,7 @@ class MigrationOptions:
     # SERVICE:CONTAINER_PATH; shown in the plan and the record.
     excludes: tuple[str, ...] = ()
     allow_overwrite: bool = False  # a non-empty same-name volume on the target may be synced into
+    compression: str = "none"  # of the zfs and image streams: "none", "lz4", "zstd" or "auto"
 
 
 @dataclass(frozen=True)

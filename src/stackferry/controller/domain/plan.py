@@ -26,7 +26,7 @@ from stackferry.controller.domain.model import (
 )
 from stackferry.controller.domain.mounts import file_path_map, mover_of
 from stackferry.controller.errors import InvalidArgument
-from stackferry.hostapi import StackInfo
+from stackferry.hostapi import COMPRESSIONS, StackInfo
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)*$")
 ADDRESS = re.compile(r"^[^\s:]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$")
@@ -89,6 +89,10 @@ def check_spec(spec: MigrationSpec) -> None:
         raise InvalidArgument("options.verify_timeout_seconds must be positive")
     if options.bandwidth_limit_bytes_per_second < 0:
         raise InvalidArgument("options.bandwidth_limit_bytes_per_second must be 0 or positive")
+    if options.compression not in COMPRESSIONS:
+        raise InvalidArgument(
+            f"options.compression: {options.compression!r} is not one of {', '.join(COMPRESSIONS)}"
+        )
     for mapping in options.path_maps:
         _absolute(mapping.source, "path map source")
         _absolute(mapping.target, "path map target")

@@ -38,7 +38,7 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("version", "hostname", "storage_backend", "storage_features", "zfs_version", "docker_version", "compose_variant", "compose_version", "allowed_dataset_roots", "allowed_path_roots", "api_version", "rsync_version")
+    __slots__ = ("version", "hostname", "storage_backend", "storage_features", "zfs_version", "docker_version", "compose_variant", "compose_version", "allowed_dataset_roots", "allowed_path_roots", "api_version", "rsync_version", "compressions")
     class StorageFeaturesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class AgentInfo(_message.Message):
     ALLOWED_PATH_ROOTS_FIELD_NUMBER: _ClassVar[int]
     API_VERSION_FIELD_NUMBER: _ClassVar[int]
     RSYNC_VERSION_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     version: str
     hostname: str
     storage_backend: str
@@ -70,7 +71,8 @@ class AgentInfo(_message.Message):
     allowed_path_roots: _containers.RepeatedScalarFieldContainer[str]
     api_version: str
     rsync_version: str
-    def __init__(self, version: _Optional[str] = ..., hostname: _Optional[str] = ..., storage_backend: _Optional[str] = ..., storage_features: _Optional[_Mapping[str, bool]] = ..., zfs_version: _Optional[str] = ..., docker_version: _Optional[str] = ..., compose_variant: _Optional[str] = ..., compose_version: _Optional[str] = ..., allowed_dataset_roots: _Optional[_Iterable[str]] = ..., allowed_path_roots: _Optional[_Iterable[str]] = ..., api_version: _Optional[str] = ..., rsync_version: _Optional[str] = ...) -> None: ...
+    compressions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., hostname: _Optional[str] = ..., storage_backend: _Optional[str] = ..., storage_features: _Optional[_Mapping[str, bool]] = ..., zfs_version: _Optional[str] = ..., docker_version: _Optional[str] = ..., compose_variant: _Optional[str] = ..., compose_version: _Optional[str] = ..., allowed_dataset_roots: _Optional[_Iterable[str]] = ..., allowed_path_roots: _Optional[_Iterable[str]] = ..., api_version: _Optional[str] = ..., rsync_version: _Optional[str] = ..., compressions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
     __slots__ = ("action", "datasets", "name", "recursive", "hold_tag", "migration_id")
@@ -197,7 +199,7 @@ class PrepareReceiveReply(_message.Message):
     def __init__(self, ticket: _Optional[str] = ..., expires_unix: _Optional[int] = ...) -> None: ...
 
 class SendRequest(_message.Message):
-    __slots__ = ("kind", "snapshot", "base_snapshot", "images", "peer", "header", "bandwidth_limit_bytes_per_second", "resume_token", "source_files")
+    __slots__ = ("kind", "snapshot", "base_snapshot", "images", "peer", "header", "bandwidth_limit_bytes_per_second", "resume_token", "source_files", "compression", "zfs_compressed")
     KIND_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     BASE_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +209,8 @@ class SendRequest(_message.Message):
     BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FILES_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_FIELD_NUMBER: _ClassVar[int]
+    ZFS_COMPRESSED_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     snapshot: str
     base_snapshot: str
@@ -216,7 +220,9 @@ class SendRequest(_message.Message):
     bandwidth_limit_bytes_per_second: int
     resume_token: str
     source_files: FileTree
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., snapshot: _Optional[str] = ..., base_snapshot: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., peer: _Optional[str] = ..., header: _Optional[_Union[ReceiveHeader, _Mapping]] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., resume_token: _Optional[str] = ..., source_files: _Optional[_Union[FileTree, _Mapping]] = ...) -> None: ...
+    compression: str
+    zfs_compressed: bool
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., snapshot: _Optional[str] = ..., base_snapshot: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., peer: _Optional[str] = ..., header: _Optional[_Union[ReceiveHeader, _Mapping]] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., resume_token: _Optional[str] = ..., source_files: _Optional[_Union[FileTree, _Mapping]] = ..., compression: _Optional[str] = ..., zfs_compressed: _Optional[bool] = ...) -> None: ...
 
 class TransferProgress(_message.Message):
     __slots__ = ("bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "elapsed_seconds")
@@ -233,18 +239,22 @@ class TransferProgress(_message.Message):
     def __init__(self, bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., elapsed_seconds: _Optional[float] = ...) -> None: ...
 
 class TransferResult(_message.Message):
-    __slots__ = ("bytes", "checksum", "received_snapshot", "received_guid", "seconds")
+    __slots__ = ("bytes", "checksum", "received_snapshot", "received_guid", "seconds", "wire_bytes", "compression")
     BYTES_FIELD_NUMBER: _ClassVar[int]
     CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_GUID_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WIRE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_FIELD_NUMBER: _ClassVar[int]
     bytes: int
     checksum: str
     received_snapshot: str
     received_guid: str
     seconds: float
-    def __init__(self, bytes: _Optional[int] = ..., checksum: _Optional[str] = ..., received_snapshot: _Optional[str] = ..., received_guid: _Optional[str] = ..., seconds: _Optional[float] = ...) -> None: ...
+    wire_bytes: int
+    compression: str
+    def __init__(self, bytes: _Optional[int] = ..., checksum: _Optional[str] = ..., received_snapshot: _Optional[str] = ..., received_guid: _Optional[str] = ..., seconds: _Optional[float] = ..., wire_bytes: _Optional[int] = ..., compression: _Optional[str] = ...) -> None: ...
 
 class SendEvent(_message.Message):
     __slots__ = ("progress", "chunk", "done")
@@ -257,7 +267,7 @@ class SendEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[TransferProgress, _Mapping]] = ..., chunk: _Optional[bytes] = ..., done: _Optional[_Union[TransferResult, _Mapping]] = ...) -> None: ...
 
 class ReceiveHeader(_message.Message):
-    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot", "resume", "target_files", "file_checksum")
+    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot", "resume", "target_files", "file_checksum", "compression")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICKET_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -269,6 +279,7 @@ class ReceiveHeader(_message.Message):
     RESUME_FIELD_NUMBER: _ClassVar[int]
     TARGET_FILES_FIELD_NUMBER: _ClassVar[int]
     FILE_CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     ticket: str
     target_dataset: str
@@ -280,7 +291,8 @@ class ReceiveHeader(_message.Message):
     resume: bool
     target_files: FileTree
     file_checksum: bool
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ..., resume: _Optional[bool] = ..., target_files: _Optional[_Union[FileTree, _Mapping]] = ..., file_checksum: _Optional[bool] = ...) -> None: ...
+    compression: str
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ..., resume: _Optional[bool] = ..., target_files: _Optional[_Union[FileTree, _Mapping]] = ..., file_checksum: _Optional[bool] = ..., compression: _Optional[str] = ...) -> None: ...
 
 class ReceiveTrailer(_message.Message):
     __slots__ = ("bytes", "checksum", "error")

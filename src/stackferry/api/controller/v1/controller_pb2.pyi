@@ -57,7 +57,7 @@ class PathMapping(_message.Message):
     def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class MigrationOptions(_message.Message):
-    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps", "keep_target_on_failure", "excludes", "allow_overwrite")
+    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps", "keep_target_on_failure", "excludes", "allow_overwrite", "compression")
     KEEP_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     VERIFY_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,7 @@ class MigrationOptions(_message.Message):
     KEEP_TARGET_ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
     EXCLUDES_FIELD_NUMBER: _ClassVar[int]
     ALLOW_OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_FIELD_NUMBER: _ClassVar[int]
     keep_snapshots: bool
     verify_timeout_seconds: int
     bandwidth_limit_bytes_per_second: int
@@ -72,7 +73,8 @@ class MigrationOptions(_message.Message):
     keep_target_on_failure: bool
     excludes: _containers.RepeatedScalarFieldContainer[str]
     allow_overwrite: bool
-    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ..., excludes: _Optional[_Iterable[str]] = ..., allow_overwrite: _Optional[bool] = ...) -> None: ...
+    compression: str
+    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ..., excludes: _Optional[_Iterable[str]] = ..., allow_overwrite: _Optional[bool] = ..., compression: _Optional[str] = ...) -> None: ...
 
 class MigrationSpec(_message.Message):
     __slots__ = ("name", "compose_path", "source_agent", "target_agent", "target_dataset", "target_base", "target_compose_dir", "transfer_method", "options", "project_name")

@@ -40,6 +40,7 @@ def _send(ctx: StepContext, action: Action, phase: int) -> None:
     name = snapshot_name(m, phase)
     base = snapshot_name(m, phase - 1) if phase > 1 else ""
     resumable = _resumable(ctx)
+    zfs_compressed = _both_have(ctx, "compressed")
     todo: list[tuple[DatasetPlan, ZfsTransfer]] = []
     for d in m.datasets:
         guid = m.snapshot_guid("source", d.source_dataset, name)
@@ -70,6 +71,8 @@ def _send(ctx: StepContext, action: Action, phase: int) -> None:
             bandwidth_limit=m.spec.options.bandwidth_limit_bytes_per_second,
             resumable=resumable,
             resume_token=token,
+            compression=m.spec.options.compression,
+            zfs_compressed=zfs_compressed,
         )
         todo.append((d, transfer))
     step = m.step(action)
@@ -95,8 +98,14 @@ def _already_received(ctx: StepContext, d: DatasetPlan, name: str, guid: str) ->
 def _resumable(ctx: StepContext) -> bool:
     """Both agents' zfs can resume a cut stream: then a cut stream keeps its partial
     receive, and a retry continues it."""
+    return _both_have(ctx, "resume")
+
+
+def _both_have(ctx: StepContext, feature: str) -> bool:
+    """Both agents' storage has ``feature`` ("compressed": a send -c stream is only
+    received by an OpenZFS that has it too)."""
     return all(
-        agent.info().storage_features.get("resume", False) for agent in (ctx.source, ctx.target)
+        agent.info().storage_features.get(feature, False) for agent in (ctx.source, ctx.target)
     )
 
 

@@ -34,7 +34,8 @@ def deploy(ctx: StepContext) -> None:
     if checks.missing_images:
         ctx.log(f"copying images {', '.join(checks.missing_images)}", Action.DEPLOY.value)
         limit = m.spec.options.bandwidth_limit_bytes_per_second
-        call = ctx.source.push_images(checks.missing_images, ctx.target, limit)
+        compression = m.spec.options.compression
+        call = ctx.source.push_images(checks.missing_images, ctx.target, limit, compression)
         m.bytes_transferred += stream(ctx, Action.DEPLOY, call).bytes
     result = ctx.target.deploy_stack(request)
     if not result.ok:
