@@ -265,6 +265,11 @@ class DeployResult:
     compose_path: str = ""
     error: str = ""
     logs: dict[str, str] = field(default_factory=dict)  # container name -> last lines
+    # A deploy that got ready: compose up took `up_seconds`, then every service was
+    # first seen ready `ready_seconds` later; the settle watch after that took `settle_seconds`.
+    up_seconds: float = 0.0
+    ready_seconds: float = 0.0
+    settle_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ snapshot and no claim left behind.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
@@ -57,11 +58,20 @@ from stackferry.hostapi import ZfsTransfer
 
 S = MigrationState
 
-# Each step and the state it runs in.
+# One converge round, always (its end does not hang on the rates the fakes happen to show),
+# so the calls of each step below have fixed numbers.
+MATRIX_SPEC = dataclasses.replace(
+    SPEC, options=dataclasses.replace(SPEC.options, converge_max_rounds=1)
+)
+
+# Each step and the state it runs in; "converge" (the round) and "prestage" (the deploy
+# checks again, the missing image copied) are the end of the bulk_send step.
 STATE_OF = {
     "validate": S.VALIDATING,
     "snapshot": S.SNAPSHOTTING,
     "bulk_send": S.BULK_SENDING,
+    "converge": S.BULK_SENDING,
+    "prestage": S.BULK_SENDING,
     "stop_source": S.STOPPING_SOURCE,
     "final_snapshot": S.FINAL_SNAPSHOTTING,
     "incremental_send": S.INCREMENTAL_SENDING,
@@ -69,34 +79,40 @@ STATE_OF = {
     "verify": S.VERIFYING,
     "cleanup": S.CLEANING_UP,
 }
-BEFORE_STOP = ("validate", "snapshot", "bulk_send")
+BEFORE_STOP = ("validate", "snapshot", "bulk_send", "converge", "prestage")
 
 # The call a fault acts at in each step: (method, its number among that method's calls).
 # Two datasets, so each send streams twice: the fault hits the second stream, once the first
 # dataset has arrived. snapshot, stop_source and final_snapshot call no target method,
-# verify no source method, and only the sends and the deploy's image copy stream.
+# deploy and verify no source method, and only the sends and the image copy stream (the
+# final sends run both datasets at once: the fault hits one of them).
 SOURCE_CALLS = {
     "validate": ("inspect_stack", 1),
     "snapshot": ("create_snapshot", 1),
     "bulk_send": ("push_zfs", 2),
+    "converge": ("push_zfs", 4),
+    "prestage": ("push_images", 1),  # the target lacks the image: it is copied before the stop
     "stop_source": ("stop_stack", 1),
-    "final_snapshot": ("create_snapshot", 2),
-    "incremental_send": ("push_zfs", 4),
-    "deploy": ("push_images", 1),  # the target lacks the image: the deploy copies it
+    "final_snapshot": ("create_snapshot", 3),
+    "incremental_send": ("push_zfs", 6),
     "cleanup": ("destroy_snapshot", 1),
 }
 TARGET_CALLS = {
     "validate": ("check_deploy", 1),
     "bulk_send": ("prepare_zfs_receive", 2),
-    "incremental_send": ("prepare_zfs_receive", 4),
+    "converge": ("prepare_zfs_receive", 4),
+    "prestage": ("check_deploy", 2),
+    "incremental_send": ("prepare_zfs_receive", 6),
     "deploy": ("deploy_stack", 1),
     "verify": ("inspect_stack", 1),
     "cleanup": ("destroy_snapshot", 1),
 }
-STREAM_CALLS = {step: SOURCE_CALLS[step] for step in ("bulk_send", "incremental_send", "deploy")}
+STREAM_CALLS = {
+    step: SOURCE_CALLS[step] for step in ("bulk_send", "converge", "prestage", "incremental_send")
+}
 # The step's source call, or its target call where it makes none.
 ANY_CALLS = {step: ("source", call) for step, call in SOURCE_CALLS.items()} | {
-    "verify": ("target", TARGET_CALLS["verify"])
+    step: ("target", TARGET_CALLS[step]) for step in ("deploy", "verify")
 }
 
 # An agent restart: (host, seconds gone, whether the call did its work before it died).
@@ -198,7 +214,7 @@ def test_a_fault_at_a_step_ends_where_the_state_machine_says(
     scene: Scene, step: str, fault: str
 ) -> None:
     first = scene.controller("first")
-    migration_id = first.create(SPEC).id
+    migration_id = first.create(MATRIX_SPEC).id
     client, fault_planned = planned(scene, fault, step, first, migration_id)
     client.plan.append(fault_planned)
     first.start(migration_id)
@@ -236,7 +252,7 @@ def test_a_fault_at_a_step_ends_where_the_state_machine_says(
 
 def test_without_a_fault_the_stack_moves_with_its_data(scene: Scene) -> None:
     service = scene.controller("only")
-    ended = service.wait(service.create(SPEC, start=True).id, WAIT_SECONDS)
+    ended = service.wait(service.create(MATRIX_SPEC, start=True).id, WAIT_SECONDS)
     assert ended.state == S.COMPLETED, ended.error
     check_hosts(scene.world, ended, cleanup_failed=False)
     # Running on the source, stopped there, then running on the target: nothing else.

@@ -70,6 +70,8 @@ class WaitResult:
     ok: bool
     error: str = ""
     failing: tuple[ContainerInfo, ...] = ()
+    ready_seconds: float = 0.0  # the wait's start -> every service first seen ready
+    settle_seconds: float = 0.0  # first seen ready -> the settle watch ended
 
 
 def wait_until_ready(
@@ -83,7 +85,8 @@ def wait_until_ready(
 ) -> WaitResult:
     """Polls until every service is ready and stays so for ``settle`` seconds (a process
     that dies right after start is then seen dead), a container fails, or ``timeout``."""
-    deadline = clock() + timeout
+    started = clock()
+    deadline = started + timeout
     ready_since: float | None = None
     while True:
         containers = runtime.project_containers(project)
@@ -97,7 +100,9 @@ def wait_until_ready(
         elif ready_since is None:
             ready_since = now
         elif now - ready_since >= settle:
-            return WaitResult(True)
+            return WaitResult(
+                True, ready_seconds=ready_since - started, settle_seconds=now - ready_since
+            )
         if now >= deadline:
             stuck = tuple(c for c in containers if c.service in waiting)
             states = ", ".join(c.describe() for c in stuck) or "no containers"

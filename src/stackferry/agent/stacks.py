@@ -8,6 +8,7 @@ import errno
 import re
 import socket
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,8 @@ from stackferry.agent.inventory import Inventory
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
-from stackferry.agent.storage.base import StorageBackend
 from stackferry.agent.stack_stop import stop_project
+from stackferry.agent.storage.base import StorageBackend
 from stackferry.compose import (
     ComposeError,
     ComposeFile,
@@ -260,6 +261,7 @@ class StackService:
         already_running = bool(self.runtime.project_containers(project))
         timeout = wait_timeout or DEFAULT_WAIT_SECONDS
         failing: Sequence[ContainerInfo]
+        up_started = time.monotonic()
         try:
             self.runtime.compose_up(project, compose_file, timeout + 60)
         except (CommandFailed, DeadlineExceeded) as exc:
@@ -268,9 +270,17 @@ class StackService:
             failing = [c for c in self.runtime.project_containers(project) if c.state != "running"]
         else:
             services = [s.name for s in target.compose.services]
+            up_seconds = time.monotonic() - up_started
             waited = wait_until_ready(self.runtime, project, services, timeout)
             if waited.ok:
-                return DeployResult(True, self.status(target.compose), compose_file)
+                return DeployResult(
+                    True,
+                    self.status(target.compose),
+                    compose_file,
+                    up_seconds=up_seconds,
+                    ready_seconds=waited.ready_seconds,
+                    settle_seconds=waited.settle_seconds,
+                )
             error, failing = waited.error, waited.failing
         logs = {c.name: self.runtime.container_logs(c.id, LOG_LINES) for c in failing}
         statuses = self.status(target.compose)

@@ -187,6 +187,27 @@ def _add_spec_flags(parser: argparse.ArgumentParser, required: bool) -> None:
         default="none",
         help="wire compression of the zfs and image streams (auto: zstd where it gains)",
     )
+    spec.add_argument(
+        "--converge-rounds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="incremental passes before the stop, at most (default 5; 0: none)",
+    )
+    spec.add_argument(
+        "--converge-target",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="stop converging once the last delta takes less than this (default 1)",
+    )
+    spec.add_argument(
+        "--final-parallelism",
+        type=int,
+        default=0,
+        metavar="N",
+        help="datasets sent at once after the stop (default 4)",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
@@ -224,6 +245,9 @@ def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
             excludes=args.excludes,
             allow_overwrite=args.allow_overwrite,
             compression=args.compress,
+            converge_max_rounds=args.converge_rounds,
+            converge_target_seconds=args.converge_target,
+            final_parallelism=args.final_parallelism,
         ),
     )
 

@@ -79,6 +79,8 @@ def _step_duration(step: pb.Step) -> str:
 
 
 def print_migration(console: Console, migration: pb.Migration) -> None:
+    from stackferry.cli.downtime_output import breakdown_lines, moved_text, rounds_text
+
     spec = migration.spec
     table = Table.grid(padding=(0, 2))
     for label, value in (
@@ -90,10 +92,14 @@ def print_migration(console: Console, migration: pb.Migration) -> None:
         ("to", f"{spec.target_agent}  {spec.target_dataset} at {spec.target_base}"),
         ("created", _when(migration.created_unix)),
         ("updated", _when(migration.updated_unix)),
-        ("data moved", human_bytes(migration.bytes_transferred)),
+        ("data moved", moved_text(migration.bytes_transferred, migration.moved)),
         ("downtime", human_seconds(migration.downtime_seconds)),
+        ("converge rounds", rounds_text(migration.converge_rounds)),
     ):
         table.add_row(f"[bold]{label}[/]", value)
+    if migration.HasField("downtime"):
+        for line in breakdown_lines(migration.downtime):
+            table.add_row("", line)
     if migration.waiting:
         table.add_row("[bold yellow]waiting[/]", migration.waiting)
     if migration.error:
@@ -114,6 +120,8 @@ def steps_table(steps: Any) -> Table:
 
 
 def print_status(console: Console, status: pb.MigrationStatus) -> None:
+    from stackferry.cli.downtime_output import breakdown_lines, rounds_text
+
     table = Table.grid(padding=(0, 2))
     rows = [
         ("id", status.id),
@@ -124,9 +132,13 @@ def print_status(console: Console, status: pb.MigrationStatus) -> None:
         ("rate", f"{human_bytes(status.rate_bytes_per_second)}/s"),
         ("eta", human_seconds(status.eta_seconds)),
         ("downtime", human_seconds(status.downtime_seconds)),
+        ("converge rounds", rounds_text(status.converge_rounds)),
     ]
     for label, value in rows:
         table.add_row(f"[bold]{label}[/]", value)
+    if status.HasField("downtime"):
+        for line in breakdown_lines(status.downtime):
+            table.add_row("", line)
     if status.waiting:
         table.add_row("[bold yellow]waiting[/]", status.waiting)
     if status.error:
@@ -236,12 +248,21 @@ def print_ping(console: Console, address: str, ping: pb.PingAgentReply) -> None:
 
 
 def print_summary(console: Console, migration: pb.Migration) -> None:
+    from stackferry.cli.downtime_output import breakdown_lines, moved_text, rounds_text
+
     spec = migration.spec
     state = migration.state
     color = {pb.COMPLETED: "green", pb.ROLLED_BACK: "yellow"}.get(state, "red")
     console.print(f"[bold {color}]migration {migration.id} {state_name(state)}[/]")
-    console.print(f"  data moved: {human_bytes(migration.bytes_transferred)}")
+    console.print(f"  data moved: {moved_text(migration.bytes_transferred, migration.moved)}")
     console.print(f"  downtime:   {human_seconds(migration.downtime_seconds)}")
+    if migration.HasField("downtime"):
+        for line in breakdown_lines(migration.downtime):
+            console.print(f"    {line}")
+    if migration.converge_rounds:
+        console.print(
+            f"  converge rounds before the stop: {rounds_text(migration.converge_rounds)}"
+        )
     for d in migration.datasets:
         console.print(
             f"  dataset:    {d.source_dataset} -> {d.target_dataset}: {human_bytes(d.bytes_moved)}"

@@ -150,7 +150,8 @@ class FileService:
         self, request: FileSend, caller: Caller
     ) -> Generator[TransferProgress | TransferResult, None, None]:
         """Pushes one pass into the peer: progress about every PROGRESS_INTERVAL (bytes of
-        the stream, both ways), then the result; raises unless both ends succeeded."""
+        the stream, both ways), then the result (the bytes the receiver got); raises unless
+        both ends succeeded."""
         if request.bandwidth_limit < 0:
             raise InvalidArgument("bandwidth_limit_bytes_per_second must not be negative")
         if not request.peer:
@@ -175,4 +176,5 @@ class FileService:
             sending.result()
         metrics.BYTES_SENT.labels("files").inc(sending.sent)
         yield meter.progress()
-        yield TransferResult(meter.done, seconds=meter.elapsed())
+        # The result counts what the receiver got (the data moved), not the replies too.
+        yield TransferResult(sending.sent, seconds=meter.elapsed())

@@ -241,8 +241,6 @@ def stack_from_pb(m: pb.StackInfo) -> h.StackInfo:
     )
 
 
-def stack_status_to_pb(s: h.StackStatus) -> pb.StackStatus:
-    return pb.StackStatus(
 def stop_outcome_to_pb(o: h.StopOutcome) -> pb.StopOutcome:
     return pb.StopOutcome(
         service=o.service, grace_seconds=o.grace_seconds, seconds=o.seconds, killed=o.killed
@@ -253,6 +251,8 @@ def stop_outcome_from_pb(m: pb.StopOutcome) -> h.StopOutcome:
     return h.StopOutcome(m.service, m.grace_seconds, m.seconds, tuple(m.killed))
 
 
+def stack_status_to_pb(s: h.StackStatus) -> pb.StackStatus:
+    return pb.StackStatus(
         project_name=s.project_name,
         services=[service_to_pb(x) for x in s.services],
         stop_seconds=s.stop_seconds,
@@ -318,6 +318,9 @@ def deploy_result_to_pb(r: h.DeployResult) -> pb.DeployResult:
         compose_path=r.compose_path,
         error=r.error,
         logs=r.logs,
+        up_seconds=r.up_seconds,
+        ready_seconds=r.ready_seconds,
+        settle_seconds=r.settle_seconds,
     )
 
 
@@ -328,6 +331,9 @@ def deploy_result_from_pb(m: pb.DeployResult) -> h.DeployResult:
         compose_path=m.compose_path,
         error=m.error,
         logs=dict(m.logs),
+        up_seconds=m.up_seconds,
+        ready_seconds=m.ready_seconds,
+        settle_seconds=m.settle_seconds,
     )
 
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from stackferry.api.controller.v1 import controller_pb2 as pb
 from stackferry.controller.domain import model
+from stackferry.controller.domain.downtime import (
+    MOVED_KINDS,
+    SPANS,
+    ConvergeRound,
+    DowntimeBreakdown,
+)
 from stackferry.controller.domain.plan import Plan
 from stackferry.controller.domain.progress import MigrationStatus
 from stackferry.controller.domain.validation import ValidationReport
@@ -41,6 +47,12 @@ def options_from_pb(message: pb.MigrationOptions) -> model.MigrationOptions:
         excludes=tuple(message.excludes),
         allow_overwrite=message.allow_overwrite,
         compression=message.compression or "none",
+        converge_max_rounds=message.converge_max_rounds
+        if message.HasField("converge_max_rounds")
+        else DEFAULT_OPTIONS.converge_max_rounds,
+        converge_target_seconds=message.converge_target_seconds
+        or DEFAULT_OPTIONS.converge_target_seconds,
+        final_parallelism=message.final_parallelism or DEFAULT_OPTIONS.final_parallelism,
     )
 
 
@@ -54,6 +66,9 @@ def options_to_pb(options: model.MigrationOptions) -> pb.MigrationOptions:
         excludes=list(options.excludes),
         allow_overwrite=options.allow_overwrite,
         compression=options.compression,
+        converge_max_rounds=options.converge_max_rounds,
+        converge_target_seconds=options.converge_target_seconds,
+        final_parallelism=options.final_parallelism,
     )
 
 
@@ -135,7 +150,32 @@ def migration_to_pb(migration: model.Migration) -> pb.Migration:
         mounts=[mount_plan_to_pb(m) for m in migration.mounts],
         files=[file_move_to_pb(f) for f in migration.files],
         datasets=[dataset_plan_to_pb(d) for d in migration.datasets],
+        downtime=downtime_to_pb(migration.downtime_report)
+        if migration.downtime_seconds is not None
+        else None,
+        converge_rounds=[converge_round_to_pb(r) for r in migration.converge_rounds],
+        moved=pb.MovedBytes(**{k: migration.moved_bytes.get(k, 0) for k in MOVED_KINDS}),
     )
+
+
+def downtime_to_pb(d: DowntimeBreakdown) -> pb.DowntimeBreakdown:
+    return pb.DowntimeBreakdown(
+        downtime_seconds=d.downtime_seconds,
+        stop_seconds=d.stop_seconds,
+        final_snapshot_seconds=d.final_snapshot_seconds,
+        final_transfer_seconds=d.final_transfer_seconds,
+        deploy_seconds=d.deploy_seconds,
+        start_to_healthy_seconds=d.start_to_healthy_seconds,
+        final_delta_bytes=d.final_delta_bytes,
+        link_rate_bytes_per_second=d.link_rate_bytes_per_second,
+        floor_seconds=d.floor_seconds,
+        overhead_seconds=d.overhead_seconds,
+        spans=SPANS,
+    )
+
+
+def converge_round_to_pb(r: ConvergeRound) -> pb.ConvergeRound:
+    return pb.ConvergeRound(round=r.round, bytes=r.bytes, seconds=r.seconds)
 
 
 def status_to_pb(status: MigrationStatus) -> pb.MigrationStatus:
@@ -152,6 +192,8 @@ def status_to_pb(status: MigrationStatus) -> pb.MigrationStatus:
         error=status.error,
         downtime_seconds=_unknown_negative(status.downtime_seconds),
         waiting=status.waiting,
+        downtime=downtime_to_pb(status.downtime) if status.downtime is not None else None,
+        converge_rounds=[converge_round_to_pb(r) for r in status.converge_rounds],
     )
 
 

@@ -7,10 +7,13 @@ the proto unchanged. MigrationState names mirror the proto enum `MigrationState`
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+from stackferry.controller.domain.downtime import ConvergeRound, DowntimeBreakdown
 
 
 class MigrationState(enum.StrEnum):
@@ -93,6 +96,10 @@ class MigrationOptions:
     # SERVICE:CONTAINER_PATH; shown in the plan and the record.
     excludes: tuple[str, ...] = ()
     allow_overwrite: bool = False  # a non-empty same-name volume on the target may be synced into
+    # Converge rounds before the stop (domain/downtime.py ConvergePolicy); 0 rounds: none.
+    converge_max_rounds: int = 5
+    converge_target_seconds: float = 1.0
+    final_parallelism: int = 4  # datasets sent at once after the stop
     compression: str = "none"  # of the zfs and image streams: "none", "lz4", "zstd" or "auto"
 
 
@@ -223,6 +230,10 @@ class Migration:
     waiting: str = ""
     files: list[FileMove] = field(default_factory=list)  # the file mover's trees
     mounts: list[MountEntry] = field(default_factory=list)  # every mount and its mover
+    downtime_report: DowntimeBreakdown = field(default_factory=DowntimeBreakdown)
+    converge_rounds: list[ConvergeRound] = field(default_factory=list)
+    # Bytes the target agent received, by kind of stream ("zfs", "files", "images").
+    moved_bytes: dict[str, int] = field(default_factory=dict)
 
     def step(self, name: str) -> Step:
         """The step called `name`, appended as pending when the migration has none yet."""
@@ -240,6 +251,20 @@ class Migration:
                 return s.guid
         return ""
 
+    def moved(self, kind: str, received: int) -> None:
+        """Counts `received` bytes the target got in a stream of `kind` into the record."""
+        self.moved_bytes[kind] = self.moved_bytes.get(kind, 0) + received
+        self.bytes_transferred += received
+
+    def live_stream(self, received: int, seconds: float) -> None:
+        """Times a stream before the stop into the measured link rate (downtime_report)."""
+        report = self.downtime_report
+        self.downtime_report = dataclasses.replace(
+            report,
+            live_bytes=report.live_bytes + received,
+            live_seconds=report.live_seconds + seconds,
+        )
+
     def remember(self, record: SnapshotRecord) -> None:
         """Records a snapshot, replacing an earlier record of the same one."""
         key = (record.host, record.dataset, record.name)
@@ -250,6 +275,17 @@ class Migration:
 def snapshot_name(migration: Migration, phase: int) -> str:
     """`sf-<id>-1` is taken with the stack running, `sf-<id>-2` after the stop."""
     return f"sf-{migration.id}-{phase}"
+
+
+def round_snapshot_name(migration: Migration, round_number: int) -> str:
+    """Converge round N's snapshot (the app still running): `sf-<id>-1r<N>`."""
+    return f"{snapshot_name(migration, 1)}r{round_number}"
+
+
+def live_base_name(migration: Migration) -> str:
+    """The snapshot the final delta starts from: the last converge round's, else the bulk's."""
+    rounds = len(migration.converge_rounds)
+    return round_snapshot_name(migration, rounds) if rounds else snapshot_name(migration, 1)
 
 
 def new_migration(spec: MigrationSpec, now: float) -> Migration:

@@ -30,6 +30,8 @@ from stackferry.hostapi import COMPRESSIONS, StackInfo
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)*$")
 ADDRESS = re.compile(r"^[^\s:]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$")
+# Every round keeps a snapshot on both hosts until the cleanup; more than this does not converge.
+MAX_CONVERGE_ROUNDS = 20
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,15 @@ def check_spec(spec: MigrationSpec) -> None:
         raise InvalidArgument(
             f"options.compression: {options.compression!r} is not one of {', '.join(COMPRESSIONS)}"
         )
+    if not 0 <= options.converge_max_rounds <= MAX_CONVERGE_ROUNDS:
+        raise InvalidArgument(
+            f"options.converge_max_rounds must be 0 to {MAX_CONVERGE_ROUNDS}, "
+            f"not {options.converge_max_rounds}"
+        )
+    if options.converge_target_seconds <= 0:
+        raise InvalidArgument("options.converge_target_seconds must be positive")
+    if options.final_parallelism < 1:
+        raise InvalidArgument("options.final_parallelism must be at least 1")
     for mapping in options.path_maps:
         _absolute(mapping.source, "path map source")
         _absolute(mapping.target, "path map target")

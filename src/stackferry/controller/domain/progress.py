@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stackferry.controller.domain.downtime import ConvergeRound, DowntimeBreakdown
 from stackferry.controller.domain.machine import Action
 from stackferry.controller.domain.model import Migration, MigrationState, Step, StepState
 from stackferry.hostapi import SendEstimate, SnapshotInfo
@@ -42,6 +43,8 @@ class MigrationStatus:
     error: str
     downtime_seconds: float | None  # None until the target serves
     waiting: str = ""  # Migration.waiting: the agent the driver waits for, and until when
+    downtime: DowntimeBreakdown | None = None  # where the downtime went, once the target serves
+    converge_rounds: tuple[ConvergeRound, ...] = ()
 
 
 def _fraction(step: Step) -> float:
@@ -124,4 +127,6 @@ def status_of(migration: Migration, now: float) -> MigrationStatus:
         error=migration.error,
         downtime_seconds=migration.downtime_seconds,
         waiting=migration.waiting,
+        downtime=migration.downtime_report if migration.downtime_seconds is not None else None,
+        converge_rounds=tuple(migration.converge_rounds),
     )

@@ -51,14 +51,14 @@ class Interruption:
 
     def __init__(self) -> None:
         self._flag = threading.Event()
-        self._call: TransferCall | None = None
+        self._calls: list[TransferCall] = []  # several at once in the parallel final phase
         self._lock = threading.Lock()
 
     def set(self) -> None:
         self._flag.set()
         with self._lock:
-            if self._call is not None:
-                self._call.cancel()
+            for call in self._calls:
+                call.cancel()
 
     def clear(self) -> None:
         self._flag.clear()
@@ -74,14 +74,14 @@ class Interruption:
     def cutting(self, call: TransferCall) -> Iterator[None]:
         """While inside, `set()` cancels `call` (at once when it is set already)."""
         with self._lock:
-            self._call = call
+            self._calls.append(call)
         try:
             if self._flag.is_set():
                 call.cancel()
             yield
         finally:
             with self._lock:
-                self._call = None
+                self._calls.remove(call)
 
 
 class StepContext:

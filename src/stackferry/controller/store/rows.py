@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from stackferry.controller.domain.downtime import ConvergeRound, DowntimeBreakdown
 from stackferry.controller.domain.model import (
     DatasetPlan,
     Event,
@@ -64,6 +65,9 @@ def migration_values(migration: Migration) -> dict[str, Any]:
         "waiting": migration.waiting,
         "files": [dataclasses.asdict(f) for f in migration.files],
         "mounts": [dataclasses.asdict(m) for m in migration.mounts],
+        "downtime_report": dataclasses.asdict(migration.downtime_report),
+        "converge_rounds": [dataclasses.asdict(r) for r in migration.converge_rounds],
+        "moved_bytes": dict(migration.moved_bytes),
         "created_at": migration.created_at,
         "updated_at": migration.updated_at,
     }
@@ -164,4 +168,7 @@ def migration_from_rows(
         waiting=row["waiting"],
         files=[FileMove(**f) for f in row["files"]],
         mounts=[MountEntry(**{**m, "mover": Mover(m["mover"])}) for m in row["mounts"]],
+        downtime_report=DowntimeBreakdown(**row["downtime_report"]),
+        converge_rounds=[ConvergeRound(**r) for r in row["converge_rounds"]],
+        moved_bytes=dict(row["moved_bytes"]),
     )

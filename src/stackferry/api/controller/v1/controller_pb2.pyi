@@ -57,7 +57,7 @@ class PathMapping(_message.Message):
     def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class MigrationOptions(_message.Message):
-    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps", "keep_target_on_failure", "excludes", "allow_overwrite", "compression")
+    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps", "keep_target_on_failure", "excludes", "allow_overwrite", "compression", "converge_max_rounds", "converge_target_seconds", "final_parallelism")
     KEEP_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     VERIFY_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
@@ -66,6 +66,9 @@ class MigrationOptions(_message.Message):
     EXCLUDES_FIELD_NUMBER: _ClassVar[int]
     ALLOW_OVERWRITE_FIELD_NUMBER: _ClassVar[int]
     COMPRESSION_FIELD_NUMBER: _ClassVar[int]
+    CONVERGE_MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    CONVERGE_TARGET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_PARALLELISM_FIELD_NUMBER: _ClassVar[int]
     keep_snapshots: bool
     verify_timeout_seconds: int
     bandwidth_limit_bytes_per_second: int
@@ -74,7 +77,10 @@ class MigrationOptions(_message.Message):
     excludes: _containers.RepeatedScalarFieldContainer[str]
     allow_overwrite: bool
     compression: str
-    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ..., excludes: _Optional[_Iterable[str]] = ..., allow_overwrite: _Optional[bool] = ..., compression: _Optional[str] = ...) -> None: ...
+    converge_max_rounds: int
+    converge_target_seconds: float
+    final_parallelism: int
+    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ..., excludes: _Optional[_Iterable[str]] = ..., allow_overwrite: _Optional[bool] = ..., compression: _Optional[str] = ..., converge_max_rounds: _Optional[int] = ..., converge_target_seconds: _Optional[float] = ..., final_parallelism: _Optional[int] = ...) -> None: ...
 
 class MigrationSpec(_message.Message):
     __slots__ = ("name", "compose_path", "source_agent", "target_agent", "target_dataset", "target_base", "target_compose_dir", "transfer_method", "options", "project_name")
@@ -133,7 +139,7 @@ class Step(_message.Message):
     def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., started_unix: _Optional[float] = ..., ended_unix: _Optional[float] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Migration(_message.Message):
-    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name", "waiting", "mounts", "files", "datasets")
+    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name", "waiting", "mounts", "files", "datasets", "downtime", "converge_rounds", "moved")
     ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +154,9 @@ class Migration(_message.Message):
     MOUNTS_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
     DATASETS_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_FIELD_NUMBER: _ClassVar[int]
+    CONVERGE_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
     id: str
     spec: MigrationSpec
     state: MigrationState
@@ -162,10 +171,59 @@ class Migration(_message.Message):
     mounts: _containers.RepeatedCompositeFieldContainer[MountPlan]
     files: _containers.RepeatedCompositeFieldContainer[FileMovePlan]
     datasets: _containers.RepeatedCompositeFieldContainer[DatasetPlan]
-    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ..., waiting: _Optional[str] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ...) -> None: ...
+    downtime: DowntimeBreakdown
+    converge_rounds: _containers.RepeatedCompositeFieldContainer[ConvergeRound]
+    moved: MovedBytes
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ..., waiting: _Optional[str] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ..., downtime: _Optional[_Union[DowntimeBreakdown, _Mapping]] = ..., converge_rounds: _Optional[_Iterable[_Union[ConvergeRound, _Mapping]]] = ..., moved: _Optional[_Union[MovedBytes, _Mapping]] = ...) -> None: ...
+
+class DowntimeBreakdown(_message.Message):
+    __slots__ = ("downtime_seconds", "stop_seconds", "final_snapshot_seconds", "final_transfer_seconds", "deploy_seconds", "start_to_healthy_seconds", "final_delta_bytes", "link_rate_bytes_per_second", "floor_seconds", "overhead_seconds", "spans")
+    DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STOP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_SNAPSHOT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_TRANSFER_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DEPLOY_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    START_TO_HEALTHY_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_DELTA_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LINK_RATE_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    FLOOR_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OVERHEAD_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SPANS_FIELD_NUMBER: _ClassVar[int]
+    downtime_seconds: float
+    stop_seconds: float
+    final_snapshot_seconds: float
+    final_transfer_seconds: float
+    deploy_seconds: float
+    start_to_healthy_seconds: float
+    final_delta_bytes: int
+    link_rate_bytes_per_second: float
+    floor_seconds: float
+    overhead_seconds: float
+    spans: str
+    def __init__(self, downtime_seconds: _Optional[float] = ..., stop_seconds: _Optional[float] = ..., final_snapshot_seconds: _Optional[float] = ..., final_transfer_seconds: _Optional[float] = ..., deploy_seconds: _Optional[float] = ..., start_to_healthy_seconds: _Optional[float] = ..., final_delta_bytes: _Optional[int] = ..., link_rate_bytes_per_second: _Optional[float] = ..., floor_seconds: _Optional[float] = ..., overhead_seconds: _Optional[float] = ..., spans: _Optional[str] = ...) -> None: ...
+
+class ConvergeRound(_message.Message):
+    __slots__ = ("round", "bytes", "seconds")
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    bytes: int
+    seconds: float
+    def __init__(self, round: _Optional[int] = ..., bytes: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class MovedBytes(_message.Message):
+    __slots__ = ("zfs", "files", "images")
+    ZFS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    zfs: int
+    files: int
+    images: int
+    def __init__(self, zfs: _Optional[int] = ..., files: _Optional[int] = ..., images: _Optional[int] = ...) -> None: ...
 
 class MigrationStatus(_message.Message):
-    __slots__ = ("id", "state", "progress_percent", "current_step", "step", "bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "error", "downtime_seconds", "waiting")
+    __slots__ = ("id", "state", "progress_percent", "current_step", "step", "bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "error", "downtime_seconds", "waiting", "downtime", "converge_rounds")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_PERCENT_FIELD_NUMBER: _ClassVar[int]
@@ -178,6 +236,8 @@ class MigrationStatus(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     WAITING_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_FIELD_NUMBER: _ClassVar[int]
+    CONVERGE_ROUNDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     state: MigrationState
     progress_percent: float
@@ -190,7 +250,9 @@ class MigrationStatus(_message.Message):
     error: str
     downtime_seconds: float
     waiting: str
-    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., progress_percent: _Optional[float] = ..., current_step: _Optional[str] = ..., step: _Optional[_Union[Step, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., error: _Optional[str] = ..., downtime_seconds: _Optional[float] = ..., waiting: _Optional[str] = ...) -> None: ...
+    downtime: DowntimeBreakdown
+    converge_rounds: _containers.RepeatedCompositeFieldContainer[ConvergeRound]
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., progress_percent: _Optional[float] = ..., current_step: _Optional[str] = ..., step: _Optional[_Union[Step, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., error: _Optional[str] = ..., downtime_seconds: _Optional[float] = ..., waiting: _Optional[str] = ..., downtime: _Optional[_Union[DowntimeBreakdown, _Mapping]] = ..., converge_rounds: _Optional[_Iterable[_Union[ConvergeRound, _Mapping]]] = ...) -> None: ...
 
 class ListMigrationsRequest(_message.Message):
     __slots__ = ("states", "page_size", "page_token")

@@ -56,7 +56,7 @@ def file_passes(ctx: StepContext, action: Action, final: bool) -> None:
         ctx.log(f"{'final' if final else 'bulk'} file pass: {move.name}", action.value)
         result = stream(ctx, action, ctx.source.push_files(transfer, ctx.target))
         m.files[index] = dataclasses.replace(move, bytes_moved=move.bytes_moved + result.bytes)
-        m.bytes_transferred += result.bytes
+        m.moved("files", result.bytes)
         ctx.save()
     if final:
         verify_trees(ctx, action)

@@ -45,9 +45,12 @@ def _name_the_holder(ctx: StepContext) -> None:
 
 
 def snapshot(ctx: StepContext, phase: int = 1) -> None:
-    """Snapshots of every source dataset; ones an earlier attempt took are reused."""
+    take_snapshots(ctx, snapshot_name(ctx.migration, phase), f"snapshot-{phase}")
+
+
+def take_snapshots(ctx: StepContext, name: str, label: str) -> None:
+    """Snapshots `name` of every source dataset; ones an earlier attempt took are reused."""
     m = ctx.migration
-    name = snapshot_name(m, phase)
     datasets = [d.source_dataset for d in m.datasets]
     if not datasets:
         return  # a stack whose data is all off ZFS: the file passes copy it
@@ -57,7 +60,7 @@ def snapshot(ctx: StepContext, phase: int = 1) -> None:
         for s in ctx.source.create_snapshot(missing, name):
             existing[s.dataset] = s
     else:
-        ctx.log(f"snapshots @{name} already exist: reused", f"snapshot-{phase}")
+        ctx.log(f"snapshots @{name} already exist: reused", label)
     for s in existing.values():
         m.remember(SnapshotRecord("source", s.dataset, name, s.guid, time.time()))
 

@@ -12,33 +12,63 @@ import dataclasses
 import time
 
 from stackferry.controller.domain.machine import Action
-from stackferry.controller.domain.model import DatasetPlan, SnapshotRecord, snapshot_name
+from stackferry.controller.domain.model import (
+    DatasetPlan,
+    SnapshotRecord,
+    live_base_name,
+    snapshot_name,
+)
 from stackferry.controller.domain.progress import incremental_estimate
 from stackferry.controller.engine.context import StepContext
+from stackferry.controller.engine.steps.converge import converge
 from stackferry.controller.engine.steps.files import file_passes
+from stackferry.controller.engine.steps.parallel import OpenCall, follow_all
+from stackferry.controller.engine.steps.prestage import prestage
 from stackferry.controller.engine.steps.stream import stream
 from stackferry.controller.errors import NotFound
-from stackferry.hostapi import ZfsTransfer
+from stackferry.hostapi import TransferResult, ZfsTransfer
 
 __all__ = ["bulk_send", "incremental_send", "stream"]
 
 
 def bulk_send(ctx: StepContext) -> None:
-    """The zfs bulk sends, then the bulk file pass (the app still runs)."""
-    _send(ctx, Action.BULK_SEND, phase=1)
+    """The zfs bulk sends, then the bulk file pass, then the converge rounds and what can be
+    made ready on the target before the stop (the app still runs)."""
+    m = ctx.migration
+    started, before = time.monotonic(), m.bytes_transferred
+    live_pass(ctx, snapshot_name(m, 1), "")
+    if m.bytes_transferred > before:  # the link rate the converge rounds and floor use
+        m.live_stream(m.bytes_transferred - before, time.monotonic() - started)
+    converge(ctx, live_pass)
+    prestage(ctx)
+
+
+def live_pass(ctx: StepContext, name: str, base: str) -> None:
+    """One pass while the app runs: snapshots `name` sent (from `base`), the file trees."""
+    send_snapshots(ctx, Action.BULK_SEND, name, base)
     file_passes(ctx, Action.BULK_SEND, final=False)
 
 
 def incremental_send(ctx: StepContext) -> None:
-    """The zfs deltas, then the final file pass, verified (the app is stopped)."""
-    _send(ctx, Action.INCREMENTAL_SEND, phase=2)
-    file_passes(ctx, Action.INCREMENTAL_SEND, final=True)
-
-
-def _send(ctx: StepContext, action: Action, phase: int) -> None:
+    """The zfs deltas from the last live snapshot, the datasets in parallel, then the final
+    file pass, verified (the app is stopped)."""
     m = ctx.migration
-    name = snapshot_name(m, phase)
-    base = snapshot_name(m, phase - 1) if phase > 1 else ""
+    parallelism = m.spec.options.final_parallelism
+    sent = send_snapshots(
+        ctx, Action.INCREMENTAL_SEND, snapshot_name(m, 2), live_base_name(m), parallelism
+    )
+    before = m.bytes_transferred
+    file_passes(ctx, Action.INCREMENTAL_SEND, final=True)
+    delta = sent + m.bytes_transferred - before
+    m.downtime_report = dataclasses.replace(m.downtime_report, final_delta_bytes=delta)
+
+
+def send_snapshots(
+    ctx: StepContext, action: Action, name: str, base: str, parallelism: int = 1
+) -> int:
+    """Sends `name` of every dataset (incremental from `base` unless ""), `parallelism` at
+    a time; the stream bytes the target received."""
+    m = ctx.migration
     resumable = _resumable(ctx)
     zfs_compressed = _both_have(ctx, "compressed")
     todo: list[tuple[DatasetPlan, ZfsTransfer]] = []
@@ -77,14 +107,28 @@ def _send(ctx: StepContext, action: Action, phase: int) -> None:
         todo.append((d, transfer))
     step = m.step(action)
     step.bytes_done, step.bytes_expected = 0, sum(t.bytes_expected for _, t in todo)
-    for d, transfer in todo:
-        result = stream(ctx, action, ctx.source.push_zfs(transfer, ctx.target))
+    received = 0
+
+    def opener(transfer: ZfsTransfer) -> OpenCall:
+        return lambda: ctx.source.push_zfs(transfer, ctx.target)
+
+    def on_result(i: int, result: TransferResult) -> None:
+        nonlocal received
+        d = todo[i][0]
         guid = result.received_guid or m.snapshot_guid("source", d.source_dataset, name)
         m.remember(SnapshotRecord("target", d.target_dataset, name, guid, time.time()))
-        m.bytes_transferred += result.bytes
+        m.moved("zfs", result.bytes)
+        received += result.bytes
         index = m.datasets.index(d)
         m.datasets[index] = dataclasses.replace(d, bytes_moved=d.bytes_moved + result.bytes)
         ctx.save()
+
+    if parallelism > 1 and len(todo) > 1:
+        follow_all(ctx, action, [opener(t) for _, t in todo], on_result, parallelism)
+    else:
+        for i, (_, transfer) in enumerate(todo):
+            on_result(i, stream(ctx, action, opener(transfer)()))
+    return received
 
 
 def _already_received(ctx: StepContext, d: DatasetPlan, name: str, guid: str) -> bool:

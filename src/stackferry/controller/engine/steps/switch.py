@@ -2,19 +2,23 @@
 and commit the deploy.
 
 Downtime runs from the moment the stop was asked for (`source_stopped_at`, saved before the
-stop) to the end of the first deploy that succeeded (`target_serving_at`); a repeated step
-keeps both, so a restart of the controller does not reset the figure.
+stop) to the moment the first deploy that succeeded saw every service ready
+(`target_serving_at`); a repeated step keeps both, so a restart of the controller does not
+reset the figure.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
+from stackferry.controller.domain.downtime import DowntimeBreakdown
 from stackferry.controller.domain.machine import Action
+from stackferry.controller.domain.model import Migration
 from stackferry.controller.engine import claims
 from stackferry.controller.engine.context import StepContext, StepFailed
-from stackferry.controller.engine.steps.send import stream
 from stackferry.controller.planner import deploy_request
+from stackferry.hostapi import DeployResult
 
 
 def stop_source(ctx: StepContext) -> None:
@@ -26,17 +30,12 @@ def stop_source(ctx: StepContext) -> None:
 
 
 def deploy(ctx: StepContext) -> None:
-    """Copies the images the target lacks, then deploys: the agent waits (up to the verify
-    timeout) until every service is ready, and undoes a deploy that does not get there."""
+    """Deploys (the images and checks were done before the stop, steps/prestage.py): the
+    agent mounts, runs compose up, waits (up to the verify timeout) until every service is
+    ready, and undoes a deploy that does not get there. The target serves from the moment
+    every service was first seen ready; the agent's settle watch after it is not downtime."""
     m = ctx.migration
     request = deploy_request(ctx.planner.replan(m), m.spec)
-    checks = ctx.target.check_deploy(request)
-    if checks.missing_images:
-        ctx.log(f"copying images {', '.join(checks.missing_images)}", Action.DEPLOY.value)
-        limit = m.spec.options.bandwidth_limit_bytes_per_second
-        compression = m.spec.options.compression
-        call = ctx.source.push_images(checks.missing_images, ctx.target, limit, compression)
-        m.bytes_transferred += stream(ctx, Action.DEPLOY, call).bytes
     result = ctx.target.deploy_stack(request)
     if not result.ok:
         logs = "; ".join(f"{name}: {text.strip()[-300:]}" for name, text in result.logs.items())
@@ -44,9 +43,34 @@ def deploy(ctx: StepContext) -> None:
             f"deploy on target failed: {result.error}" + (f" ({logs})" if logs else "")
         )
     if m.target_serving_at is None:
-        m.target_serving_at = time.time()
-    if m.source_stopped_at is not None:
-        m.downtime_seconds = m.target_serving_at - m.source_stopped_at
+        m.target_serving_at = time.time() - result.settle_seconds
+        if m.source_stopped_at is not None:
+            m.downtime_seconds = m.target_serving_at - m.source_stopped_at
+            m.downtime_report = _breakdown(m, result)
+
+
+def _breakdown(m: Migration, result: DeployResult) -> DowntimeBreakdown:
+    """The downtime's parts: the steps' recorded times, and the agent's own timing of the
+    deploy (compose up, then up done -> first ready)."""
+    assert m.target_serving_at is not None and m.downtime_seconds is not None
+
+    def seconds(action: Action) -> float:
+        step = m.step(action)
+        if step.started_at is None or step.ended_at is None:
+            return 0.0
+        return step.ended_at - step.started_at
+
+    deploy_started = m.step(Action.DEPLOY).started_at or m.target_serving_at
+    start_to_healthy = result.ready_seconds
+    return dataclasses.replace(
+        m.downtime_report,
+        downtime_seconds=m.downtime_seconds,
+        stop_seconds=seconds(Action.STOP_SOURCE),
+        final_snapshot_seconds=seconds(Action.FINAL_SNAPSHOT),
+        final_transfer_seconds=seconds(Action.INCREMENTAL_SEND),
+        deploy_seconds=max(0.0, m.target_serving_at - deploy_started - start_to_healthy),
+        start_to_healthy_seconds=start_to_healthy,
+    )
 
 
 def verify(ctx: StepContext) -> None:

@@ -18,7 +18,7 @@ import contextlib
 import time
 
 from stackferry.controller.domain.machine import Action
-from stackferry.controller.domain.model import Migration, snapshot_name
+from stackferry.controller.domain.model import Migration, round_snapshot_name, snapshot_name
 from stackferry.controller.engine import claims
 from stackferry.controller.engine.context import StepContext, TargetUnknown
 from stackferry.controller.errors import ControllerError, NotFound, Unavailable
@@ -111,10 +111,11 @@ def _discard_target(ctx: StepContext) -> None:
 
 
 def _destroy_snapshots(ctx: StepContext, hosts: tuple[str, ...]) -> None:
-    """Both phases' snapshots on `hosts`; one already gone is not an error."""
+    """Both phases' snapshots and the converge rounds' (one more: an interrupted round may
+    have taken its own) on `hosts`; one already gone is not an error."""
     m = ctx.migration
-    for phase in (2, 1):
-        name = snapshot_name(m, phase)
+    rounds = [round_snapshot_name(m, n) for n in range(len(m.converge_rounds) + 1, 0, -1)]
+    for name in (snapshot_name(m, 2), *rounds, snapshot_name(m, 1)):
         for host in hosts:
             agent = ctx.source if host == "source" else ctx.target
             for d in m.datasets:
