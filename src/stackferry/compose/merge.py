@@ -78,7 +78,7 @@ def _merge(base: Node, override: Node, path: tuple[str, ...]) -> Node:
     field = _service_field(path)
     if field in _REPLACED:
         return strip_tags(override)
-    if field in _KEYED and type(base) is not type(override):
+    if field in _KEYED:  # two lists too: `A=1` then `A=2` is one key
         base, override = _keyed(base, _KEYED[field]), _keyed(override, _KEYED[field])
     if field in _STRING_OR_LIST and type(base) is not type(override):
         base, override = _as_list(base), _as_list(override)
