@@ -1,8 +1,10 @@
 """Compose files, read once for both sides: what the agent needs to inspect and deploy a
 stack, and the comment-preserving translation the controller plans a migration with.
 
-Pure: no grpc, no docker, no filesystem. Callers pass texts (the compose file, its
-`.env`) and the facts of the host that reads them (project directory, HOME).
+Pure: no grpc, no docker. Callers pass texts (the compose file, its `.env`) or, for a
+whole project, a ``read(path)`` function (``read_host_file`` reads this host; the controller
+passes the texts an agent sent), and the facts of the host that reads them (project
+directory, HOME, environment).
 
 API
 ---
