@@ -200,9 +200,15 @@ class StackInfo:
     images: tuple[ImageInfo, ...] = ()
     mounts: tuple[MountInfo, ...] = ()
     datasets: tuple[str, ...] = ()
+    # The compose project as compose runs it here: the -f list, the active profiles, the
+    # features it needs, and this host's compose CLI's verdict ("" when not checked).
+    compose_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    required_features: tuple[str, ...] = ()
+    compose_check: str = ""
+    compose_check_failed: bool = False
 
 
-@dataclass(frozen=True)
 @dataclass(frozen=True)
 class StopOutcome:
     """How one service's containers stopped: `killed` names those still running when their
@@ -218,15 +224,16 @@ class StopOutcome:
         return f"{self.service}: {how} ({self.seconds:.1f} s)"
 
 
+@dataclass(frozen=True)
 class StackStatus:
     """What StopStack and StartStack answer: the project's services after the command; a
     stop also says how long it took and how each service stopped, in stop order."""
 
     project_name: str
     services: tuple[ServiceInfo, ...] = ()
-
     stop_seconds: float = 0.0
     stops: tuple[StopOutcome, ...] = ()
+
 
 @dataclass(frozen=True)
 class DeployRequest:

@@ -40,6 +40,7 @@ from stackferry.hostapi import (
     SendEstimate,
     SnapshotInfo,
     StackInfo,
+    StackStatus,
     TransferProgress,
     VolumeInfo,
     VolumeSpec,
@@ -307,8 +308,10 @@ class Faulty:
             "inspect_stack", lambda: self.agent.inspect_stack(compose_path, project_name)
         )
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
-        self._call("stop_stack", lambda: self.agent.stop_stack(project_name, compose_path, timeout))
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 0) -> StackStatus:
+        return self._call(
+            "stop_stack", lambda: self.agent.stop_stack(project_name, compose_path, timeout)
+        )
 
     def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
         self._call(

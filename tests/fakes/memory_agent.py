@@ -75,6 +75,7 @@ from stackferry.hostapi import (
     SendEstimate,
     SnapshotInfo,
     StackInfo,
+    StackStatus,
     TransferResult,
     VolumeInfo,
     VolumeSpec,
@@ -213,7 +214,7 @@ class MemoryAgent:
             datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
         )
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 0) -> StackStatus:
         self._reach()
         self._unclaimed(f"project {project_name}")
         stack = self._stack(compose_path)
@@ -221,6 +222,7 @@ class MemoryAgent:
             self._write(stack, f"{self.hostname}: last write before the stop")
             stack.running = False
             self.world.changed()
+        return StackStatus(project_name)
 
     def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
         self._reach()

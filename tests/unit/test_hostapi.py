@@ -69,6 +69,11 @@ stacks = st.builds(
     st.lists(images, max_size=2).map(tuple),
     st.lists(mounts, max_size=2).map(tuple),
     st.lists(text, max_size=2).map(tuple),
+    st.lists(text, max_size=2).map(tuple),
+    st.lists(text, max_size=2).map(tuple),
+    st.lists(text, max_size=2).map(tuple),
+    text,
+    st.booleans(),
 )
 pairs = st.lists(st.tuples(text, text), max_size=3).map(tuple)
 

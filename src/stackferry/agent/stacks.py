@@ -24,6 +24,7 @@ from stackferry.agent.inventory import Inventory
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
+from stackferry.agent.stack_project import compose_check, load_stack_project
 from stackferry.agent.stack_stop import stop_project
 from stackferry.agent.storage.base import StorageBackend
 from stackferry.compose import (
@@ -122,6 +123,8 @@ class StackService:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
         mounts = Inventory(self.roots, self.storage, self.runtime).mounts(stack.compose)
+        project = load_stack_project(stack.path, project_name)
+        check_ok, check = compose_check(self.runtime, project, stack.path)
         return StackInfo(
             project_name=stack.compose.project_name,
             project_dir=stack.compose.project_dir,
@@ -133,6 +136,11 @@ class StackService:
             images=tuple(self.runtime.image_states(stack.compose.images)),
             mounts=tuple(mounts),
             datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
+            compose_files=project.project.files,
+            profiles=project.project.profiles,
+            required_features=tuple(sorted(project.required_features)),
+            compose_check=check,
+            compose_check_failed=not check_ok,
         )
 
     # Stop and start answer the services only: the mount inventory walks every tree, and a
@@ -141,7 +149,7 @@ class StackService:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
         project = stack.compose.project_name
-        order = [s.name for s in reversed(stack.compose.services)]
+        order = load_stack_project(stack.path, project_name).stop_order()
         seconds, stops = stop_project(self.runtime, project, order, timeout or None)
         return StackStatus(project, self.status(stack.compose), seconds, stops)
 

@@ -179,6 +179,14 @@ def _add_spec_flags(parser: argparse.ArgumentParser, required: bool) -> None:
         help="how long the target may take to run / be healthy",
     )
     spec.add_argument(
+        "--stop-timeout",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="seconds every service gets to stop before SIGKILL "
+        "(default: each service's stop_grace_period, 10 s without one)",
+    )
+    spec.add_argument(
         "--bwlimit", type=parse_rate, default=0, metavar="RATE", help="e.g. 20M (bytes/s)"
     )
     spec.add_argument(
@@ -244,6 +252,7 @@ def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
             path_maps=args.maps,
             excludes=args.excludes,
             allow_overwrite=args.allow_overwrite,
+            stop_timeout_seconds=args.stop_timeout,
             compression=args.compress,
             converge_max_rounds=args.converge_rounds,
             converge_target_seconds=args.converge_target,

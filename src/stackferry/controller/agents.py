@@ -37,12 +37,16 @@ from stackferry.hostapi import (
     SendEstimate,
     SnapshotInfo,
     StackInfo,
+    StackStatus,
     VolumeInfo,
     VolumeSpec,
     ZfsTransfer,
 )
 
 UNARY_TIMEOUT = 60.0
+# A stop under the services' own grace periods: the agent stops them one after another, each
+# within its stop_grace_period; this bounds the wait for all of them.
+GRACE_STOP_SECONDS = 900
 MANIFEST_TIMEOUT = 3600.0  # a manifest reads every byte of the tree
 
 
@@ -142,9 +146,10 @@ class GrpcAgentClient:
             migration_id=self.migration_id,
         )
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 0) -> StackStatus:
         ref = self._stack_ref(project_name, compose_path, timeout)
-        self._call(self._stub.StopStack, ref, timeout=timeout + UNARY_TIMEOUT)
+        deadline = (timeout or GRACE_STOP_SECONDS) + UNARY_TIMEOUT
+        return convert.stack_status_from_pb(self._call(self._stub.StopStack, ref, timeout=deadline))
 
     def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
         ref = self._stack_ref(project_name, compose_path, timeout)

@@ -24,6 +24,7 @@ from stackferry.hostapi import (
     SendEstimate,
     SnapshotInfo,
     StackInfo,
+    StackStatus,
     TransferProgress,
     TransferResult,
     VolumeInfo,
@@ -69,7 +70,10 @@ class AgentClient(Protocol):
 
     def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo: ...
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None: ...
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 0) -> StackStatus:
+        """Stops the services dependents first, each given `timeout` seconds before SIGKILL
+        (0: its own stop_grace_period); says how long it took and who was killed."""
+        ...
 
     def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None: ...
 

@@ -223,6 +223,11 @@ def stack_to_pb(s: h.StackInfo) -> pb.StackInfo:
         images=[image_to_pb(x) for x in s.images],
         mounts=[mount_to_pb(x) for x in s.mounts],
         datasets=list(s.datasets),
+        compose_files=list(s.compose_files),
+        profiles=list(s.profiles),
+        required_features=list(s.required_features),
+        compose_check=s.compose_check,
+        compose_check_failed=s.compose_check_failed,
     )
 
 
@@ -238,6 +243,11 @@ def stack_from_pb(m: pb.StackInfo) -> h.StackInfo:
         images=tuple(image_from_pb(x) for x in m.images),
         mounts=tuple(mount_from_pb(x) for x in m.mounts),
         datasets=tuple(m.datasets),
+        compose_files=tuple(m.compose_files),
+        profiles=tuple(m.profiles),
+        required_features=tuple(m.required_features),
+        compose_check=m.compose_check,
+        compose_check_failed=m.compose_check_failed,
     )
 
 

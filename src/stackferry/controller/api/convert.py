@@ -37,6 +37,8 @@ def state_from_pb(value: int) -> model.MigrationState:
 
 
 def options_from_pb(message: pb.MigrationOptions) -> model.MigrationOptions:
+    if message.stop_timeout_seconds < 0:
+        raise InvalidArgument("stop_timeout_seconds: must be 0 (each service's own) or more")
     return model.MigrationOptions(
         keep_snapshots=message.keep_snapshots,
         verify_timeout_seconds=message.verify_timeout_seconds
@@ -46,6 +48,7 @@ def options_from_pb(message: pb.MigrationOptions) -> model.MigrationOptions:
         keep_target_on_failure=message.keep_target_on_failure,
         excludes=tuple(message.excludes),
         allow_overwrite=message.allow_overwrite,
+        stop_timeout_seconds=message.stop_timeout_seconds,
         compression=message.compression or "none",
         converge_max_rounds=message.converge_max_rounds
         if message.HasField("converge_max_rounds")
@@ -65,6 +68,7 @@ def options_to_pb(options: model.MigrationOptions) -> pb.MigrationOptions:
         keep_target_on_failure=options.keep_target_on_failure,
         excludes=list(options.excludes),
         allow_overwrite=options.allow_overwrite,
+        stop_timeout_seconds=options.stop_timeout_seconds,
         compression=options.compression,
         converge_max_rounds=options.converge_max_rounds,
         converge_target_seconds=options.converge_target_seconds,

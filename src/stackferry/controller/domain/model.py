@@ -96,6 +96,7 @@ class MigrationOptions:
     # SERVICE:CONTAINER_PATH; shown in the plan and the record.
     excludes: tuple[str, ...] = ()
     allow_overwrite: bool = False  # a non-empty same-name volume on the target may be synced into
+    stop_timeout_seconds: int = 0  # one grace period for every service; 0: each its own
     # Converge rounds before the stop (domain/downtime.py ConvergePolicy); 0 rounds: none.
     converge_max_rounds: int = 5
     converge_target_seconds: float = 1.0

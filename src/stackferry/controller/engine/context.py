@@ -42,7 +42,6 @@ class TargetUnknown(StepFailed):
 @dataclass(frozen=True)
 class EngineTimings:
     progress_seconds: float = 1.0  # between progress saves (and cancel checks) of a stream
-    stop_timeout_seconds: int = 30  # how long a stack's containers get to stop
 
 
 class Interruption:

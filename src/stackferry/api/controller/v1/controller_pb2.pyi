@@ -57,7 +57,7 @@ class PathMapping(_message.Message):
     def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class MigrationOptions(_message.Message):
-    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps", "keep_target_on_failure", "excludes", "allow_overwrite", "compression", "converge_max_rounds", "converge_target_seconds", "final_parallelism")
+    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps", "keep_target_on_failure", "excludes", "allow_overwrite", "stop_timeout_seconds", "compression", "converge_max_rounds", "converge_target_seconds", "final_parallelism")
     KEEP_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     VERIFY_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,7 @@ class MigrationOptions(_message.Message):
     KEEP_TARGET_ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
     EXCLUDES_FIELD_NUMBER: _ClassVar[int]
     ALLOW_OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    STOP_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COMPRESSION_FIELD_NUMBER: _ClassVar[int]
     CONVERGE_MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
     CONVERGE_TARGET_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -76,11 +77,12 @@ class MigrationOptions(_message.Message):
     keep_target_on_failure: bool
     excludes: _containers.RepeatedScalarFieldContainer[str]
     allow_overwrite: bool
+    stop_timeout_seconds: int
     compression: str
     converge_max_rounds: int
     converge_target_seconds: float
     final_parallelism: int
-    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ..., excludes: _Optional[_Iterable[str]] = ..., allow_overwrite: _Optional[bool] = ..., compression: _Optional[str] = ..., converge_max_rounds: _Optional[int] = ..., converge_target_seconds: _Optional[float] = ..., final_parallelism: _Optional[int] = ...) -> None: ...
+    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ..., excludes: _Optional[_Iterable[str]] = ..., allow_overwrite: _Optional[bool] = ..., stop_timeout_seconds: _Optional[int] = ..., compression: _Optional[str] = ..., converge_max_rounds: _Optional[int] = ..., converge_target_seconds: _Optional[float] = ..., final_parallelism: _Optional[int] = ...) -> None: ...
 
 class MigrationSpec(_message.Message):
     __slots__ = ("name", "compose_path", "source_agent", "target_agent", "target_dataset", "target_base", "target_compose_dir", "transfer_method", "options", "project_name")

@@ -26,7 +26,21 @@ def stop_source(ctx: StepContext) -> None:
     if m.source_stopped_at is None:
         m.source_stopped_at = time.time()
         ctx.save()
-    ctx.source.stop_stack(m.project_name, m.spec.compose_path, ctx.timings.stop_timeout_seconds)
+    timeout = m.spec.options.stop_timeout_seconds  # 0: each service's stop_grace_period
+    stopped = ctx.source.stop_stack(m.project_name, m.spec.compose_path, timeout)
+    step = Action.STOP_SOURCE.value
+    for outcome in stopped.stops:
+        ctx.log(outcome.describe(), step)
+    killed = [o.describe() for o in stopped.stops if o.killed]
+    ctx.log(
+        f"source stopped in {stopped.stop_seconds:.1f} s"
+        + (
+            f"; killed before they finished (crash-consistent data): {'; '.join(killed)}"
+            if killed
+            else ""
+        ),
+        step,
+    )
 
 
 def deploy(ctx: StepContext) -> None:

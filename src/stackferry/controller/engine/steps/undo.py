@@ -86,7 +86,7 @@ def _fence_target(ctx: StepContext, keep: bool) -> None:
             ctx.target.stop_stack(
                 m.project_name,
                 ctx.planner.replan(m).target_compose_path,
-                ctx.timings.stop_timeout_seconds,
+                m.spec.options.stop_timeout_seconds,
             )
         if not keep:
             _discard_target(ctx)
