@@ -34,8 +34,8 @@ def file_passes(ctx: StepContext, action: Action, final: bool) -> None:
         return
     options = m.spec.options
     step = m.step(action)
-    if not final:
-        step.bytes_expected += sum(f.estimated_bytes for f in m.files)
+    if not final:  # a tree's first pass moves about its size; a later one its difference
+        step.bytes_expected += sum(f.estimated_bytes for f in m.files if not f.bytes_moved)
     for index, move in enumerate(m.files):
         if move.target_volume:
             ctx.target.create_volume(
