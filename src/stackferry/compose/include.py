@@ -50,9 +50,7 @@ def apply_includes(
         own = loader.env_values(env_files, "env", path)
         sources = (*env_files, *env.sources)  # the including project's files win
         included_env = Interpolation({**own, **env.dotenv}, env.environ, env.home, sources)
-        for file_path in files:
-            loader.document(file_path, "include", path, line_of(entry))
-        sub = loader.load_files(files, project_dir, included_env, "include", path)
+        sub = loader.load_files(files, project_dir, included_env, "include", path, line_of(entry))
         sub_top = mapping_items(sub, f"the included {files[0]}")
         for name in _SECTIONS:
             known = {str(k.value) for k, _ in sections[name]}

@@ -43,6 +43,7 @@ class Loader:
     documents: dict[str, Document] = field(default_factory=dict)
     # compose file -> (the directory its relative paths resolve against, its env files)
     bases: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    loading: list[str] = field(default_factory=list)  # the files being loaded, outermost first
 
     def text(
         self, path: str, kind: str, owner: str, line: int | None = None, required: bool = True
@@ -89,12 +90,18 @@ class Loader:
         return values
 
     def load_files(
-        self, paths: Sequence[str], base_dir: str, env: Interpolation, kind: str, owner: str
+        self,
+        paths: Sequence[str],
+        base_dir: str,
+        env: Interpolation,
+        kind: str,
+        owner: str,
+        line: int | None = None,
     ) -> MappingNode:
         """The `-f` files (or one include's paths) merged in order, tags settled."""
         merged: MappingNode | None = None
         for path in paths:
-            root = self.load_file(path, base_dir, env, kind, owner)
+            root = self.load_file(path, base_dir, env, kind, owner, line)
             merged = root if merged is None else merge_roots(merged, root)
         assert merged is not None
         settled = strip_tags(merged)
@@ -112,6 +119,10 @@ class Loader:
     ) -> MappingNode:
         """One file resolved against `base_dir`, its extends and includes applied."""
         doc = self.document(path, kind, owner, line)
+        if path in self.loading:
+            cycle = " -> ".join([*self.loading[self.loading.index(path) :], path])
+            raise ComposeError(f"include has a cycle: {cycle}", line, owner)
+        self.loading.append(path)
         try:
             root = resolve_document(doc, env, base_dir)
             root = apply_extends(self, root, path, env)
@@ -121,6 +132,8 @@ class Loader:
                 check_durations(services[1])
         except ComposeError as error:
             raise error.in_file(path) from None
+        finally:
+            self.loading.pop()
         self._record_service_files(root, path)
         self.bases.setdefault(path, (base_dir, env.sources))
         return root

@@ -100,3 +100,17 @@ def test_an_include_with_an_error_names_the_included_file(tmp_path: Path) -> Non
     )
     with pytest.raises(ComposeError, match=r"other.yml:3: required variable MISSING is not set"):
         load_project([str(tmp_path / "compose.yml")])
+
+
+def test_an_include_cycle_is_an_error(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "a.yml": "include: [b.yml]\nservices:\n  a:\n    image: a\n",
+            "b.yml": "include: [a.yml]\nservices:\n  b:\n    image: b\n",
+        },
+    )
+    with pytest.raises(
+        ComposeError, match=r"b.yml:1: include has a cycle: .*a.yml -> .*b.yml -> .*a.yml"
+    ):
+        load_project([str(tmp_path / "a.yml")])
