@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO / "src"))  # also runnable without the editable inst
 from stackferry.agent.storage.directory import DATA, META, TAR_BLOCKING, DirectoryBackend  # noqa: E402
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc  # noqa: E402
 from stackferry.common.certs import issue_cert, make_ca  # noqa: E402
+from stackferry.common.logging import configure_logging  # noqa: E402
 
 GiB = 1 << 30
 SERVICE_UNIT = REPO / "deploy/systemd/stackferry-agent.service"
@@ -230,7 +231,10 @@ def sshd(work: Path) -> Iterator[list[str]]:
         "Ciphers aes128-gcm@openssh.com\nCompression no\n"
     )
     Path("/run/sshd").mkdir(exist_ok=True)
-    server = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)])
+    with (d / "sshd.log").open("wb") as log:  # its log lines stay out of the table
+        server = subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
     time.sleep(0.5)
     client = ["ssh", "-p", str(port), "-i", str(d / "user"), "-c", "aes128-gcm@openssh.com"]
     client += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
@@ -349,6 +353,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     env = dict(e.split("=", 1) for e in args.env) if args.env else deployed_malloc_env()
+    configure_logging("console", "warning", sys.stderr)  # the table carries no debug lines
     work = Path(tempfile.mkdtemp(prefix="sf-bench-", dir="/dev/shm"))
     print(f"stackferry transfer benchmark: {os.cpu_count()} CPUs, agents with {env}")
     try:

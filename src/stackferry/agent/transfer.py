@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import xxhash
 
@@ -28,6 +29,9 @@ from stackferry.hostapi import TransferProgress, TransferResult
 CHUNK_SIZE = 1 << 20
 HEADROOM = 16  # bytes reserved before each chunk for a wire prefix (tag + varint length)
 DEPTH = 8  # chunks in flight between the pump thread and the network thread
+# Compressing threads of a compressed send: zstd at level 1 does ~250-500 MB/s a core, so one
+# thread alone would hold a compressible stream below twice what a 1 Gbit/s link carries.
+ENCODE_THREADS = 2
 _POLL = 0.2  # seconds between checks of the stop flag while blocked on the queue
 _END = object()
 
@@ -136,6 +140,11 @@ class SourcePump:
         self._stop = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._produce, name="pump-read", daemon=True)
+        self._pool = (
+            ThreadPoolExecutor(ENCODE_THREADS, thread_name_prefix="pump-encode")
+            if encoder is not None
+            else None
+        )
 
     def chunks(self) -> Generator[bytes, None, None]:
         """The framed chunks in order; then the source is finished (raises if it failed)."""
@@ -147,8 +156,12 @@ class SourcePump:
                     break
                 if isinstance(item, BaseException):
                     raise item
-                assert isinstance(item, bytes)
-                yield item
+                if isinstance(item, Future):  # a chunk being compressed, in stream order
+                    item = _encoded(item)
+                assert isinstance(item, tuple)
+                message, size = item
+                self.wire_bytes += size
+                yield message
             self._thread.join()
             self.source.finish()
         except BaseException:
@@ -174,16 +187,24 @@ class SourcePump:
         self.source.abort()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _produce(self) -> None:
         view = memoryview(self._buffer)
         try:
             while not self._stop.is_set():
+                if self._pool is not None:  # each chunk is its own buffer while it is encoded
+                    view = memoryview(bytearray(HEADROOM + self.chunk_size))
                 got = self._fill(view[HEADROOM:])
                 if got == 0:
                     break
                 self._sum.update(view[HEADROOM : HEADROOM + got])
-                if not self._put(self._message(view, got)):
+                if self._pool is not None:
+                    item: object = self._pool.submit(self._message, view, got)
+                else:
+                    item = self._message(view, got)
+                if not self._put(item):
                     return
                 self.meter.add(got)
                 delay = self.meter.pace()
@@ -194,9 +215,10 @@ class SourcePump:
             return
         self._put(_END)
 
-    def _message(self, view: memoryview, got: int) -> bytes:
-        """The chunk of ``got`` bytes read after the headroom, encoded and framed: one copy
-        of a raw chunk (tag and prefix go into the headroom), one of a compressed payload."""
+    def _message(self, view: memoryview, got: int) -> tuple[bytes, int]:
+        """The chunk of ``got`` bytes read after the headroom, encoded and framed, and its
+        size on the wire: one copy of a raw chunk (tag and prefix go into the headroom), one
+        of a compressed payload."""
         start, payload = HEADROOM, None
         if self.encoder is not None:
             tag, payload = self.encoder.encode(view[HEADROOM : HEADROOM + got])
@@ -206,13 +228,12 @@ class SourcePump:
             else:
                 payload = bytes((tag,)) + payload
         size = HEADROOM + got - start if payload is None else len(payload)
-        self.wire_bytes += size
         prefix = self.frame(size) if self.frame is not None else b""
         if payload is not None:
-            return prefix + payload
+            return prefix + payload, size
         start -= len(prefix)
         view[start : start + len(prefix)] = prefix
-        return bytes(view[start : HEADROOM + got])
+        return bytes(view[start : HEADROOM + got]), size
 
     def _fill(self, view: memoryview) -> int:
         """Reads until the buffer is full or the stream ends: fewer, larger messages."""
@@ -240,6 +261,15 @@ class SourcePump:
             except queue.Full:
                 continue
         return False
+
+
+def _encoded(future: Future[tuple[bytes, int]]) -> tuple[bytes, int]:
+    try:
+        return future.result()
+    except AgentError:
+        raise
+    except Exception as exc:
+        raise AgentError(f"compressing a chunk failed: {exc}") from exc
 
 
 class SinkPump:
