@@ -55,11 +55,10 @@ class PathField:
 
 def path_fields(doc: Document) -> Iterator[PathField]:
     top = mapping_items(doc.root, "the compose file")
-    if "services" not in top:
-        raise ComposeError("the compose file has no services:", 1)
-    services_node = top["services"][1]
-    for name, (_, service) in mapping_items(services_node, "services").items():
-        yield from _service_fields(name, service)
+    # An override or an include-only file may have no services: nothing of them to read here.
+    if "services" in top and not is_null(top["services"][1]):
+        for name, (_, service) in mapping_items(top["services"][1], "services").items():
+            yield from _service_fields(name, service)
     if "volumes" in top and not is_null(top["volumes"][1]):
         yield from _volume_devices(top["volumes"][1])
     if "include" in top and isinstance(top["include"][1], SequenceNode):

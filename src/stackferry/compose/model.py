@@ -121,6 +121,8 @@ def load_compose(
     for location, node in scalar_values(doc.root):
         reader.value(node, location)  # Compose refuses a bad `${...}` in any field
     top = mapping_items(doc.root, "the compose file")
+    if "services" not in top:
+        raise ComposeError("the compose file has no services:", 1)
     name = project_name(top, reader.dotenv, environ, reader.project_dir, explicit_name)
     return _model(doc, reader, name, None)
 

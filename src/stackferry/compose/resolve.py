@@ -44,8 +44,7 @@ class Interpolation:
 
 def resolve_document(doc: Document, env: Interpolation, base_dir: str) -> MappingNode:
     """`doc`'s root, interpolated, merge keys applied, host paths absolute against `base_dir`."""
-    has_services = "services" in mapping_items(doc.root, "the compose file")
-    kinds = {id(f.node): f.kind for f in path_fields(doc)} if has_services else {}
+    kinds = {id(f.node): f.kind for f in path_fields(doc)}
     root = _copy(doc.root, kinds, env, base_dir)
     assert isinstance(root, MappingNode)
     return root

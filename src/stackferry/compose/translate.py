@@ -17,6 +17,7 @@ from stackferry.compose.document import (
     Document,
     ScalarSpan,
     line_of,
+    mapping_items,
     parse,
     render_scalar,
     scalar_values,
@@ -115,7 +116,10 @@ def translate_compose(
     path_map: list[tuple[str, str]],
     home: str = "/root",
     target_project_dir: str | None = None,
+    whole_project: bool = True,
 ) -> Translation:
+    """`whole_project=False` for one file of several (an override, an include-only file):
+    it need not have services."""
     pmap = PathMap.of(path_map)
     source_dir = absolute_dir(project_dir, "project directory")
     target_dir = (
@@ -124,6 +128,8 @@ def translate_compose(
         else pmap.translate(source_dir)
     )
     doc = parse(compose_text)
+    if whole_project and "services" not in mapping_items(doc.root, "the compose file"):
+        raise ComposeError("the compose file has no services:", 1)
     entries = parse_env(env_text)
     home = absolute_dir(home, "home")
     new_compose, env_changes, rewrites = _translate(

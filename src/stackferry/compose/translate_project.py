@@ -86,6 +86,7 @@ def translate_project(
             path_map,
             home=home,
             target_project_dir=target_of(base_dir, _relative(base_dir, source_dir)),
+            whole_project=False,
         )
         problems = _env_changes(env_files, texts, env_text, result.env_text, env_edits)
         fresh = [r for r in result.rewrites if not _seen(r, seen_env)]  # one .env line once

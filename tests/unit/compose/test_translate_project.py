@@ -71,3 +71,24 @@ def test_an_env_rewrite_lands_in_the_env_file_that_sets_the_variable(tmp_path: P
     assert after["one.env"] == "# first\nDATA=/srv/old\nOTHER=1\n"
     assert after["two.env"] == "# second\nDATA=/tank/data\n"
     assert after["compose.yml"] == "services:\n  a:\n    image: a\n    volumes: ['${DATA}:/a']\n"
+
+
+def test_an_include_only_main_file_and_an_override_without_services(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "compose.yml": "# only includes\ninclude: [db/compose.yml]\n",
+            "extra.yml": "# only a volume\nvolumes:\n  logs: {}\n",
+            "db/compose.yml": "services:\n  db:\n    image: d\n    volumes: [./data:/data]\n",
+        },
+    )
+    loaded = load_project([str(tmp_path / "compose.yml"), str(tmp_path / "extra.yml")])
+    assert [s.name for s in loaded.model.services] == ["db"]
+    translation = translate_project(loaded, [(str(tmp_path), "/mnt/app")])
+    targets = {f.relative: f.target_path for f in translation.files}
+    assert targets == {
+        "compose.yml": "/mnt/app/compose.yml",
+        "db/compose.yml": "/mnt/app/db/compose.yml",
+        "extra.yml": "/mnt/app/extra.yml",
+    }
+    assert all(f.before == f.after for f in translation.files)  # everything moves together
