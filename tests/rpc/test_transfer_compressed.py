@@ -17,6 +17,8 @@ from test_transfer_zfs import datasets_under, exists, guid, mounted_tree, zfs
 from transfer_helpers import ZFS, checksum, send_request, stub, ticket, tree, write_tree
 
 from stackferry.api.agent.v1 import agent_pb2
+from stackferry.controller.agents import AgentDialer
+from stackferry.hostapi import TransferResult, ZfsTransfer
 
 TAG_ZSTD = 2  # agent/compression.py's chunk tag, written here independently of its encoder
 
@@ -131,3 +133,22 @@ def test_an_unknown_compression_is_refused_before_anything_runs(
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "gzip" in (refused.value.details() or "")
     assert subprocess.run(["zfs", "list", f"{dst.name}/apps/app"], capture_output=True).returncode
+
+
+def test_the_controllers_client_carries_the_compression_and_reads_the_result(
+    world: tuple[Pool, Pool, AgentProcess, AgentProcess], tmp_path: Path
+) -> None:
+    """What the engine's send step does: push_zfs with the migration's compression."""
+    src, dst, source, target = world
+    live = src.mountpoint / "app"
+    write_logs(live / "access.log")
+    zfs("snapshot", f"{src.name}/app@s1")
+    dialer = AgentDialer()
+    sender, receiver = dialer.dial(source.address), dialer.dial(target.address)
+    assert "zstd" in receiver.info().compressions
+    target_ds = f"{dst.name}/apps/app"
+    transfer = ZfsTransfer(f"{src.name}/app@s1", target_ds, compression="zstd")
+    results = [e for e in sender.push_zfs(transfer, receiver) if isinstance(e, TransferResult)]
+    assert [r.compression for r in results] == ["zstd"]
+    assert results[0].wire_bytes < results[0].bytes / 2
+    assert mounted_tree(target_ds, tmp_path / "cmp") == tree(live)
