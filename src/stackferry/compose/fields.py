@@ -2,9 +2,10 @@
 
 Only what compose itself reads as a host path is listed: service volumes (short and
 long syntax), top-level volumes that bind a host directory (`driver_opts` with
-`o: bind` and `device:`), `env_file`, `build` / `build.context`, `extends.file`, the
-`file:` of top-level secrets and configs and the paths of `include:`. `x-*` extension blocks
-are read only through the anchors and merge keys that bring them into those fields.
+`o: bind` and `device:`), `env_file`, `label_file`, `build` / `build.context`,
+`extends.file`, the `file:` of top-level secrets and configs and the paths of `include:`.
+`x-*` extension blocks are read only through the anchors and merge keys that bring them
+into those fields.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FieldKind(enum.StrEnum):
     SECRET_FILE = "secret file"
     CONFIG_FILE = "config file"
     INCLUDE = "include"  # an `include:` path, project_directory or env_file
+    LABEL_FILE = "label_file"  # Compose 2.32+: a file of labels
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,14 @@ def _service_fields(name: str, service: Node) -> Iterator[PathField]:
         yield from _service_volumes(name, fields["volumes"][1])
     if "env_file" in fields:
         yield from _env_files(name, fields["env_file"][1], service)
+    if "label_file" in fields:
+        node = fields["label_file"][1]
+        where = f"{here}.label_file"
+        if isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                yield _field(f"{where}[{index}]", name, item, FieldKind.LABEL_FILE, node)
+        else:
+            yield _field(where, name, node, FieldKind.LABEL_FILE, service)
     if "build" in fields:
         build = fields["build"][1]
         if isinstance(build, ScalarNode):

@@ -76,15 +76,25 @@ def _pairs(top: dict[str, tuple[ScalarNode, Node]], name: str) -> list[tuple[Sca
     return [(key, value) for key, value in mapping_items(top[name][1], name).values()]
 
 
+def _local(path: str, where: str, entry: Node) -> str:
+    if "://" in path or path.startswith("git@"):
+        raise ComposeError(
+            f"{where}: a remote include ({path}) is not supported: only local files are carried",
+            line_of(entry),
+        )
+    return path
+
+
 def _entry(entry: Node, where: str, base_dir: str, home: str) -> tuple[list[str], str, list[str]]:
     """(files, project directory, env files) of one include entry, all absolute."""
     if isinstance(entry, ScalarNode):
-        files = [absolute(str(entry.value), base_dir, home)]
+        files = [absolute(_local(str(entry.value), where, entry), base_dir, home)]
         return files, posixpath.dirname(files[0]), []
     items = mapping_items(entry, where)
     if "path" not in items:
         raise ComposeError(f"{where} has no path:", line_of(entry))
-    files = [absolute(p, base_dir, home) for p in _strings(items["path"][1], f"{where}.path")]
+    paths = _strings(items["path"][1], f"{where}.path")
+    files = [absolute(_local(p, where, entry), base_dir, home) for p in paths]
     project_dir = (
         absolute(str(items["project_directory"][1].value), base_dir, home)
         if "project_directory" in items

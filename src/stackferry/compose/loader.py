@@ -58,9 +58,8 @@ class Loader:
         if text is None:
             if not required:
                 return None
-            what = {"compose": "compose file", "env": "env file", "env_file": "env_file"}.get(
-                kind, f"{kind} file"
-            )
+            named = {"compose": "compose file", "env": "env file"}
+            what = kind if kind in ("env_file", "label_file") else named.get(kind, f"{kind} file")
             raise ComposeError(f"{what} {path} does not exist", line, owner)
         self.texts[path] = text
         return text
@@ -143,10 +142,17 @@ class Loader:
         top = mapping_items(root, "the compose file")
         if "services" in top and not is_null(top["services"][1]):
             for name, (_, spec) in mapping_items(top["services"][1], "services").items():
-                env_file = mapping_items(spec, f"services.{name}").get("env_file")
+                fields = mapping_items(spec, f"services.{name}")
+                env_file = fields.get("env_file")
                 if env_file is not None and not is_null(env_file[1]):
                     for path, required, node in env_file_entries(env_file[1], self.features):
                         self.text(path, "env_file", owner, line_of(node), required)
+                label_file = fields.get("label_file")
+                if label_file is not None and not is_null(label_file[1]):
+                    self.features.add("label_file")
+                    node = label_file[1]
+                    for item in node.value if isinstance(node, SequenceNode) else [node]:
+                        self.text(str(item.value), "label_file", owner, line_of(item))
         for section, kind in (("secrets", "secret"), ("configs", "config")):
             if section in top and not is_null(top[section][1]):
                 for name, (_, spec) in mapping_items(top[section][1], section).items():

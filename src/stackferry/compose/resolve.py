@@ -80,7 +80,7 @@ def _absolute_field(kind: FieldKind, value: str, base: str, home: str) -> str:
         if not colon or not source.startswith((".", "/", "~")):
             return value  # anonymous or named volume
         return absolute(source, base, home) + colon + rest
-    if kind is FieldKind.BUILD_CONTEXT and (
+    if kind in (FieldKind.BUILD_CONTEXT, FieldKind.INCLUDE) and (
         "://" in value or value.startswith(("git@", "github.com/"))
     ):
         return value

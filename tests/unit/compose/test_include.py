@@ -114,3 +114,10 @@ def test_an_include_cycle_is_an_error(tmp_path: Path) -> None:
         ComposeError, match=r"b.yml:1: include has a cycle: .*a.yml -> .*b.yml -> .*a.yml"
     ):
         load_project([str(tmp_path / "a.yml")])
+
+
+@pytest.mark.parametrize("path", ["oci://docker.io/x/y:1", "git@github.com:x/y.git"])
+def test_a_remote_include_is_refused_by_name(tmp_path: Path, path: str) -> None:
+    _write(tmp_path, {"compose.yml": f"include:\n  - path: {path}\nservices: {{}}\n"})
+    with pytest.raises(ComposeError, match=r"compose.yml:2: include\[0\]: a remote include"):
+        load_project([str(tmp_path / "compose.yml")])

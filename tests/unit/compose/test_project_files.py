@@ -258,3 +258,20 @@ def test_the_controller_rebuilds_a_project_from_the_texts_it_was_sent(tmp_path: 
         on_source.project.files, read=on_source.texts.get, exists=carried.__contains__
     )
     assert render(rebuilt, case) == render(on_source, case)
+
+
+def test_label_files_are_carried_and_translated(tmp_path: Path) -> None:
+    compose = _write(
+        tmp_path, "compose.yml", "services:\n  a:\n    image: x\n    label_file: [./a.labels]\n"
+    )
+    _write(tmp_path, "a.labels", "com.example=1\n")
+    loaded = load_project([compose])
+    assert [(f.kind, f.relative) for f in loaded.carried_files][-1] == ("label_file", "a.labels")
+    assert "label_file" in loaded.required_features
+    translation = translate_project(loaded, [(str(tmp_path / "a.labels"), "/mnt/labels")])
+    (rewrite,) = [r for r in translation.rewrites if r.location == "services.a.label_file[0]"]
+    assert rewrite.after == "/mnt/labels"
+    with pytest.raises(ComposeError, match=r"compose.yml:3: label_file .*/b.labels does not exist"):
+        load_project(
+            [_write(tmp_path, "compose.yml", "services:\n  a:\n    label_file: b.labels\n")]
+        )
