@@ -122,7 +122,11 @@ def test_discard_takes_down_the_deploy_and_removes_what_it_created(
     compose_projects(docker_hosts[1], f"{project}b")
 
     result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-undo"))
-    assert list(result.removed) == [f"deploy {project}", f"dir {stacks / 'new'}"]
+    assert list(result.removed) == [
+        f"deploy {project}",
+        f"dir {stacks / 'new' / 'app'}",
+        f"ancestor {stacks / 'new'}",  # created only to reach app, removed once empty
+    ]
     assert project_containers(docker_hosts[1], project) == []
     assert not (stacks / "new").exists()
     assert stub.Discard(agent_pb2.DiscardRequest(migration_id="m-undo")).removed == []

@@ -37,7 +37,7 @@ log = structlog.get_logger(__name__)
 
 DOWN_TIMEOUT = 120
 VOLUME_MARK_LABEL = "stackferry.migration"
-REMOVAL_ORDER = ("dataset", "volume", "file", "dir")
+REMOVAL_ORDER = ("dataset", "volume", "adopted", "file", "dir", "contents", "ancestor")
 
 
 class Cleanup:
@@ -137,9 +137,15 @@ class Cleanup:
             return self._remove_dataset(migration_id, item.name)
         if item.kind == "volume":
             return self._remove_volume(migration_id, item.name)
+        if item.kind == "adopted":
+            return self._empty_volume(item.name)
         path = Path(item.name)
         if not path.exists() and not path.is_symlink():
             return "", False
+        if item.kind == "ancestor":
+            return _remove_if_empty(path)
+        if item.kind == "contents":
+            return _empty_dir(path)
         if item.kind == "file":
             if path.is_dir() and not path.is_symlink():
                 return "is a directory now, not the file the migration wrote", False
@@ -179,6 +185,44 @@ class Cleanup:
             return f"in use by {', '.join(users)}", False
         agent_exec.run(["docker", "volume", "rm", name], env=self._docker_env, timeout=60)
         return "", True
+
+    def _empty_volume(self, name: str) -> tuple[str, bool]:
+        """A volume the migration found empty and filled: emptied, never removed."""
+        volume = self.runtime.volume(name)
+        if volume is None or not volume.get("Mountpoint"):
+            return "", False
+        users = self.runtime.volume_projects(name)
+        if users:
+            return f"in use by {', '.join(users)}", False
+        return _empty_dir(Path(volume["Mountpoint"]))
+
+
+def _remove_if_empty(path: Path) -> tuple[str, bool]:
+    """A directory made only to reach a tree: what another migration put below it stays."""
+    if path.is_symlink() or not path.is_dir():
+        return "", False
+    try:
+        path.rmdir()
+    except OSError:
+        return "", False  # not empty: no longer only this migration's
+    return "", True
+
+
+def _empty_dir(path: Path) -> tuple[str, bool]:
+    """Removes every entry of a directory that was empty before the migration, keeps it."""
+    if path.is_symlink() or not path.is_dir():
+        return "is no longer a directory", False
+    entries = list(path.iterdir())
+    for entry in entries:
+        mount = _mount_inside(entry) if entry.is_dir() and not entry.is_symlink() else ""
+        if mount:
+            return f"holds the mount point {mount}", False
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return "", True
 
 
 def _mount_inside(path: Path) -> str:

@@ -109,12 +109,10 @@ class Fencing:
     def _record_writes(
         self, migration_id: str, compose_dir: Path, compose_path: Path, write_env: bool
     ) -> None:
-        """The topmost directory the deploy will create, else the files it will create."""
-        missing = compose_dir
-        while not missing.parent.exists() and missing.parent != missing:
-            missing = missing.parent
-        if not missing.exists():
-            self.journal.record_created(migration_id, "dir", str(missing))
+        """The compose dir the deploy will create (its missing ancestors apart: another
+        migration may write below them), else the files it will create."""
+        if not compose_dir.exists():
+            self.journal.record_new_dir(migration_id, str(compose_dir))
             return
         written = [compose_path, *([compose_dir / ".env"] if write_env else [])]
         for path in written:

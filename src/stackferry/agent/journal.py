@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +27,11 @@ from stackferry.agent.stack_deploy import write_atomic
 
 JOURNAL_FILE = "journal.json"
 DEPLOY_STATES = ("started", "committed", "removed")
-CREATED_KINDS = ("dataset", "volume", "dir", "file")
+# "dir": a tree the migration made and wrote (removed whole); "ancestor": a directory it
+# created only to reach one (removed only while empty: another migration may use it since);
+# "contents": an empty directory it found and filled (emptied, kept); "adopted": an empty
+# volume it found, identical to the one it would create, and filled (emptied, kept).
+CREATED_KINDS = ("dataset", "volume", "dir", "file", "ancestor", "contents", "adopted")
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,9 @@ class Journal:
                 items.append(item)
                 self._save()
 
+    def record_new_dir(self, migration_id: str, leaf: str) -> None:
+        record_new_dir(self.record_created, migration_id, leaf)
+
     def created_by(self, migration_id: str) -> list[Created]:
         """In the order they were created."""
         with self._lock:
@@ -135,3 +143,18 @@ class Journal:
             if item in items:
                 items.remove(item)
                 self._save()
+
+
+def record_new_dir(record: Callable[[str, str, str], None], migration_id: str, leaf: str) -> None:
+    """Records a directory about to be made with every missing ancestor: the ancestors
+    topmost first as "ancestor", the leaf as "dir" (Discard walks them bottom-up)."""
+    missing = []
+    path = os.path.abspath(leaf)
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    if not missing:
+        return
+    for ancestor in reversed(missing[1:]):
+        record(migration_id, "ancestor", ancestor)
+    record(migration_id, "dir", missing[0])

@@ -14,6 +14,7 @@ from typing import Protocol
 from stackferry.agent.errors import AlreadyExists, InvalidArgument, NotFound
 from stackferry.agent.files.rsync_argv import PARTIAL_DIR
 from stackferry.agent.files.volumes import MIGRATION_LABEL, Volumes, check_volume_name
+from stackferry.agent.journal import record_new_dir
 from stackferry.agent.roots import Roots
 from stackferry.hostapi import FileTree
 
@@ -66,7 +67,8 @@ class Trees:
             return False
         for item in self.journal.created_by(migration_id):
             name = str(getattr(item, "name", ""))
-            if getattr(item, "kind", "") == "dir" and (path == name or path.startswith(name + "/")):
+            kind = getattr(item, "kind", "")
+            if kind in ("dir", "contents") and (path == name or path.startswith(name + "/")):
                 return True
         return False
 
@@ -101,12 +103,20 @@ class Trees:
         return path
 
     def open_target(self, tree: FileTree, allow_overwrite: bool, migration_id: str) -> str:
-        """check_target, then creates a missing directory (its topmost missing parent is
-        recorded for the migration first)."""
+        """check_target, then creates a missing directory (recorded for the migration first:
+        the tree as "dir", each missing ancestor as "ancestor"); an existing empty one it
+        fills is recorded as "contents" (Discard empties it again)."""
         path = self.check_target(tree, allow_overwrite, migration_id)
         if os.path.isdir(path):
+            if (
+                self.journal is not None
+                and not tree.volume
+                and not _has_entries(path)
+                and not self._created_here(migration_id, path)
+            ):
+                self.journal.record_created(migration_id, "contents", path)
             return path
-        top = path  # the topmost missing directory: what the migration creates
+        top = path  # the topmost missing directory
         while not os.path.lexists(os.path.dirname(top)):
             top = os.path.dirname(top)
         self.roots.check_path(top)  # never above an allowed root
@@ -116,7 +126,7 @@ class Trees:
                 "a directory"
             )
         if self.journal is not None:
-            self.journal.record_created(migration_id, "dir", top)
+            record_new_dir(self.journal.record_created, migration_id, path)
         os.makedirs(path, mode=0o755, exist_ok=True)
         return path
 
