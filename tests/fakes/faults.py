@@ -202,7 +202,8 @@ class Kill:
 class Cancel:
     """A user cancels the migration during the call: `service.cancel` runs in a thread of
     its own (it waits for the undo, which this call holds up) and the call goes on once the
-    cancel is saved. `join()` waits for that thread."""
+    cancel is saved, or at once when the cancel was a no-op (its thread ended without one, as
+    in CLEANING_UP). `join()` waits for that thread."""
 
     applies_to = METHODS
 
@@ -219,6 +220,8 @@ class Cancel:
         self._threads.append(thread)
         deadline = time.monotonic() + CANCEL_SAVED_SECONDS
         while self.service.get(self.migration_id).state != MigrationState.CANCELLING:
+            if not thread.is_alive():
+                break
             if time.monotonic() > deadline:
                 raise AssertionError(f"no cancel saved within {CANCEL_SAVED_SECONDS} s")
             time.sleep(0.001)

@@ -143,7 +143,18 @@ class FakeHost:
 
     def discard(self, migration_id: str) -> DiscardResult:
         """The migration's journaled deploys go (containers and compose file), then the
-        datasets carrying its mark, children first."""
+        datasets carrying its mark, children first; as on the real agent (agent/cleanup.py),
+        a migration that committed its deploy here keeps all of it."""
+        mine = {path: e for path, e in self.journal.items() if e.migration_id == migration_id}
+        if any(e.committed for e in mine.values()):
+            reason = f"migration {migration_id} committed its deploy here"
+            kept = [f"deploy {path}: {reason}" for path in mine]
+            kept += [
+                f"dataset {d.name}: {reason}"
+                for d in self.datasets.values()
+                if d.mark and d.mark == migration_id
+            ]
+            return DiscardResult((), tuple(kept))
         removed: list[str] = []
         for path, entry in list(self.journal.items()):
             if entry.migration_id == migration_id:

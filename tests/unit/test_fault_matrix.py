@@ -194,7 +194,8 @@ def expected_state(step: str, fault: str) -> MigrationState:
     if fault in TAKEN_OVER:
         return S.COMPLETED
     if fault == "cancelled":
-        return S.CANCELLED
+        # Once the target committed and serves, a cancel is a no-op: the clean-up goes on.
+        return S.COMPLETED if step == "cleanup" else S.CANCELLED
     if fault == "target_gone":
         return S.NEEDS_ATTENTION
     # The validation reports an agent error as a failed check, not retried: nothing is done.

@@ -54,7 +54,8 @@ EXPECTED: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Acti
     (S.INCREMENTAL_SENDING, E.CANCEL): (S.CANCELLING, A.ROLLBACK_AND_DISCARD),
     (S.DEPLOYING, E.CANCEL): (S.CANCELLING, A.ROLLBACK_AND_DISCARD),
     (S.VERIFYING, E.CANCEL): (S.CANCELLING, A.ROLLBACK_AND_DISCARD),
-    (S.CLEANING_UP, E.CANCEL): (S.CANCELLING, A.ROLLBACK_AND_DISCARD),
+    # cancel once the target committed and serves: nothing to undo, the clean-up goes on
+    (S.CLEANING_UP, E.CANCEL): (S.CLEANING_UP, None),
     # the undo paths
     (S.ROLLING_BACK, E.STEP_OK): (S.ROLLED_BACK, None),
     (S.ROLLING_BACK, E.STEP_FAILED): (S.FAILED, None),
@@ -116,6 +117,7 @@ def test_every_state_that_is_not_halted_accepts_cancel(state: MigrationState) ->
         S.CANCELLED,
         S.ROLLING_BACK,
         S.FAILING,
+        S.CLEANING_UP,
     }
 
 

@@ -16,8 +16,8 @@ pending action.
 Events: START (user starts a PENDING migration), STEP_OK / STEP_FAILED (the action of the
 current state finished), TARGET_UNKNOWN (a rollback could not learn whether the target stack
 runs: its agent stayed unreachable, or its stop failed), CANCEL (user asks to stop; accepted
-in every state that is not halted), RESUME (a person checked the target and resumes a
-migration that NEEDS_ATTENTION).
+in every state that is not halted, a no-op once the target serves), RESUME (a person checked
+the target and resumes a migration that NEEDS_ATTENTION).
 
 One live copy: the source stack is started again only when the target stack is known
 stopped or removed, or known never deployed (engine/steps/undo.py).
@@ -39,7 +39,9 @@ Cancel paths:
   - before the stop -> CANCELLING (DISCARD) -> CANCELLED;
   - from STOPPING_SOURCE on -> CANCELLING (ROLLBACK_AND_DISCARD: the rollback, which
     discards too) -> CANCELLED, or NEEDS_ATTENTION as a rollback;
-  - CANCELLING / ROLLING_BACK / FAILING: a no-op, the undo in progress continues.
+  - CANCELLING / ROLLING_BACK / FAILING: a no-op, the undo in progress continues;
+  - CLEANING_UP: a no-op too: the target committed and serves (the agents keep a committed
+    deploy and its data at a discard), only leftover snapshots remain to go.
 Terminal states accept nothing, NEEDS_ATTENTION only RESUME: InvalidTransition.
 """
 
@@ -137,7 +139,7 @@ TABLE: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Action 
     **{(state, E.STEP_FAILED): (S.ROLLING_BACK, A.ROLLBACK) for state in AFTER_STOP},
     **{(state, E.CANCEL): (S.CANCELLING, A.ROLLBACK_AND_DISCARD) for state in AFTER_STOP},
     (S.CLEANING_UP, E.STEP_FAILED): (S.COMPLETED, None),
-    (S.CLEANING_UP, E.CANCEL): (S.CANCELLING, A.ROLLBACK_AND_DISCARD),
+    (S.CLEANING_UP, E.CANCEL): (S.CLEANING_UP, None),
     (S.ROLLING_BACK, E.STEP_OK): (S.ROLLED_BACK, None),
     (S.ROLLING_BACK, E.STEP_FAILED): (S.FAILED, None),
     (S.ROLLING_BACK, E.TARGET_UNKNOWN): (S.NEEDS_ATTENTION, None),

@@ -107,7 +107,10 @@ def verify(ctx: StepContext) -> None:
 def commit(ctx: StepContext) -> None:
     """The target agent marks the deploy committed (a restart of that agent keeps it from now
     on) and drops the claims; before that, a restart removes it. Not in place any more: it
-    was removed, so the migration must not complete but roll back."""
+    was removed, so the migration must not complete but roll back. A cancel saved before it
+    is followed instead (Interrupted): once committed, the target's discard keeps the deploy.
+    """
+    ctx.check_cancel()
     if not ctx.target.release(committed=True).deploy_live:
         raise StepFailed(
             "the target agent no longer has the deploy (it restarted before the commit "
