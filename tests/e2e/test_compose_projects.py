@@ -172,3 +172,53 @@ def test_a_file_the_target_compose_refuses_fails_validate_and_nothing_moves(
     assert "target_compose_file" in finished.error and "app.env" in finished.error
     assert [s.name for s in finished.steps] == ["validate"]
     assert_nothing_touched(world, source.id)
+
+
+QUIET = """["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"""
+PROFILED = f"""\
+    environment:
+      GREETING: ${{GREETING}}
+  debugger:
+    image: {IMAGE}
+    command: {QUIET}
+    profiles: [debug]
+  tools:
+    image: {IMAGE}
+    command: {QUIET}
+    profiles: [tools]
+"""
+
+
+def running_services(docker_host: str, project: str) -> dict[str, str]:
+    """{service: container name} of the project's running containers."""
+    return {
+        c.labels["com.docker.compose.service"]: c.name
+        for c in containers(docker_host, project, running_only=True)
+    }
+
+
+def test_only_the_services_of_the_active_profiles_run_on_the_target(
+    make_world: Callable[..., World], service: ControllerService
+) -> None:
+    """COMPOSE_PROFILES in the .env makes `debug` active on the source; `tools` is not. The
+    target runs what the source ran, and a variable of the .env is set inside it."""
+    world = make_world()
+    dotenv = "# active profiles\nCOMPOSE_PROFILES=debug\nGREETING=hi\n"
+    (world.stack_dir / ".env").write_text(dotenv)
+    restack(world, compose_text(world.stack_dir / "data") + PROFILED)
+    assert sorted(running_services(world.docker_a, world.project)) == ["debugger", "writer"]
+
+    migration = service.create(spec_for(world), start=True)
+    finished = service.wait(migration.id, MIGRATION_TIMEOUT)
+    assert finished.state == MigrationState.COMPLETED, finished.error
+
+    on_target = running_services(world.docker_b, world.project)
+    assert sorted(on_target) == ["debugger", "writer"]
+    assert not [c for c in containers(world.docker_b, world.project) if "tools" in c.name]
+    env = subprocess.run(
+        ["docker", "-H", world.docker_b, "exec", on_target["writer"], "sh", "-c", "echo $GREETING"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert env.stdout == "hi\n"

@@ -34,6 +34,7 @@ from stackferry.compose import (
     load_compose,
     normalise_project_name,
 )
+from stackferry.compose.project_files import LoadedProject
 from stackferry.hostapi import (
     ContainerInfo,
     DeployCheck,
@@ -132,7 +133,7 @@ class StackService:
             compose_text=stack.text,
             env_text=stack.env_text,
             env_exists=stack.env_exists,
-            services=self.status(stack.compose),
+            services=_without_idle_profiles(self.status(stack.compose), project),
             images=tuple(self.runtime.image_states(stack.compose.images)),
             mounts=tuple(mounts),
             datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
@@ -277,7 +278,10 @@ class StackService:
             error = "compose up failed: " + "\n".join(output.splitlines()[-ERROR_LINES:])
             failing = [c for c in self.runtime.project_containers(project) if c.state != "running"]
         else:
-            services = [s.name for s in target.compose.services]
+            # The services compose started: a service in a profile that is not active (in
+            # COMPOSE_PROFILES of the .env) is not, and is not waited for.
+            active = load_stack_project(target.compose_path, project).model.services
+            services = [s.name for s in active]
             up_seconds = time.monotonic() - up_started
             waited = wait_until_ready(self.runtime, project, services, timeout)
             if waited.ok:
@@ -295,6 +299,15 @@ class StackService:
         if not already_running:
             self.runtime.compose_down(project, compose_file, 120)
         return DeployResult(False, statuses, compose_file, error, logs)
+
+
+def _without_idle_profiles(
+    services: tuple[ServiceInfo, ...], project: LoadedProject
+) -> tuple[ServiceInfo, ...]:
+    """A service whose profiles are all inactive, and that has no container, is not part of
+    the stack compose runs: not reported (so neither verified nor expected on the target)."""
+    active = set(project.active_services)
+    return tuple(s for s in services if s.name in active or s.containers)
 
 
 def _load_compose(text: str, env_text: str, project_dir: str, explicit: str = "") -> ComposeFile:
