@@ -173,3 +173,38 @@ def test_volume_options_are_kept(
         for engine in engines:
             for found in engine.volumes.list(filters={"name": name}):
                 found.remove(force=True)
+
+
+def test_an_existing_empty_volume_is_adopted_when_identical_refused_otherwise_never_removed(
+    start_agent: Callable[..., AgentProcess],
+    docker_hosts: tuple[str, str],
+    engines: tuple[docker.DockerClient, docker.DockerClient],
+    volume_a: str,
+    tmp_path: Path,
+) -> None:
+    source, target = agents(start_agent, docker_hosts, tmp_path)
+    a, b, dialer = clients(source, target, "m-adopt")
+    spec = a.inspect_volume(volume_a).spec()
+    other = f"{volume_a}-tmpfs"
+    engines[0].volumes.create(name=other)
+    theirs = engines[1].volumes.create(
+        name=other, driver_opts={"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}
+    )
+    mine = engines[1].volumes.create(name=volume_a)  # empty, same driver, no options
+    try:
+        with pytest.raises(errors.AlreadyExists, match="other options"):
+            b.create_volume(a.inspect_volume(other).spec())
+        assert engines[1].volumes.get(other).id == theirs.id
+        adopted = b.create_volume(spec)
+        assert adopted.labels == {}  # the user's volume as it was, not recreated as ours
+        push(a, b, FileTree(volume=volume_a), FileTree(volume=volume_a))
+        push(a, b, FileTree(volume=volume_a), FileTree(volume=volume_a))  # a later pass
+        assert stats(Path(mine.attrs["Mountpoint"])) != []
+        result = b.discard()
+        assert engines[1].volumes.get(volume_a).id == mine.id, result
+        assert list(Path(mine.attrs["Mountpoint"]).iterdir()) == [], result
+    finally:
+        dialer.close()
+        for engine in engines:
+            for found in engine.volumes.list(filters={"name": other}):
+                found.remove(force=True)

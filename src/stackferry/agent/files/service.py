@@ -97,7 +97,11 @@ class FileService:
             if self.journal is not None:
                 self.journal.record_created(migration_id, "volume", spec.name)
 
-        return self.volumes.create(spec, allow_overwrite, migration_id, record)
+        def adopt() -> None:
+            if self.journal is not None:
+                self.journal.record_created(migration_id, "adopted", spec.name)
+
+        return self.volumes.create(spec, allow_overwrite, migration_id, record, adopt)
 
     def manifest(self, tree: FileTree) -> FileManifest:
         return manifest(self.trees.source_dir(tree))

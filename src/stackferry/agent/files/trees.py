@@ -62,6 +62,14 @@ class Trees:
             raise NotFound(f"no directory {tree.path!r} on this host")
         return path
 
+    def _recorded(self, migration_id: str, kind: str, name: str) -> bool:
+        if not migration_id or self.journal is None:
+            return False
+        return any(
+            getattr(item, "kind", "") == kind and getattr(item, "name", "") == name
+            for item in self.journal.created_by(migration_id)
+        )
+
     def _created_here(self, migration_id: str, path: str) -> bool:
         if not migration_id or self.journal is None:
             return False
@@ -80,7 +88,10 @@ class Trees:
             info = self.volumes.inspect(tree.volume)
             if not info.exists:
                 raise NotFound(f"no volume {tree.volume!r} on this host: create it first")
-            ours = bool(migration_id) and info.labels.get(MIGRATION_LABEL) == migration_id
+            ours = bool(migration_id) and (
+                info.labels.get(MIGRATION_LABEL) == migration_id
+                or self._recorded(migration_id, "adopted", tree.volume)
+            )
             if not info.empty and not ours and not allow_overwrite:
                 raise AlreadyExists(
                     f"volume {tree.volume!r} on the target already holds data: refused "

@@ -146,27 +146,39 @@ class Volumes:
         allow_overwrite: bool,
         migration_id: str,
         before_create: Callable[[], None],
+        before_adopt: Callable[[], None] = lambda: None,
     ) -> VolumeInfo:
         """Creates spec with the migration's label (``before_create`` runs first: the
         journal records what a migration creates before it exists). An existing volume:
-        carrying this migration's label, kept (a retry); empty and unused, recreated;
-        otherwise refused unless allow_overwrite (then kept: the file pass overwrites it)."""
+        carrying this migration's label, kept (a retry); empty, unused and with the same
+        driver and options, adopted (``before_adopt`` runs: Discard empties it, never removes
+        it); otherwise refused unless allow_overwrite (then kept: the pass overwrites it)."""
         check_volume_name(spec.name)
         existing = self.inspect(spec.name)
         if existing.exists:
             if migration_id and existing.labels.get(MIGRATION_LABEL) == migration_id:
                 return existing
-            if existing.empty and not existing.used_by:
-                self._call(lambda c: c.volumes.get(spec.name).remove())
-            elif allow_overwrite:
+            # Never removed: the user's volume, even an empty one, is not this migration's.
+            if existing.empty and not existing.used_by and _same_options(existing, spec):
+                before_adopt()
                 return existing
+            if allow_overwrite:
+                return existing
+            users = ", ".join(u.container for u in existing.used_by)
+            if not existing.empty:
+                holds = "holds data"
+            elif existing.used_by:
+                holds = f"is used by {users}"
             else:
-                users = ", ".join(u.container for u in existing.used_by)
-                holds = "holds data" if not existing.empty else f"is used by {users}"
-                raise AlreadyExists(
-                    f"volume {spec.name!r} already exists on the target and {holds}: "
-                    "refused without allow_overwrite"
+                wanted = f"driver {spec.driver or 'local'!r}, options {dict(spec.driver_opts)}"
+                holds = (
+                    f"has other options (driver {existing.driver!r}, options "
+                    f"{dict(existing.driver_opts)}; the source's: {wanted})"
                 )
+            raise AlreadyExists(
+                f"volume {spec.name!r} already exists on the target and {holds}: "
+                "refused without allow_overwrite"
+            )
         before_create()
         # A source volume an earlier migration made carries that migration's id: not this one's.
         labels = {k: v for k, v in spec.labels.items() if k != MIGRATION_LABEL}
@@ -181,3 +193,9 @@ class Volumes:
             )
         )
         return self.inspect(spec.name)
+
+
+def _same_options(existing: VolumeInfo, spec: VolumeSpec) -> bool:
+    return (existing.driver or "local") == (spec.driver or "local") and dict(
+        existing.driver_opts
+    ) == dict(spec.driver_opts)
