@@ -53,3 +53,22 @@ def test_images_stream_from_engine_to_engine(
     with pytest.raises(grpc.RpcError) as err:
         list(stub(source.address).SendStream(request))
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_compressed_image_stream_loads_on_the_target(
+    docker_hosts: tuple[str, str], start_agent: Callable[..., AgentProcess], image: str
+) -> None:
+    host_a, host_b = docker_hosts
+    flags = ("--insecure", "--storage-backend", "directory")
+    source = start_agent(*flags, "--docker-host", host_a)
+    target = start_agent(*flags, "--docker-host", host_b)
+    ticket = stub(target.address).PrepareReceive(
+        agent_pb2.PrepareReceiveRequest(kind=IMAGES, images=[image])
+    )
+    header = agent_pb2.ReceiveHeader(kind=IMAGES, ticket=ticket.ticket)
+    request = agent_pb2.SendRequest(
+        kind=IMAGES, images=[image], peer=target.address, header=header, compression="zstd"
+    )
+    done = list(stub(source.address).SendStream(request))[-1].done
+    assert done.compression == "zstd" and 0 < done.wire_bytes < done.bytes
+    assert docker(host_b, "image", "inspect", image, check=False).returncode == 0
