@@ -91,6 +91,17 @@ def test_running_stack_moves_with_every_line_written_before_the_stop(
     assert downtime > 0 and finished.downtime_seconds == pytest.approx(downtime)
     status = service.status(migration.id)
     assert status.progress_percent == 100.0 and status.downtime_seconds is not None
+    # Where the downtime went: the steps inside it and the agent's deploy timing; the floor
+    # counts the final delta at the rate measured before the stop.
+    report = finished.downtime_report
+    assert status.downtime == report and report.downtime_seconds == finished.downtime_seconds
+    assert report.final_delta_bytes == steps["incremental_send"].bytes_done
+    assert report.link_rate_bytes_per_second > 0 and report.stop_seconds > 0
+    assert report.deploy_seconds > 0 and report.start_to_healthy_seconds >= 0
+    parts = sum(seconds for _, seconds in report.parts())
+    assert parts == pytest.approx(report.downtime_seconds)
+    assert report.overhead_seconds == pytest.approx(report.downtime_seconds - report.floor_seconds)
+    assert finished.moved_bytes["zfs"] == finished.bytes_transferred
 
     # Clean-up destroyed the migration's snapshots on both pools.
     assert not [s for s in snapshots_of(world.source_pool.name) if migration.id in s]
@@ -105,10 +116,14 @@ def datasets_of(pool: str) -> list[str]:
     return listed.stdout.split()
 
 
-def test_target_compose_dir_taken_during_the_copy_rolls_back(
+def test_target_compose_dir_taken_during_the_copy_fails_before_the_stop(
     make_world: Callable[..., World], service: ControllerService
 ) -> None:
+    """The deploy checks run again once the data is across, before the stop: a target that
+    can no longer take the deploy fails the migration while the source still serves."""
     world = make_world(data_mib=16)
+    (source_container,) = containers(world.docker_a, world.project, running_only=True)
+    started_at = source_container.attrs["State"]["StartedAt"]
     migration = service.create(
         spec_for(world, bandwidth_limit_bytes_per_second=4 << 20), start=True
     )
@@ -120,20 +135,22 @@ def test_target_compose_dir_taken_during_the_copy_rolls_back(
     (taken / ".env").write_text("COMPOSE_PROJECT_NAME=someoneelse\n")
 
     finished = service.wait(migration.id, MIGRATION_TIMEOUT)
-    assert finished.state == MigrationState.ROLLED_BACK, finished
-    assert "deploy" in finished.error and "someoneelse" in finished.error
+    assert finished.state == MigrationState.FAILED, finished
+    assert "before the stop" in finished.error and "someoneelse" in finished.error
     steps = {s.name: s for s in finished.steps}
-    assert steps["deploy"].state == StepState.FAILED
-    assert steps["rollback"].state == StepState.DONE
-    # The source runs again and keeps writing; nothing of the stack runs on the target.
-    assert len(containers(world.docker_a, world.project, running_only=True)) == 1
+    assert steps["bulk_send"].state == StepState.FAILED
+    assert "stop_source" not in steps and "deploy" not in steps
+    assert finished.source_stopped_at is None and finished.downtime_seconds is None
+    # The source container was never stopped: the same one, started once, still writing.
+    (running,) = containers(world.docker_a, world.project, running_only=True)
+    assert running.id == source_container.id
+    assert running.attrs["State"]["StartedAt"] == started_at
     before = len(world.log_file.read_text().splitlines())
     deadline = time.monotonic() + 10
     while len(world.log_file.read_text().splitlines()) <= before:
-        assert time.monotonic() < deadline, "the restarted source does not write"
+        assert time.monotonic() < deadline, "the source does not write"
         time.sleep(0.1)
-    assert not containers(world.docker_b, world.project, running_only=True)
-    assert finished.downtime_seconds is not None and finished.downtime_seconds > 0
+    assert not containers(world.docker_b, world.project)
     # What the migration received is discarded; the other project's files are not its own.
     assert datasets_of(world.target_pool.name) == [world.target_pool.name]
     assert (taken / "docker-compose.yml").exists()

@@ -1,5 +1,7 @@
-"""A stack whose image exists only on host A: the deploy copies it agent to agent
-(STREAM_IMAGES) before `up`, so the stack runs on host B with an image no registry serves.
+"""A stack whose image exists only on host A: it is copied agent to agent (STREAM_IMAGES)
+before the stop, while the app still runs (pre-staging), so the stack runs on host B with an
+image no registry serves and the copy costs no downtime. The record's "data moved" is what
+the target agent received, by kind, by the agents' own metrics.
 
 The image is `local/busybox:1` tagged under a unique name on engine A only; the tags go from
 both engines afterwards (the image itself stays: it is the shared test image).
@@ -124,7 +126,7 @@ def world(
     remove_world(built)  # before the tags go: a container would keep its image
 
 
-def test_an_image_only_on_the_source_is_copied_to_the_target_during_the_deploy(
+def test_an_image_only_on_the_source_is_copied_to_the_target_before_the_stop(
     world: World, image_only_on_a: str, tmp_path: Path, metrics_ports: dict[str, int]
 ) -> None:
     (running,) = containers(world.docker_a, world.project, running_only=True)
@@ -156,26 +158,30 @@ def test_an_image_only_on_the_source_is_copied_to_the_target_during_the_deploy(
     target_lines = read_in_container(world.docker_b, world.project, "/data/log.txt").splitlines()
     assert target_lines[: len(source_lines)] == source_lines
 
-    # The copy happened in the deploy step and is in the migration's record.
+    # The copy happened in the bulk_send step, before the stop was asked for.
     steps = {s.name: s for s in finished.steps}
     assert steps["deploy"].state == StepState.DONE
-    assert steps["deploy"].bytes_done > 0
     copies = [e for e in events if e.kind == EventKind.LOG and "copying images" in e.message]
-    assert copies and {e.step for e in copies} == {"deploy"}
+    assert copies and {e.step for e in copies} == {"bulk_send"}
     assert image_only_on_a in copies[0].message
-    # Once, by the agents' own count: B finished three streams (the bulk and the incremental
-    # zfs sends, one image stream) and took in as many image bytes as A sent and the step
-    # recorded.
+    stop_started = steps["stop_source"].started_at
+    assert stop_started is not None and copies[-1].time < stop_started
+    assert finished.source_stopped_at is not None and copies[-1].time < finished.source_stopped_at
+    # Once, by the agents' own count: B finished the bulk zfs send, one per converge round,
+    # the final one and one image stream, and took in as many image bytes as A sent. What the
+    # record says moved is what B received, kind by kind.
     sent, received = scrape(metrics_ports, world.source), scrape(metrics_ports, world.target)
-    images_sent, images_received = (
-        f'stackferry_transfer_{way}_bytes_total{{kind="images"}}' for way in ("sent", "received")
-    )
+
+    def received_of(kind: str) -> float:
+        sample = f'stackferry_transfer_received_bytes_total{{kind="{kind}"}}'
+        return value(received, sample) - value(received_before, sample)
+
+    images_sent = 'stackferry_transfer_sent_bytes_total{kind="images"}'
     receives = 'stackferry_transfers_total{direction="receive",outcome="ok"}'
-    assert value(received, receives) - value(received_before, receives) == 3
-    assert (
-        value(received, images_received) - value(received_before, images_received)
-        == value(sent, images_sent) - value(sent_before, images_sent)
-        == steps["deploy"].bytes_done
-    )
-    zfs_bytes = steps["bulk_send"].bytes_done + steps["incremental_send"].bytes_done
-    assert finished.bytes_transferred == zfs_bytes + steps["deploy"].bytes_done
+    zfs_streams = 2 + len(finished.converge_rounds)
+    assert value(received, receives) - value(received_before, receives) == zfs_streams + 1
+    assert received_of("images") == value(sent, images_sent) - value(sent_before, images_sent)
+    assert received_of("images") > 0
+    for kind in ("zfs", "images"):
+        assert finished.moved_bytes.get(kind, 0) == received_of(kind), kind
+    assert finished.bytes_transferred == received_of("zfs") + received_of("images")

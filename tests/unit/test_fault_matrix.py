@@ -59,19 +59,19 @@ from stackferry.hostapi import ZfsTransfer
 S = MigrationState
 
 # One converge round, always (its end does not hang on the rates the fakes happen to show),
-# so the calls of each step below have fixed numbers.
+# so the calls of each step below have fixed numbers. bulk_send: the bulk pass, "prestage"
+# (the deploy checks again, the missing image copied), then "converge" (the round).
 MATRIX_SPEC = dataclasses.replace(
     SPEC, options=dataclasses.replace(SPEC.options, converge_max_rounds=1)
 )
 
-# Each step and the state it runs in; "converge" (the round) and "prestage" (the deploy
-# checks again, the missing image copied) are the end of the bulk_send step.
+# Each step and the state it runs in.
 STATE_OF = {
     "validate": S.VALIDATING,
     "snapshot": S.SNAPSHOTTING,
     "bulk_send": S.BULK_SENDING,
-    "converge": S.BULK_SENDING,
     "prestage": S.BULK_SENDING,
+    "converge": S.BULK_SENDING,
     "stop_source": S.STOPPING_SOURCE,
     "final_snapshot": S.FINAL_SNAPSHOTTING,
     "incremental_send": S.INCREMENTAL_SENDING,

@@ -317,6 +317,8 @@ class AgentService:
         decoder = ChunkDecoder() if compression != "none" else None
         pump = SinkPump(self._open_sink(header), Meter(header.bytes_expected), decoder=decoder)
         caller.add_callback(pump.abort)  # any end but a commit: nothing partial is left
+        about = {"kind": header.spec.kind, "target": header.spec.target}
+        log.info("receive started", **about)  # with "receive committed": when each ran
         try:
             with metrics.active_stream("receive"):
                 result = self._receive(stream, pump, caller)
@@ -324,6 +326,7 @@ class AgentService:
         except BaseException:
             pump.abort()
             raise
+        log.info("receive committed", bytes=result.bytes, seconds=result.seconds, **about)
         return result
 
     def _open_sink(self, header: StreamHeader) -> ByteSink:

@@ -33,6 +33,9 @@ class ConvergeRound:
 
 @dataclass(frozen=True)
 class DowntimeBreakdown:
+    """The parts add up to the downtime: each step ends when the next one starts (the
+    machine closes one and opens the next at the same moment)."""
+
     downtime_seconds: float = 0.0
     stop_seconds: float = 0.0
     final_snapshot_seconds: float = 0.0
@@ -60,18 +63,6 @@ class DowntimeBreakdown:
     @property
     def overhead_seconds(self) -> float:
         return self.downtime_seconds - self.floor_seconds
-
-    @property
-    def between_steps_seconds(self) -> float:
-        """The part of the downtime none of the named parts covers (saving transitions)."""
-        parts = (
-            self.stop_seconds
-            + self.final_snapshot_seconds
-            + self.final_transfer_seconds
-            + self.deploy_seconds
-            + self.start_to_healthy_seconds
-        )
-        return self.downtime_seconds - parts
 
     def parts(self) -> list[tuple[str, float]]:
         """The named parts in the order they happen, for people."""

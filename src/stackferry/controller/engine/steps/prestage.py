@@ -1,5 +1,6 @@
-"""Pre-staging: what the deploy needs that can be done while the app still runs, so that
-after the final delta only mounts, start and the wait for health remain.
+"""Pre-staging, right after the bulk pass (before the converge rounds): what the deploy
+needs that can be done while the app still runs, so that after the final delta only the
+mounts, the start and the wait for health remain.
 
 The target agent's deploy checks run again (compose CLI and its verdict on the translated
 file, the compose directory, the ports: a target can change between validate and the end of

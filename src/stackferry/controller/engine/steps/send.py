@@ -32,15 +32,17 @@ __all__ = ["bulk_send", "incremental_send", "stream"]
 
 
 def bulk_send(ctx: StepContext) -> None:
-    """The zfs bulk sends, then the bulk file pass, then the converge rounds and what can be
-    made ready on the target before the stop (the app still runs)."""
+    """The zfs bulk sends, the bulk file pass, what can be made ready on the target before
+    the stop, then the converge rounds, the last one right before the stop (the app still
+    runs throughout)."""
     m = ctx.migration
+    _restart_counts(ctx, Action.BULK_SEND)
     started, before = time.monotonic(), m.bytes_transferred
     live_pass(ctx, snapshot_name(m, 1), "")
     if m.bytes_transferred > before:  # the link rate the converge rounds and floor use
         m.live_stream(m.bytes_transferred - before, time.monotonic() - started)
-    converge(ctx, live_pass)
     prestage(ctx)
+    converge(ctx, live_pass)
 
 
 def live_pass(ctx: StepContext, name: str, base: str) -> None:
@@ -53,6 +55,7 @@ def incremental_send(ctx: StepContext) -> None:
     """The zfs deltas from the last live snapshot, the datasets in parallel, then the final
     file pass, verified (the app is stopped)."""
     m = ctx.migration
+    _restart_counts(ctx, Action.INCREMENTAL_SEND)
     parallelism = m.spec.options.final_parallelism
     sent = send_snapshots(
         ctx, Action.INCREMENTAL_SEND, snapshot_name(m, 2), live_base_name(m), parallelism
@@ -61,6 +64,12 @@ def incremental_send(ctx: StepContext) -> None:
     file_passes(ctx, Action.INCREMENTAL_SEND, final=True)
     delta = sent + m.bytes_transferred - before
     m.downtime_report = dataclasses.replace(m.downtime_report, final_delta_bytes=delta)
+
+
+def _restart_counts(ctx: StepContext, action: Action) -> None:
+    """A step's bytes count from 0 at each attempt (the passes of the step add theirs)."""
+    step = ctx.migration.step(action)
+    step.bytes_done = step.bytes_expected = 0
 
 
 def send_snapshots(
@@ -106,7 +115,7 @@ def send_snapshots(
         )
         todo.append((d, transfer))
     step = m.step(action)
-    step.bytes_done, step.bytes_expected = 0, sum(t.bytes_expected for _, t in todo)
+    step.bytes_expected += sum(t.bytes_expected for _, t in todo)
     received = 0
 
     def opener(transfer: ZfsTransfer) -> OpenCall:

@@ -75,11 +75,15 @@ def _breakdown(m: Migration, result: DeployResult) -> DowntimeBreakdown:
         return step.ended_at - step.started_at
 
     deploy_started = m.step(Action.DEPLOY).started_at or m.target_serving_at
+    stop_ended = m.step(Action.STOP_SOURCE).ended_at
     start_to_healthy = result.ready_seconds
     return dataclasses.replace(
         m.downtime_report,
         downtime_seconds=m.downtime_seconds,
-        stop_seconds=seconds(Action.STOP_SOURCE),
+        # from the stop asked for (the step opened a moment before) to the stop step's end
+        stop_seconds=stop_ended - m.source_stopped_at
+        if stop_ended and m.source_stopped_at
+        else 0.0,
         final_snapshot_seconds=seconds(Action.FINAL_SNAPSHOT),
         final_transfer_seconds=seconds(Action.INCREMENTAL_SEND),
         deploy_seconds=max(0.0, m.target_serving_at - deploy_started - start_to_healthy),
