@@ -207,6 +207,7 @@ class StackInfo:
     required_features: tuple[str, ...] = ()
     compose_check: str = ""
     compose_check_failed: bool = False
+    started_with: tuple[str, ...] = ()  # the -f list its containers' labels name, () without
 
 
 @dataclass(frozen=True)

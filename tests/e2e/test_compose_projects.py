@@ -222,3 +222,24 @@ def test_only_the_services_of_the_active_profiles_run_on_the_target(
         check=True,
     )
     assert env.stdout == "hi\n"
+
+
+def test_a_stack_started_with_two_files_is_refused_when_given_one_naming_both(
+    make_world: Callable[..., World], service: ControllerService
+) -> None:
+    """Started with `-f docker-compose.yml -f prod.yml` (the containers' labels say so): a
+    migration of docker-compose.yml alone would drop prod.yml's changes unseen."""
+    world = make_world()
+    prod = world.stack_dir / "prod.yml"
+    prod.write_text("services:\n  writer:\n    environment:\n      MODE: prod\n")
+    up = ["docker-compose", "-p", world.project, "-f", str(world.compose_path), "-f", str(prod)]
+    env = {**os.environ, "DOCKER_HOST": world.docker_a}
+    done = subprocess.run([*up, "up", "-d"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    (source,) = containers(world.docker_a, world.project, running_only=True)
+
+    report = service.validate(spec_for(world))
+    detail = {c.name: c.detail for c in report.checks if not c.ok}["compose_files_match"]
+    assert f"-f {world.compose_path}, {prod}" in detail
+    assert f"given {world.compose_path}" in detail
+    assert_nothing_touched(world, source.id)

@@ -74,6 +74,7 @@ stacks = st.builds(
     st.lists(text, max_size=2).map(tuple),
     text,
     st.booleans(),
+    st.lists(text, max_size=2).map(tuple),
 )
 pairs = st.lists(st.tuples(text, text), max_size=3).map(tuple)
 

@@ -94,6 +94,7 @@ def test_all_checks_pass_and_are_named() -> None:
         "agents_compatible",
         "compose_parses",
         "source_compose_valid",
+        "compose_files_match",
         "every_mount_has_a_mover",
         "target_space",
         "target_volumes_free",
@@ -234,3 +235,12 @@ def test_a_feature_the_source_compose_cannot_run_fails_by_name() -> None:
     why = "docker-compose 1.29.2 cannot run include (needs Compose v2)"
     stack = dataclasses.replace(STACK, compose_check=why, compose_check_failed=True)
     assert failed(dataclasses.replace(GOOD, stack=stack)) == {"source_compose_valid": why}
+
+
+def test_files_other_than_those_the_stack_was_started_with_fail_naming_both() -> None:
+    both = ("/srv/web/base.yml", "/srv/web/prod.yml")
+    stack = dataclasses.replace(STACK, compose_files=both[:1], started_with=both)
+    detail = failed(dataclasses.replace(GOOD, stack=stack))["compose_files_match"]
+    assert "/srv/web/base.yml, /srv/web/prod.yml" in detail and "given /srv/web/base.yml" in detail
+    same = dataclasses.replace(STACK, compose_files=both, started_with=both)
+    assert "compose_files_match" not in failed(dataclasses.replace(GOOD, stack=same))

@@ -4,6 +4,8 @@ CLI's verdict on it. No grpc here."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from stackferry.agent.errors import CommandFailed, InvalidArgument
@@ -15,6 +17,18 @@ from stackferry.compose.project_files import LoadedProject, load_project
 # What docker-compose 1.29 cannot run (compose/loader.py feature names): it stops on them, or
 # worse, reads them differently from Compose v2.
 V1_UNSUPPORTED = frozenset({"include", "!reset", "!override", "env_file long syntax"})
+
+
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+
+
+def started_with(labels: Mapping[str, str]) -> tuple[str, ...]:
+    """The -f list the project's containers were created with, from their labels (v1 writes
+    the paths as given: a relative one is taken against the working_dir label); () without."""
+    files = [f for f in labels.get(CONFIG_FILES_LABEL, "").split(",") if f]
+    base = labels.get(WORKING_DIR_LABEL, "") or "/"
+    return tuple(os.path.realpath(os.path.join(base, f)) for f in files)
 
 
 def load_stack_project(compose_path: Path, project_name: str = "") -> LoadedProject:

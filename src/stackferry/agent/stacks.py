@@ -24,7 +24,7 @@ from stackferry.agent.inventory import Inventory
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
-from stackferry.agent.stack_project import compose_check, load_stack_project
+from stackferry.agent.stack_project import compose_check, load_stack_project, started_with
 from stackferry.agent.stack_stop import stop_project
 from stackferry.agent.storage.base import StorageBackend
 from stackferry.compose import (
@@ -142,6 +142,7 @@ class StackService:
             required_features=tuple(sorted(project.required_features)),
             compose_check=check,
             compose_check_failed=not check_ok,
+            started_with=started_with(self.runtime.project_labels(project.project.name)),
         )
 
     # Stop and start answer the services only: the mount inventory walks every tree, and a

@@ -58,6 +58,10 @@ class ContainerRuntime(Protocol):
         """`compose -p PROJECT -f FILE up -d`; raises CommandFailed with compose's stderr."""
         ...
 
+    def project_labels(self, project: str) -> dict[str, str]:
+        """The compose labels of the project's containers ({} without containers)."""
+        ...
+
     def stop_service(self, project: str, service: str, timeout: float | None) -> StopOutcome:
         """Stops the service's running containers at once, each given `timeout` (None: its
         own stop_grace_period) before SIGKILL; says which were killed."""

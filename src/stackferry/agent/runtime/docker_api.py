@@ -152,6 +152,17 @@ class DockerApi:
         labels = [(c.name, (c.attrs.get("Config") or {}).get("Labels") or {}) for c in found]
         return sorted({lab.get(PROJECT_LABEL) or f"container {cname}" for cname, lab in labels})
 
+    def project_labels(self, project: str) -> dict[str, str]:
+        """The labels of one container of the project (compose puts the same project labels
+        on each), {} when it has none."""
+        found = self._call(
+            lambda c: c.containers.list(
+                all=True, filters={"label": f"{PROJECT_LABEL}={project}"}, ignore_removed=True
+            )
+        )
+        first = min(found, key=lambda c: c.name, default=None)
+        return dict((first.attrs.get("Config") or {}).get("Labels") or {}) if first else {}
+
     def stop_service(self, project: str, service: str, timeout: float | None) -> StopOutcome:
         """`docker stop -t GRACE` on every running container of the service at once, as compose
         stops one service. GRACE: `timeout`, else the container's StopTimeout (compose sets it

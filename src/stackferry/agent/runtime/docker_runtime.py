@@ -72,6 +72,9 @@ class DockerRuntime:
     def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
         self.compose.run(project, compose_file, "up", "-d", "--remove-orphans", timeout=timeout)
 
+    def project_labels(self, project: str) -> dict[str, str]:
+        return self.api.project_labels(project)
+
     def stop_service(self, project: str, service: str, timeout: float | None) -> StopOutcome:
         return self.api.stop_service(project, service, timeout)
 

@@ -228,6 +228,7 @@ def stack_to_pb(s: h.StackInfo) -> pb.StackInfo:
         required_features=list(s.required_features),
         compose_check=s.compose_check,
         compose_check_failed=s.compose_check_failed,
+        started_with=list(s.started_with),
     )
 
 
@@ -248,6 +249,7 @@ def stack_from_pb(m: pb.StackInfo) -> h.StackInfo:
         required_features=tuple(m.required_features),
         compose_check=m.compose_check,
         compose_check_failed=m.compose_check_failed,
+        started_with=tuple(m.started_with),
     )
 
 

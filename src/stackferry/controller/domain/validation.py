@@ -112,6 +112,26 @@ def source_compose_valid(f: Facts) -> Check:
     return Check(name, True, f.stack.compose_check or "not checked by the source agent")
 
 
+def compose_files_match(f: Facts) -> Check:
+    """The files given are the ones the running stack was started with (its containers'
+    labels): an override or a second -f file left out would change the stack unseen."""
+    name = "compose_files_match"
+    if f.stack is None:
+        return Check(name, False, "unknown: the stack was not inspected")
+    given = ", ".join(f.stack.compose_files) or f.stack.compose_path
+    if not f.stack.started_with:
+        return Check(name, True, f"no compose labels on the containers: {given}")
+    labelled = ", ".join(f.stack.started_with)
+    if tuple(f.stack.started_with) != tuple(f.stack.compose_files):
+        return Check(
+            name,
+            False,
+            f"the stack runs from -f {labelled} (its containers' labels), the migration was "
+            f"given {given}: give the same files",
+        )
+    return Check(name, True, f"started with {labelled}")
+
+
 def every_mount_has_a_mover(f: Facts) -> Check:
     """Every mount of every service moves, or is left alone / excluded / empty for a reason;
     a refused one (and a path the compose file cannot have rewritten) fails, by name."""
@@ -280,6 +300,7 @@ CHECKS: tuple[Callable[[Facts], Check], ...] = (
     agents_compatible,
     compose_parses,
     source_compose_valid,
+    compose_files_match,
     every_mount_has_a_mover,
     target_space,
     target_volumes_free,

@@ -435,7 +435,7 @@ class MountInfo(_message.Message):
     def __init__(self, service: _Optional[str] = ..., source: _Optional[str] = ..., target: _Optional[str] = ..., on_zfs: _Optional[bool] = ..., dataset: _Optional[str] = ..., dataset_mountpoint: _Optional[str] = ..., type: _Optional[str] = ..., resolved_source: _Optional[str] = ..., outside_roots: _Optional[bool] = ..., source_kind: _Optional[str] = ..., volume: _Optional[str] = ..., volume_key: _Optional[str] = ..., volume_driver: _Optional[str] = ..., volume_options: _Optional[_Mapping[str, str]] = ..., volume_labels: _Optional[_Mapping[str, str]] = ..., external: _Optional[bool] = ..., volume_mountpoint: _Optional[str] = ..., shared_with: _Optional[_Iterable[str]] = ..., seen_in: _Optional[str] = ..., size_bytes: _Optional[int] = ..., read_only: _Optional[bool] = ..., location: _Optional[str] = ..., anonymous: _Optional[bool] = ...) -> None: ...
 
 class StackInfo(_message.Message):
-    __slots__ = ("project_name", "project_dir", "compose_path", "compose_text", "env_text", "env_exists", "services", "images", "mounts", "datasets", "compose_files", "profiles", "required_features", "compose_check", "compose_check_failed")
+    __slots__ = ("project_name", "project_dir", "compose_path", "compose_text", "env_text", "env_exists", "services", "images", "mounts", "datasets", "compose_files", "profiles", "required_features", "compose_check", "compose_check_failed", "started_with")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     PROJECT_DIR_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -451,6 +451,7 @@ class StackInfo(_message.Message):
     REQUIRED_FEATURES_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_CHECK_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_CHECK_FAILED_FIELD_NUMBER: _ClassVar[int]
+    STARTED_WITH_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     project_dir: str
     compose_path: str
@@ -466,7 +467,8 @@ class StackInfo(_message.Message):
     required_features: _containers.RepeatedScalarFieldContainer[str]
     compose_check: str
     compose_check_failed: bool
-    def __init__(self, project_name: _Optional[str] = ..., project_dir: _Optional[str] = ..., compose_path: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., env_exists: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., mounts: _Optional[_Iterable[_Union[MountInfo, _Mapping]]] = ..., datasets: _Optional[_Iterable[str]] = ..., compose_files: _Optional[_Iterable[str]] = ..., profiles: _Optional[_Iterable[str]] = ..., required_features: _Optional[_Iterable[str]] = ..., compose_check: _Optional[str] = ..., compose_check_failed: _Optional[bool] = ...) -> None: ...
+    started_with: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_name: _Optional[str] = ..., project_dir: _Optional[str] = ..., compose_path: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., env_exists: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., mounts: _Optional[_Iterable[_Union[MountInfo, _Mapping]]] = ..., datasets: _Optional[_Iterable[str]] = ..., compose_files: _Optional[_Iterable[str]] = ..., profiles: _Optional[_Iterable[str]] = ..., required_features: _Optional[_Iterable[str]] = ..., compose_check: _Optional[str] = ..., compose_check_failed: _Optional[bool] = ..., started_with: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StackRef(_message.Message):
     __slots__ = ("project_name", "compose_path", "timeout_seconds", "migration_id")
