@@ -416,6 +416,7 @@ class FileTransfer:
     bandwidth_limit: int = 0
     allow_overwrite: bool = False  # sync into a non-empty target this migration did not create
     checksum: bool = False  # compare file contents (rsync --checksum), not size and mtime
+    final: bool = False  # the pass after the stop: a file vanishing under it fails it
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from stackferry.agent.files.rsync_argv import PARTIAL_DIR
 from stackferry.api.agent.v1 import agent_pb2
 from stackferry.controller import errors
 from stackferry.controller.agents import AgentFailed
-from stackferry.hostapi import FileTransfer, FileTree, TransferProgress
+from stackferry.hostapi import FileTransfer, FileTree, TransferProgress, TransferResult
 
 FILES = agent_pb2.STREAM_FILES
 
@@ -244,5 +244,35 @@ def test_a_target_below_a_file_is_refused_and_the_file_is_kept(
             push(a, b, FileTree(path=str(tmp_path / "a" / "data")), there)
         b.discard()
         assert (tmp_path / "b" / "a-file").read_text() == "a user's file\n"
+    finally:
+        dialer.close()
+
+
+@pytest.mark.parametrize("final", [False, True], ids=["live-pass", "final-pass"])
+def test_a_file_vanishing_under_a_pass_fails_only_the_final_pass(
+    pair: tuple[AgentProcess, AgentProcess], tmp_path: Path, final: bool
+) -> None:
+    source, target = pair
+    src = tmp_path / "a" / "data"
+    big_tree(src, 12)
+    (src / "z-vanishes.txt").write_text("deleted while the pass reads big.bin\n")
+    a, b, dialer = clients(source, target)
+    transfer = FileTransfer(
+        FileTree(path=str(src)),
+        FileTree(path=str(tmp_path / "b" / "data")),
+        bandwidth_limit=4 << 20,
+        final=final,
+    )
+    try:
+        events = iter(a.push_files(transfer, b))
+        first_progress(events, 2 << 20)
+        (src / "z-vanishes.txt").unlink()
+        if final:
+            with pytest.raises(AgentFailed, match="24"):
+                list(events)
+        else:
+            results = [e for e in events if isinstance(e, TransferResult)]
+            assert len(results) == 1  # a success: the next passes settle it
+            assert (tmp_path / "b" / "data" / "big.bin").stat().st_size == 12 << 20
     finally:
         dialer.close()

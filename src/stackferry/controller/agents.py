@@ -237,6 +237,7 @@ class GrpcAgentClient:
             target_files=convert.file_tree_to_pb(transfer.target),
             allow_overwrite=transfer.allow_overwrite,
             file_checksum=transfer.checksum,
+            files_final=transfer.final,
         )
         request = pb.SendRequest(
             kind=pb.STREAM_FILES,

@@ -18,6 +18,7 @@ class FileHeader:
     target: FileTree
     allow_overwrite: bool = False
     checksum: bool = False  # rsync --checksum, on both ends
+    final: bool = False  # the pass after the stop: rsync's exit 24 fails it, on both ends
 
 
 @dataclass(frozen=True)

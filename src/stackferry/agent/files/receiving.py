@@ -13,7 +13,7 @@ from collections.abc import Generator, Iterable
 
 from stackferry.agent import exec as agent_exec
 from stackferry.agent.errors import AgentError, Cancelled, ResourceExhausted
-from stackferry.agent.files.errors import rsync_failed
+from stackferry.agent.files.errors import VANISHED, rsync_failed
 from stackferry.agent.files.ports import FileEnd
 from stackferry.agent.files.trees import remove_partials
 from stackferry.agent.process_pipes import enlarge_pipe
@@ -23,8 +23,9 @@ ABORT_GRACE = 5.0  # rsync, given EOF, parks its partial file and exits
 
 
 class ReceivingPass:
-    def __init__(self, server: agent_exec.Process, target_dir: str) -> None:
+    def __init__(self, server: agent_exec.Process, target_dir: str, strict: bool = False) -> None:
         self.server = server
+        self.strict = strict
         self.target_dir = target_dir
         self._sender_error = ""
         self._aborted = threading.Event()
@@ -57,11 +58,11 @@ class ReceivingPass:
                 raise Cancelled("the file pass was cut before its end")
             if self._sender_error:
                 raise AgentError(f"the sender failed, the pass is incomplete: {self._sender_error}")
-            if returncode != 0:
+            if returncode != 0 and (returncode != VANISHED or self.strict):
                 raise failure
             with self._lock:
                 self._done = True
-            yield FileEnd(0)
+            yield FileEnd(returncode)  # 0, or 24 on a live pass: the sender accepts it too
         finally:
             self.abort()
 

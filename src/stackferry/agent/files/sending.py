@@ -2,7 +2,9 @@
 
 Two threads move the bytes (up: what rsync sends, paced to the bandwidth limit; down: what
 the receiver's rsync answers); the caller's thread reports progress and, at the end, the
-outcome. The pass succeeds only if the receiver ended with exit 0 and this rsync exits 0.
+outcome. The pass succeeds only if the receiver ended with exit 0 and no error, and this
+rsync exits 0 (or 24, files vanished while it read them, on a live pass: the next pass and
+the final one settle it; the final pass, strict, runs on a stopped stack and fails on it).
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ FINISH_TIMEOUT = 60.0  # rsync exits at once after the receiver's end; longer is
 
 
 class SendingPass:
-    def __init__(self, client: RsyncClient, call: FileSyncCall, meter: Meter) -> None:
+    def __init__(
+        self, client: RsyncClient, call: FileSyncCall, meter: Meter, strict: bool = False
+    ) -> None:
         self.client = client
+        self.strict = strict
         self.call = call
         self.meter = meter
         self._errors: list[AgentError] = []
@@ -96,7 +101,7 @@ class SendingPass:
             self._fail(exc)
         finally:
             responses.close()
-        if self._end is not None and self._end.exit_code == 0 and not self._end.error:
+        if self._end is not None and self._end.exit_code in (0, VANISHED) and not self._end.error:
             self.client.close_input()
             self.client.end_remote(0)
         else:
@@ -126,7 +131,7 @@ class SendingPass:
             try:
                 self.client.finish(FINISH_TIMEOUT)
             except CommandFailed as exc:
-                if exc.returncode != VANISHED:
+                if exc.returncode != VANISHED or self.strict:
                     self._fail(from_command("sending agent", exc))
             self._up.join(FINISH_TIMEOUT)
         finally:
@@ -139,3 +144,9 @@ class SendingPass:
             raise self._cause()
         if self._end is None:
             raise AgentError("the receiving agent ended the file pass without its result")
+        vanished = self._end.exit_code == VANISHED and not self.strict
+        if (self._end.exit_code and not vanished) or self._end.error:
+            raise AgentError(
+                f"the receiving agent's rsync failed (exit {self._end.exit_code}): "
+                f"{self._end.error or 'no message'}"
+            )

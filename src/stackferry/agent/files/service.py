@@ -136,7 +136,7 @@ class FileService:
         server = agent_exec.spawn(
             rsync_argv.server_argv(target_dir, header.checksum), stdin=True, stdout=True
         )
-        receiving = ReceivingPass(server, target_dir)
+        receiving = ReceivingPass(server, target_dir, strict=header.final)
         caller.add_callback(receiving.abort)
         with metrics.active_stream("receive"):
             yield from receiving.run(incoming)
@@ -171,7 +171,7 @@ class FileService:
         except BaseException:
             call.cancel()
             raise
-        sending = SendingPass(client, call, meter)
+        sending = SendingPass(client, call, meter, strict=request.header.final)
         caller.add_callback(sending.cancel)
         with metrics.active_stream("send"):
             sending.start()

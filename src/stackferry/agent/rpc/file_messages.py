@@ -16,6 +16,7 @@ def file_header_from_pb(header: agent_pb2.ReceiveHeader) -> FileHeader:
         target=convert.file_tree_from_pb(header.target_files),
         allow_overwrite=header.allow_overwrite,
         checksum=header.file_checksum,
+        final=header.files_final,
     )
 
 
@@ -26,6 +27,7 @@ def file_header_to_pb(header: FileHeader) -> agent_pb2.ReceiveHeader:
         target_files=convert.file_tree_to_pb(header.target),
         allow_overwrite=header.allow_overwrite,
         file_checksum=header.checksum,
+        files_final=header.final,
     )
 
 

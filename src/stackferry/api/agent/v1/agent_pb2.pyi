@@ -267,7 +267,7 @@ class SendEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[TransferProgress, _Mapping]] = ..., chunk: _Optional[bytes] = ..., done: _Optional[_Union[TransferResult, _Mapping]] = ...) -> None: ...
 
 class ReceiveHeader(_message.Message):
-    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot", "resume", "target_files", "file_checksum", "compression")
+    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot", "resume", "target_files", "file_checksum", "compression", "files_final")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICKET_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -280,6 +280,7 @@ class ReceiveHeader(_message.Message):
     TARGET_FILES_FIELD_NUMBER: _ClassVar[int]
     FILE_CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     COMPRESSION_FIELD_NUMBER: _ClassVar[int]
+    FILES_FINAL_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     ticket: str
     target_dataset: str
@@ -292,7 +293,8 @@ class ReceiveHeader(_message.Message):
     target_files: FileTree
     file_checksum: bool
     compression: str
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ..., resume: _Optional[bool] = ..., target_files: _Optional[_Union[FileTree, _Mapping]] = ..., file_checksum: _Optional[bool] = ..., compression: _Optional[str] = ...) -> None: ...
+    files_final: bool
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ..., resume: _Optional[bool] = ..., target_files: _Optional[_Union[FileTree, _Mapping]] = ..., file_checksum: _Optional[bool] = ..., compression: _Optional[str] = ..., files_final: _Optional[bool] = ...) -> None: ...
 
 class ReceiveTrailer(_message.Message):
     __slots__ = ("bytes", "checksum", "error")
