@@ -243,3 +243,37 @@ def test_a_stack_started_with_two_files_is_refused_when_given_one_naming_both(
     assert f"-f {world.compose_path}, {prod}" in detail
     assert f"given {world.compose_path}" in detail
     assert_nothing_touched(world, source.id)
+
+
+@pytest.mark.parametrize(
+    ("broken", "says"),
+    [
+        (
+            "  other:\n    extends:\n      file: ../elsewhere/missing.yml\n      service: base\n",
+            "missing.yml",
+        ),
+        (
+            f"  other:\n    image: {IMAGE}\n    command: ${{MUST_BE_SET:?set it first}}\n",
+            "MUST_BE_SET",
+        ),
+        (f"  writer:\n    image: {IMAGE}\n", "writer"),  # a second `writer:` key
+    ],
+    ids=["extends_missing_file", "required_variable_unset", "duplicate_key"],
+)
+def test_a_broken_compose_file_fails_validate_naming_file_and_line(
+    make_world: Callable[..., World], service: ControllerService, broken: str, says: str
+) -> None:
+    world = make_world()
+    (source,) = containers(world.docker_a, world.project, running_only=True)
+    text = world.compose_path.read_text() + broken
+    world.compose_path.write_text(text)
+    # the offending line: the one naming what is wrong (the second `writer:` for the duplicate)
+    line = max(n for n, row in enumerate(text.splitlines(), 1) if says in row)
+
+    migration = service.create(spec_for(world), start=True)
+    finished = service.wait(migration.id, MIGRATION_TIMEOUT)
+    assert finished.state == MigrationState.FAILED
+    assert "compose_parses" in finished.error and says in finished.error
+    assert f"{world.compose_path}:" in finished.error, finished.error
+    assert f":{line}" in finished.error or f"line {line}" in finished.error, finished.error
+    assert_nothing_touched(world, source.id)

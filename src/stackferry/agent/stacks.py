@@ -95,6 +95,8 @@ class StackService:
         path = Path(self.roots.check_path(compose_path))
         if not path.is_file():
             raise NotFound(f"no compose file at {compose_path}")
+        # The whole project first (extends, include, env files): its errors name file and line.
+        load_stack_project(path, project_name)
         env_path = path.parent / ".env"
         text, env_text = path.read_text(), _read_or_empty(env_path)
         explicit = normalise_project_name(project_name) if project_name else ""
