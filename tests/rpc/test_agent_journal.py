@@ -12,6 +12,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import grpc
 import pytest
 from conftest import AgentProcess, unique
 from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
@@ -161,3 +162,34 @@ def test_discard_removes_the_volumes_the_migration_created_and_only_those(
             with contextlib.suppress(docker.errors.NotFound):
                 engine.volumes.get(name).remove()
         engine.close()
+
+
+def test_stop_without_the_compose_file_stops_the_projects_containers_by_label(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    project = compose_projects(docker_hosts[1], unique("sfnofile"))
+    stub = agent_stub(start_agent(*agent_args).address)
+    compose_dir = tmp_path / "stacks" / "app"
+    deploy(stub, project, compose_dir, "m-nofile")
+    (compose_dir / "docker-compose.yml").unlink()  # as a failed deploy's undo leaves it
+    ref = agent_pb2.StackRef(
+        project_name=project, compose_path=str(compose_dir / "docker-compose.yml")
+    )
+    status = stub.StopStack(ref, timeout=120)
+    assert [c.state for s in status.services for c in s.containers] == ["exited"]
+    engine = docker.DockerClient(base_url=docker_hosts[1])
+    try:
+        names = project_containers(docker_hosts[1], project)
+        assert [engine.containers.get(n).status for n in names] == ["exited"]
+    finally:
+        engine.close()
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.StopStack(
+            agent_pb2.StackRef(project_name=f"{project}none", compose_path=ref.compose_path)
+        )
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]

@@ -150,12 +150,34 @@ class StackService:
     # Stop and start answer the services only: the mount inventory walks every tree, and a
     # stop is downtime.
     def stop(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
+        if not Path(self.roots.check_path(compose_path)).is_file():
+            return self._stop_by_label(compose_path, project_name, timeout)
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
         project = stack.compose.project_name
         order = load_stack_project(stack.path, project_name).stop_order()
         seconds, stops = stop_project(self.runtime, project, order, timeout or None)
         return StackStatus(project, self.status(stack.compose), seconds, stops)
+
+    def _stop_by_label(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
+        """Without its compose file (a failed deploy removed it) the project's containers may
+        still run: they carry its label, and are stopped. NotFound only when there are none."""
+        project = normalise_project_name(project_name or Path(compose_path).parent.name)
+        self.runtime.ping()
+        containers = self.runtime.project_containers(project) if project else []
+        if not containers:
+            raise NotFound(f"no compose file at {compose_path} and no container of its project")
+        seconds, stops = stop_project(self.runtime, project, (), timeout or None)
+        names = sorted({c.service for c in containers})
+        services = tuple(
+            ServiceInfo(
+                name,
+                "",
+                tuple(c for c in self.runtime.project_containers(project) if c.service == name),
+            )
+            for name in names
+        )
+        return StackStatus(project, services, seconds, stops)
 
     def start(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
         stack = self._read_stack(compose_path, project_name)
