@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import grpc
 import pytest
 from conftest import AgentProcess, unique
 from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
+from transfer_helpers import wait_until
 
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
@@ -193,3 +195,53 @@ def test_stop_without_the_compose_file_stops_the_projects_containers_by_label(
             agent_pb2.StackRef(project_name=f"{project}none", compose_path=ref.compose_path)
         )
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
+SLOW_TO_BE_READY = """\
+services:
+  app:
+    image: local/busybox:1
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 4; touch /tmp/ready; while :; do sleep 1;done"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      retries: 30
+"""
+
+
+def test_a_stop_during_a_deploy_waits_for_it_and_discard_leaves_nothing_running(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    project = compose_projects(docker_hosts[1], unique("sflock"))
+    stub = agent_stub(start_agent(*agent_args).address)
+    compose_dir = tmp_path / "stacks" / "app"
+    request = agent_pb2.DeployRequest(
+        project_name=project,
+        compose_dir=str(compose_dir),
+        compose_text=SLOW_TO_BE_READY,
+        wait_timeout_seconds=60,
+        migration_id="m-lock",
+    )
+    replies: list[agent_pb2.DeployResult] = []
+    deploying = threading.Thread(target=lambda: replies.append(stub.DeployStack(request)))
+    deploying.start()
+    try:
+        wait_until(lambda: project_containers(docker_hosts[1], project), what="compose up")
+        ref = agent_pb2.StackRef(
+            project_name=project,
+            compose_path=str(compose_dir / "docker-compose.yml"),
+            migration_id="m-lock",
+        )
+        stub.StopStack(ref, timeout=120)
+        # The stop waited for the deploy: it saw its service healthy, and ended first.
+        assert len(replies) == 1 and replies[0].ok, replies
+    finally:
+        deploying.join()
+    result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-lock"))
+    assert f"deploy {project}" in result.removed
+    assert project_containers(docker_hosts[1], project) == []

@@ -29,6 +29,7 @@ from stackferry.agent import exec as agent_exec
 from stackferry.agent.claims import ClaimBook, validate_migration_id
 from stackferry.agent.errors import AgentError
 from stackferry.agent.journal import Created, DeployEntry, Journal
+from stackferry.agent.project_locks import ProjectLocks
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.storage.base import StorageBackend
 from stackferry.hostapi import DiscardResult, ReleaseResult
@@ -53,6 +54,7 @@ class Cleanup:
         self.claims = claims
         self.storage = storage
         self.runtime = runtime
+        self.locks = ProjectLocks()
         self._docker_env = {"DOCKER_HOST": docker_host} if docker_host else {}
 
     def reconcile(self) -> list[DeployEntry]:
@@ -101,6 +103,13 @@ class Cleanup:
 
     def discard(self, migration_id: str) -> DiscardResult:
         validate_migration_id(migration_id)
+        entry = self.journal.deploy_of(migration_id)
+        if entry is None:
+            return self._discard(migration_id)
+        with self.locks.held(entry.project_name):  # after a deploy still running, not beside it
+            return self._discard(migration_id)
+
+    def _discard(self, migration_id: str) -> DiscardResult:
         removed: list[str] = []
         kept: list[str] = []
         entry = self.journal.deploy_of(migration_id)

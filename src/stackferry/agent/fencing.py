@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from stackferry.agent.claims import ClaimBook, Wanted, validate_migration_id
@@ -66,6 +67,11 @@ class Fencing:
         )
         self.claims.check(checked_migration_id(migration_id), wanted)
 
+    def stack_lock(self, compose_path: str, project_name: str) -> AbstractContextManager[None]:
+        """The project's lock (agent/project_locks.py), as compose names the project."""
+        project = project_name or Path(self.roots.check_path(compose_path)).parent.name
+        return self.cleanup.locks.held(_project(project))
+
     def check_datasets(self, migration_id: str, datasets: tuple[str, ...]) -> None:
         self.claims.check(checked_migration_id(migration_id), Wanted(datasets=datasets))
 
@@ -81,6 +87,17 @@ class Fencing:
         migration_id = checked_migration_id(request.migration_id)
         compose_dir = Path(self.roots.check_path(request.compose_dir))
         project = _project(request.project_name or compose_dir.name)
+        with self.cleanup.locks.held(project):
+            return self._deploy(request, run, migration_id, compose_dir, project)
+
+    def _deploy(
+        self,
+        request: DeployRequest,
+        run: Callable[[DeployRequest], DeployResult],
+        migration_id: str,
+        compose_dir: Path,
+        project: str,
+    ) -> DeployResult:
         compose_path = compose_dir / (request.compose_filename or DEFAULT_COMPOSE_FILENAME)
         wanted = Wanted(
             projects=(project,),

@@ -373,14 +373,16 @@ class AgentService:
     ) -> StackStatus:
         _require_compose_path(compose_path)
         self.fencing.check_stack(migration_id, compose_path, project_name)
-        return self.stacks.stop(compose_path, project_name, timeout)
+        with self.fencing.stack_lock(compose_path, project_name):
+            return self.stacks.stop(compose_path, project_name, timeout)
 
     def start_stack(
         self, compose_path: str, project_name: str, timeout: int, migration_id: str = ""
     ) -> StackStatus:
         _require_compose_path(compose_path)
         self.fencing.check_stack(migration_id, compose_path, project_name)
-        return self.stacks.start(compose_path, project_name, timeout)
+        with self.fencing.stack_lock(compose_path, project_name):
+            return self.stacks.start(compose_path, project_name, timeout)
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
         return self.stacks.check_deploy(request)
