@@ -6,7 +6,10 @@ the interrupted deploy had created (it was journaled, never committed). An order
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -122,3 +125,15 @@ def test_an_orderly_stop_ends_the_compose_child_instead_of_waiting_for_it(
     assert gone(compose)
     assert "ended child processes" in agent.log()
     pending.exception()
+
+
+def test_the_agent_refuses_to_start_without_setpriv(tmp_path: Path) -> None:
+    """Without setpriv its children would get no death signal: it says so and exits 1."""
+    bare = tmp_path / "bin"  # a PATH holding no setpriv
+    bare.mkdir()
+    env = {**os.environ, "PATH": str(bare)}
+    argv = [sys.executable, "-m", "stackferry.agent", "--insecure", "--listen", "127.0.0.1:0"]
+    argv += ["--storage-backend", "directory", "--state-dir", str(tmp_path / "state")]
+    ended = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert ended.returncode == 1, ended.stderr
+    assert "setpriv" in ended.stderr

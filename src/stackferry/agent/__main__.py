@@ -47,6 +47,7 @@ def main(
     configure_logging(config.log_format, config.log_level)
     start_metrics_server(config.metrics_listen)
     try:
+        agent_exec.require_death_signal()
         service = make_service(config)
         taken_down = service.cleanup.reconcile()
     except AgentError as exc:

@@ -30,12 +30,21 @@ from dataclasses import dataclass
 
 import structlog
 
-from stackferry.agent.errors import CommandFailed, DeadlineExceeded, NotFound
+from stackferry.agent.errors import CommandFailed, DeadlineExceeded, FailedPrecondition, NotFound
 
 log = structlog.get_logger(__name__)
 
-# util-linux is essential on Debian; without it children still get their own group.
+# util-linux is essential on Debian; the agent refuses to start without it
+# (require_death_signal), since its children would outlive a killed agent.
 SETPRIV = shutil.which("setpriv")
+
+
+def require_death_signal() -> None:
+    if SETPRIV is None:
+        raise FailedPrecondition(
+            "setpriv (util-linux) is not on PATH: without it the agent's children (rsync, "
+            "zfs, docker) would keep running after a killed agent; install util-linux"
+        )
 
 
 def _with_death_signal(argv: list[str], env: Mapping[str, str] | None) -> list[str]:
