@@ -107,6 +107,11 @@ def test_shared_anonymous_and_foreign_volumes_are_refused_and_excludes_win() -> 
     assert "also used by other" in found[0][2]
     assert "anonymous volume" in found[1][0] and "--exclude db:/scratch" in found[1][2]
     assert "'nfs-driver' has no mover" in found[2][2]
+    # A plugin's volume that exists but is not mounted has no Mountpoint: still its driver's.
+    unmounted = volume("remote", "/r", volume_driver="nfs-driver", volume_mountpoint="")
+    assert movers([unmounted])[0][1:] == (Mover.REFUSED, "volume driver 'nfs-driver' has no mover")
+    never_made = volume("later", "/l", volume_driver="", volume_mountpoint="")
+    assert movers([never_made])[0][1] is Mover.NOTHING
     excluded = movers([shared, anonymous, nfs], excludes=("shared", "db:/scratch", "remote"))
     assert [mover for _, mover, _ in excluded] == [Mover.EXCLUDED] * 3
     assert movers([ON_ZFS], excludes=("/tank/app/html",))[0][1] is Mover.EXCLUDED

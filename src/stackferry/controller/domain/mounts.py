@@ -97,10 +97,14 @@ def _volume_mover(m: MountInfo) -> tuple[Mover, str]:
         )
     if m.resolved_source:  # a local volume bound to a host directory
         return _path_mover(m, f"the device of volume {m.volume}")
-    if not m.volume_mountpoint:
-        return Mover.NOTHING, f"the engine has no volume {m.volume} yet"
+    # The driver first: a plugin's volume may exist without a Mountpoint until mounted, and
+    # must not stay behind as "nothing to move". No driver: the engine has no such volume.
     if m.volume_driver not in ("", "local"):
         return Mover.REFUSED, f"volume driver {m.volume_driver!r} has no mover"
+    if not m.volume_mountpoint and m.volume_driver:
+        return Mover.REFUSED, f"volume {m.volume} exists but the engine names no Mountpoint"
+    if not m.volume_mountpoint:
+        return Mover.NOTHING, f"the engine has no volume {m.volume} yet"
     mounted = m.volume_options.get("type", "none")
     if mounted == "tmpfs":
         return Mover.NOTHING, "a tmpfs volume: nothing to move"
