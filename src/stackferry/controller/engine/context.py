@@ -83,6 +83,16 @@ class Interruption:
                 self._calls.remove(call)
 
 
+class HeldClaims:
+    """The sides ("source", "target") whose claims the running step holds: the driver's lease
+    renewer renews them (engine/claims.py); a release drops its side first, under the lock, so
+    that no renewal takes it again after the release."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sides: set[str] = set()
+
+
 class StepContext:
     """One step's view of its migration. `migration` is the driver's working copy: the step
     changes it in place and `save()` stores it (under the lease) without a transition."""
@@ -108,6 +118,7 @@ class StepContext:
         self._store = store
         self._lease_owner = lease_owner
         self._notify = notify
+        self.claims = HeldClaims()
 
     def log(
         self, message: str, step: str = "", bytes_done: int = 0, bytes_expected: int = 0

@@ -10,14 +10,17 @@ and follows the undo action the cancel owes.
 
 The agents are dialled bound to the migration's id, and the forward steps hold the
 migration's claims on both (engine/claims.py): another migration, from this controller or
-any other, cannot touch the stack or its target meanwhile.
+any other, cannot touch the stack or its target meanwhile. The lease renewer also renews
+the running step's claims, so they last however long a step takes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
+from collections.abc import Iterator
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -66,6 +69,9 @@ class Driver:
         self.timings = timings or EngineTimings()
         self._interruption = Interruption()
         self._stopping = threading.Event()
+        self._step_lock = threading.Lock()
+        self._step: StepContext | None = None
+        self._claims_renewed = 0.0
 
     # -- control from other threads --------------------------------------------------------
 
@@ -142,6 +148,18 @@ class Driver:
                 log.info("re-read after a cancel", state=migration.state.value)
         log.info("driver done", state=migration.state.value)
 
+    @contextlib.contextmanager
+    def _running(self, migration: Migration) -> Iterator[StepContext]:
+        """The context of the step that runs now: the lease renewer renews its claims."""
+        ctx = self.step_context(migration)
+        with self._step_lock:
+            self._step, self._claims_renewed = ctx, self.retry.clock.now()
+        try:
+            yield ctx
+        finally:
+            with self._step_lock:
+                self._step = None
+
     def _renew(self, migration_id: str) -> None:
         while not self._stopping.wait(self.lease_ttl / 3):
             try:
@@ -152,6 +170,17 @@ class Driver:
                 return
             except Exception as exc:  # a database blip: the next round retries before expiry
                 log.warning("lease renewal failed", error=str(exc), exc_info=True)
+            self._renew_claims()
+
+    def _renew_claims(self) -> None:
+        """Every third of the claims' TTL while the driver holds the lease, the claims of the
+        running step (a long send or undo step must not outlive them)."""
+        with self._step_lock:
+            ctx, now = self._step, self.retry.clock.now()
+            if ctx is None or now - self._claims_renewed < claims.CLAIM_TTL_SECONDS / 3:
+                return
+            self._claims_renewed = now
+        claims.renew(ctx)
 
     def _run(self, action: Action, migration: Migration) -> tuple[MigrationEvent, str]:
         """Runs the step on `migration` (changed in place): the event it ends with, and why it
@@ -167,10 +196,11 @@ class Driver:
             )
             started = time.monotonic()
             try:
-                with metrics.timed_step(action.value):
-                    ctx = self.step_context(migration)
+                with metrics.timed_step(action.value), self._running(migration) as ctx:
                     if action in claims.HELD_DURING:
                         claims.hold(ctx)
+                    elif action in claims.UNDO:
+                        claims.adopt(ctx)
                     STEPS[action](ctx)
                 seconds = round(time.monotonic() - started, 3)
                 bytes_done = migration.step(action).bytes_done

@@ -33,15 +33,17 @@ def _name_the_holder(ctx: StepContext) -> None:
     """A failed report may be another migration at work (its datasets already exist on the
     target): its claim names it, which the report cannot. StepFailed naming the holder if the
     agents refuse the claims, else they are dropped again (an agent that does not answer is in
-    the report already)."""
+    the report already). Whatever happens, they are released again, and they are taken for
+    PROBE_TTL_SECONDS only, so that one whose release failed lapses soon."""
     try:
-        claims.take(ctx)
+        claims.take(ctx, claims.PROBE_TTL_SECONDS)
     except StepFailed:
         raise
     except ControllerError:
         return
-    claims.release_source(ctx)
-    claims.release_target(ctx)
+    finally:
+        claims.release_source(ctx)
+        claims.release_target(ctx)
 
 
 def snapshot(ctx: StepContext, phase: int = 1) -> None:

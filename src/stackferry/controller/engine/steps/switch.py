@@ -115,7 +115,7 @@ def commit(ctx: StepContext) -> None:
     is followed instead (Interrupted): once committed, the target's discard keeps the deploy.
     """
     ctx.check_cancel()
-    if not ctx.target.release(committed=True).deploy_live:
+    if not claims.commit_target(ctx).deploy_live:
         raise StepFailed(
             "the target agent no longer has the deploy (it restarted before the commit "
             "and removed it)"

@@ -36,7 +36,11 @@ def rollback(ctx: StepContext) -> None:
     m = ctx.migration
     keep = m.spec.options.keep_target_on_failure
     if _maybe_deployed(m):
-        _fence_target(ctx, keep)
+        try:
+            _fence_target(ctx, keep)
+        except TargetUnknown:
+            claims.park(ctx)
+            raise
         ctx.source.start_stack(m.project_name, m.spec.compose_path)
     else:
         # Nothing can run on the target: the source serves first, the target is cleaned
