@@ -48,6 +48,7 @@ from stackferry.hostapi import (
 
 DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
 DEFAULT_WAIT_SECONDS = 120
+DOWN_AFTER_FAILURE = 120  # seconds for the compose down that undoes a failed deploy
 LOG_LINES = 50
 ERROR_LINES = 20  # compose v1 ends a failure with a Python traceback
 _COMPOSE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$")
@@ -297,7 +298,9 @@ class StackService:
         failing: Sequence[ContainerInfo]
         up_started = time.monotonic()
         try:
-            self.runtime.compose_up(project, compose_file, timeout + 60)
+            # One bound for up and the wait together: the controller's deadline exceeds it
+            # (wait_timeout + the compose down of a failed deploy, DOWN_AFTER_FAILURE).
+            self.runtime.compose_up(project, compose_file, timeout)
         except (CommandFailed, DeadlineExceeded) as exc:
             output = getattr(exc, "stderr", "") or str(exc)
             error = "compose up failed: " + "\n".join(output.splitlines()[-ERROR_LINES:])
@@ -308,7 +311,8 @@ class StackService:
             active = load_stack_project(target.compose_path, project).model.services
             services = [s.name for s in active]
             up_seconds = time.monotonic() - up_started
-            waited = wait_until_ready(self.runtime, project, services, timeout)
+            left = max(1.0, timeout - up_seconds)
+            waited = wait_until_ready(self.runtime, project, services, left)
             if waited.ok:
                 return DeployResult(
                     True,
@@ -322,7 +326,7 @@ class StackService:
         logs = {c.name: self.runtime.container_logs(c.id, LOG_LINES) for c in failing}
         statuses = self.status(target.compose)
         if not already_running:
-            self.runtime.compose_down(project, compose_file, 120)
+            self.runtime.compose_down(project, compose_file, DOWN_AFTER_FAILURE)
         return DeployResult(False, statuses, compose_file, error, logs)
 
 
