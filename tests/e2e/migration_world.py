@@ -302,9 +302,11 @@ def launch_controller(
     lease_seconds: float = 3,
     timeout: float = 30,
     extra: tuple[str, ...] = (),
+    insecure: bool = True,
 ) -> ControllerProcess:
     """`python -m stackferry.controller` on a free loopback port, its state in state_dir
-    (SQLite), with `extra` command-line flags."""
+    (SQLite), with `extra` command-line flags (plaintext unless insecure=False: then `extra`
+    names the TLS files)."""
     ready = log_path.with_suffix(".ready")
     ready.unlink(missing_ok=True)
     argv = [
@@ -313,7 +315,7 @@ def launch_controller(
         "stackferry.controller",
         "--listen",
         "127.0.0.1:0",
-        "--insecure",
+        *(["--insecure"] if insecure else []),
         "--state-dir",
         str(state_dir),
         "--lease-seconds",
