@@ -128,7 +128,7 @@ def build_world(
             for _ in range(data_mib):
                 blob.write(os.urandom(1 << 20))
     (stack_dir / "docker-compose.yml").write_text(compose_text(data_dir, healthy_after))
-    target_base = tmp_path / "hostb"
+    target_base = tmp_path / f"hostb-{project}"  # one test may build several worlds
     target_base.mkdir()
     common = ["--insecure", "--allowed-path-root", str(tmp_path)]
     source = start_agent(
