@@ -5,6 +5,7 @@ any response body against the controller's own /api/v1/openapi.json."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,24 +63,38 @@ def launch_http_controller(
 
 
 class Schema:
-    """Validates response bodies against one component of the served OpenAPI document."""
+    """Validates bodies against the served OpenAPI document: a response against what the
+    document says its operation answers with that status, an SSE entry against a component."""
 
     def __init__(self, client: httpx.Client) -> None:
         self.document = client.get(OPENAPI).raise_for_status().json()
 
-    def check(self, component: str, body: Any) -> Any:
-        schema = {
-            "$ref": f"#/components/schemas/{component}",
-            "components": self.document["components"],
-        }
-        jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
+    def _validate(self, schema: dict[str, Any], body: Any) -> Any:
+        whole = {**schema, "components": self.document["components"]}
+        jsonschema.validate(body, whole, cls=jsonschema.Draft202012Validator)
         return body
 
-    def response(self, method: str, path: str, status: int) -> str:
-        """The component the document names for that status of that operation."""
-        operation = self.document["paths"][path][method.lower()]
-        content = operation["responses"][str(status)]["content"]["application/json"]
-        return str(content["schema"]["$ref"].rsplit("/", 1)[1])
+    def check(self, component: str, body: Any) -> Any:
+        return self._validate({"$ref": f"#/components/schemas/{component}"}, body)
+
+    def reply(self, response: httpx.Response) -> Any:
+        """The JSON body of `response`, valid for what the document says its operation (path
+        and method) answers with its status."""
+        operation = self._operation(response.request.method.lower(), response.request.url.path)
+        documented = operation["responses"].get(str(response.status_code))
+        assert documented is not None, f"undocumented {response.status_code}: {response.text}"
+        schema = documented["content"]["application/json"]["schema"]
+        return self._validate(schema, response.json())
+
+    def _operation(self, method: str, path: str) -> dict[str, Any]:
+        paths = self.document["paths"]
+        if method in paths.get(path, {}):  # a literal path wins over a template
+            return dict(paths[path][method])
+        for template, operations in paths.items():
+            pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template))
+            if method in operations and re.fullmatch(pattern, path):
+                return dict(operations[method])
+        raise AssertionError(f"the document has no {method.upper()} {path}")
 
 
 def sse_events(

@@ -67,7 +67,7 @@ def poll_status(
     while True:
         response = client.get(f"{API}/{migration_id}/status")
         assert response.status_code == 200, response.text
-        seen.append(schema.check("Status", response.json()))
+        seen.append(schema.reply(response))
         if reached(seen[-1]):
             return seen
         assert seen[-1]["status"] not in ENDED, f"{seen[-1]['status']}: {seen[-1]['error']}"
@@ -79,7 +79,7 @@ def assert_error(
     response: httpx.Response, status: int, code: str, schema: Schema
 ) -> dict[str, Any]:
     assert response.status_code == status, response.text
-    body = schema.check("Error", response.json())
+    body = schema.reply(response)
     assert body["code"] == code, body
     assert body["message"], body
     return body
@@ -103,7 +103,7 @@ def test_the_specifications_create_body_migrates_the_stack(
         schema = Schema(client)
         created = client.post(API, json=spec_body(world))
         assert created.status_code == 201, created.text
-        migration = schema.check("Migration", created.json())
+        migration = schema.reply(created)
         # The defaults of the controller's config fill what the spec's body leaves out.
         assert migration["spec"]["source_agent"] == world.source.address
         assert migration["spec"]["target_dataset"] == world.target_dataset
@@ -121,7 +121,7 @@ def test_the_specifications_create_body_migrates_the_stack(
 
         started = client.post(f"{API}/{migration_id}/start")
         assert started.status_code == 200, started.text
-        assert schema.check("Migration", started.json())["status"] != "PENDING"
+        assert schema.reply(started)["status"] != "PENDING"
         statuses = poll_status(client, schema, migration_id, lambda s: s["status"] == "COMPLETED")
         reader.join(timeout=60)
         assert not reader.is_alive()
@@ -150,13 +150,11 @@ def test_the_specifications_create_body_migrates_the_stack(
         assert [int(i) for i, kind, _ in resumed if kind == "migration"] == ids[5:]
 
         # Details, list with its filter, then the wrong-state errors of an ended migration.
-        details = schema.check("Migration", client.get(f"{API}/{migration_id}").json())
+        details = schema.reply(client.get(f"{API}/{migration_id}"))
         assert details["status"] == "COMPLETED" and details["bytes_transferred"] > 0
-        completed = schema.check(
-            "MigrationPage", client.get(API, params={"state": "COMPLETED"}).json()
-        )
+        completed = schema.reply(client.get(API, params={"state": "COMPLETED"}))
         assert [m["id"] for m in completed["migrations"]] == [migration_id]
-        failed = schema.check("MigrationPage", client.get(API, params={"state": "failed"}).json())
+        failed = schema.reply(client.get(API, params={"state": "failed"}))
         assert failed["migrations"] == []
         assert_error(client.post(f"{API}/{migration_id}/start"), 409, "failed_precondition", schema)
         assert_error(
@@ -207,12 +205,10 @@ def test_bad_requests_get_their_status_codes(
         assert_error(client.post(f"{API}/plan", json=nowhere), 503, "unavailable", schema)
 
         # Validate and plan of the real stack answer with every check and the plan.
-        report = schema.check(
-            "ValidationReport", client.post(f"{API}/validate", json=spec_body(world)).json()
-        )
+        report = schema.reply(client.post(f"{API}/validate", json=spec_body(world)))
         assert report["ok"], report
         assert {"agents_reachable", "compose_parses"} <= {c["name"] for c in report["checks"]}
-        plan = schema.check("Plan", client.post(f"{API}/plan", json=spec_body(world)).json())
+        plan = schema.reply(client.post(f"{API}/plan", json=spec_body(world)))
         assert [d["source_dataset"] for d in plan["datasets"]] == [world.dataset]
         assert str(world.target_base) in plan["compose_diff"]
 
@@ -255,7 +251,7 @@ def test_cancel_after_the_source_stopped_brings_it_back(
         )
 
         assert_error(client.delete(f"{API}/{migration_id}"), 409, "failed_precondition", schema)
-        first = schema.check("MigrationPage", client.get(API, params={"page_size": 1}).json())
+        first = schema.reply(client.get(API, params={"page_size": 1}))
         assert len(first["migrations"]) == 1 and first["next_page_token"]
         second = client.get(API, params={"page_size": 1, "page_token": first["next_page_token"]})
         ids = {first["migrations"][0]["id"], second.json()["migrations"][0]["id"]}
@@ -265,7 +261,7 @@ def test_cancel_after_the_source_stopped_brings_it_back(
 
         cancelled = client.post(f"{API}/{migration_id}/cancel")
         assert cancelled.status_code == 200, cancelled.text
-        assert schema.check("Migration", cancelled.json())["status"] in ("CANCELLING", "CANCELLED")
+        assert schema.reply(cancelled)["status"] in ("CANCELLING", "CANCELLED")
         poll_status(client, schema, migration_id, lambda s: s["status"] == "CANCELLED")
         assert len(containers(world.docker_a, world.project, running_only=True)) == 1
         assert not containers(world.docker_b, world.project, running_only=True)
