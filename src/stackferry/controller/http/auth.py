@@ -21,10 +21,13 @@ from stackferry.controller.http import shapes
 
 COOKIE = "stackferry_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# Inline styles: the page is shown before the browser may fetch anything else.
 LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>stackferry: sign in</title>
-<link rel="stylesheet" href="/static/style.css"></head>
-<body><main class="login"><h1>stackferry</h1>
+<style>body{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d2330}
+main{max-width:24em;margin:4em auto}form{display:flex;flex-direction:column;gap:.6em}
+input,button{padding:.4em;font-size:1em}</style></head>
+<body><main><h1>stackferry</h1>
 <p>This controller asks for its API token (the file named by <code>http_token_file</code>).</p>
 <form method="post" action="/login">
 <label>Token <input id="token" name="token" type="password" autocomplete="off" required></label>

@@ -7,14 +7,18 @@ Last-Event-ID and gets only what came after. When the migration has ended the st
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator
 
-import anyio.to_thread
+import structlog
 
-from stackferry.controller.domain.model import Event
 from stackferry.controller.http import convert
 from stackferry.controller.service import ControllerService
+
+log = structlog.get_logger(__name__)
 
 
 def sse(event_id: int | None, kind: str, data: str) -> str:
@@ -25,26 +29,38 @@ def sse(event_id: int | None, kind: str, data: str) -> str:
 async def event_stream(
     service: ControllerService, migration_id: str, after_id: int
 ) -> AsyncIterator[str]:
-    """The SSE text of every event after `after_id`, live. The store is read in a worker
-    thread; when the client goes away the stop flag ends that thread's wait."""
+    """The SSE text of every event after `after_id`, live.
+
+    A thread of its own follows the store (ControllerService.watch blocks between events)
+    and hands each message to the event loop, so open streams never hold the threads the
+    API's handlers run in; when the client goes away the stop flag ends that thread.
+    """
+    loop = asyncio.get_running_loop()
+    messages: asyncio.Queue[str | None] = asyncio.Queue()
     stop = threading.Event()
-    events = service.watch(migration_id, stop, after_id)
 
-    def following() -> tuple[Event, str] | None:
-        event = next(events, None)
-        if event is None:
-            return None
-        migration = service.get(migration_id)
-        progress = convert.status_to_json(service.status(migration_id), migration.steps)
-        return event, convert.event_to_json(event, progress).model_dump_json()
+    def hand_over(message: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody listens
+            loop.call_soon_threadsafe(messages.put_nowait, message)
 
+    def follow() -> None:
+        try:
+            for event in service.watch(migration_id, stop, after_id):
+                migration = service.get(migration_id)
+                progress = convert.status_to_json(service.status(migration_id), migration.steps)
+                data = convert.event_to_json(event, progress).model_dump_json()
+                hand_over(sse(event.id, "migration", data))
+            if not stop.is_set():
+                hand_over(sse(None, "end", '{"ended": true}'))
+        except Exception as exc:  # the client reconnects and resumes after its last event
+            log.warning("event stream failed", migration_id=migration_id, error=str(exc))
+            hand_over(sse(None, "stream_error", json.dumps({"message": str(exc)})))
+        finally:
+            hand_over(None)
+
+    threading.Thread(target=follow, name=f"events-{migration_id[:8]}", daemon=True).start()
     try:
-        while True:
-            found = await anyio.to_thread.run_sync(following, abandon_on_cancel=True)
-            if found is None:
-                break
-            event, data = found
-            yield sse(event.id, "migration", data)
-        yield sse(None, "end", '{"ended": true}')
+        while (message := await messages.get()) is not None:
+            yield message
     finally:
         stop.set()
