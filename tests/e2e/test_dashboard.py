@@ -207,10 +207,18 @@ def test_a_migration_from_the_form_to_completion_and_a_cancel_from_the_page(
     browser.find_element(By.CSS_SELECTOR, "header nav a[href='#/']").click()
     wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#migrations tbody tr")) == 2)
     listed = {
-        r.get_attribute("data-id"): r.find_elements(By.TAG_NAME, "td")[0].text
+        r.get_attribute("data-id"): [td.text for td in r.find_elements(By.TAG_NAME, "td")]
         for r in browser.find_elements(By.CSS_SELECTOR, "#migrations tbody tr")
     }
-    assert listed == {migration_id: "COMPLETED", cancelled_id: "CANCELLED"}
+    assert {i: cells[0] for i, cells in listed.items()} == {
+        migration_id: "COMPLETED",
+        cancelled_id: "CANCELLED",
+    }
+    state, stack, route, progress, downtime, _ = listed[migration_id]
+    assert stack == world.project
+    assert route == f"{world.source.address} → {world.target.address}"
+    assert progress.startswith("100.0 %") and downtime != "–"
+    assert listed[cancelled_id][1] == slow.project
     browser.find_element(By.CSS_SELECTOR, f"#migrations tr[data-id='{cancelled_id}']").click()
     wait(browser, lambda d: text(d, "m-state") == "CANCELLED")
     browser.find_element(By.ID, "delete").click()

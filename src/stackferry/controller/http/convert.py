@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from stackferry.controller.domain import model
 from stackferry.controller.domain.plan import Plan
-from stackferry.controller.domain.progress import MigrationStatus
+from stackferry.controller.domain.progress import MigrationStatus, status_of
 from stackferry.controller.domain.validation import ValidationReport
 from stackferry.controller.errors import InvalidArgument
 from stackferry.controller.http import shapes
@@ -134,6 +134,8 @@ def migration_to_json(migration: model.Migration) -> shapes.Migration:
         id=migration.id,
         name=migration.spec.name,
         status=migration.state.value,
+        # The percentage depends on the steps alone; the clock only moves rate and ETA.
+        progress_percentage=status_of(migration, migration.updated_at).progress_percent,
         spec=spec_to_json(migration.spec),
         project_name=migration.project_name,
         error=migration.error,

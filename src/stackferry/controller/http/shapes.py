@@ -74,6 +74,7 @@ class Migration(BaseModel):
     id: str
     name: str
     status: str  # the state, e.g. BULK_SENDING
+    progress_percentage: float
     spec: Spec
     project_name: str
     error: str

@@ -62,7 +62,8 @@ async function renderList() {
   body.replaceChildren();
   const now = Date.now() / 1000;
   for (const m of page.migrations) {
-    const progress = m.status === "COMPLETED" ? "100 %" : stepSummary(m);
+    const steps = m.steps.length ? ` · ${stepSummary(m)}` : "";
+    const progress = `${m.progress_percentage.toFixed(1)} %${steps}`;
     const tr = row(
       [m.status, m.project_name || m.name, `${m.spec.source_agent} → ${m.spec.target_host}`,
         progress, seconds(m.downtime_seconds), seconds(now - m.created_at)],
@@ -76,7 +77,7 @@ async function renderList() {
 
 function stepSummary(m) {
   const done = m.steps.filter((s) => s.status === "done").length;
-  return m.steps.length ? `${done}/${m.steps.length} steps` : "–";
+  return `${done}/${m.steps.length} steps`;
 }
 
 // -- the new-migration form ----------------------------------------------------------------
