@@ -121,3 +121,17 @@ def test_stopping_the_server_ends_open_streams(faces: Faces) -> None:
         assert ended.wait(15)
         reader.join()
         wait_until_no_stream_threads()
+
+
+def test_every_error_has_the_apis_error_shape(faces: Faces) -> None:
+    with httpx.Client(base_url=faces.http.url) as client:
+        unknown = client.get("/api/v1/nothing")
+        assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+        wrong_method = client.put(API)
+        assert wrong_method.status_code == 405
+        assert wrong_method.json()["code"] == "method_not_allowed"
+        paging = client.get(API, params={"page_size": 0})
+        assert paging.status_code == 422 and paging.json()["field"] == "page_size"
+        bad_token = client.get(API, params={"page_token": "not-a-token"})
+        assert bad_token.status_code == 422, bad_token.text
+        assert bad_token.json()["code"] == "invalid_argument"

@@ -48,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         owner=service.owner_id,
         pid=os.getpid(),
     )
-    http = HttpServer(config, service) if config.http_listen is not None else None
+    try:
+        http = HttpServer(config, service) if config.http_listen is not None else None
+    except (OSError, ValueError) as exc:  # port taken, token file missing or empty
+        print(f"stackferry-controller: http_listen {config.http_listen}: {exc}", file=sys.stderr)
+        server.stop()
+        service.shutdown()
+        return 2
     if http is not None:
         log.info("http api listening", url=http.url, token=bool(config.http_token_file))
     if config.ready_file:

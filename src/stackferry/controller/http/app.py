@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from stackferry.controller.errors import ControllerError
 from stackferry.controller.http import errors, shapes
@@ -39,6 +40,8 @@ def build_app(
     app.state.spec_defaults = defaults
     app.add_exception_handler(ControllerError, errors.controller_error)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
+    app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(Exception, errors.internal_error)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

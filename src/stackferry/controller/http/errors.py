@@ -12,6 +12,7 @@ import structlog
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from stackferry.controller.api.status import status_for
 from stackferry.controller.errors import ControllerError
@@ -58,7 +59,23 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
         return error_response(400, "bad_request", f"the body is not JSON: {first.get('msg')}")
-    where = [str(p) for p in first.get("loc", ()) if p != "body"]
+    where = [str(p) for p in first.get("loc", ())]
+    if where and where[0] in ("body", "query", "path", "header"):
+        where = where[1:]
     field = ".".join(where) or None
     message = f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg"))
     return error_response(422, "invalid_argument", message, field)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """An unknown path or a method a path does not have, in the API's error shape."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+    return error_response(
+        exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}"
+    )
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("http request crashed", method=request.method, path=request.url.path)
+    return error_response(500, "internal", f"the controller failed: {exc}")

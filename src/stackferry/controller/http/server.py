@@ -39,7 +39,11 @@ class HttpServer:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind((host, port))
+        try:
+            self.socket.bind((host, port))
+        except OSError:
+            self.socket.close()
+            raise
         tls: dict[str, object] = {}
         if not config.insecure:
             tls = {
@@ -73,7 +77,8 @@ class HttpServer:
         self.thread.start()
         while not self.server.started and self.thread.is_alive():
             time.sleep(0.02)
-        if not self.server.started:
+        if not self.server.started:  # uvicorn logged why (e.g. unreadable TLS files)
+            self.socket.close()
             raise OSError(f"the HTTP API did not start on {config.http_listen}")
 
     def stop(self) -> None:
