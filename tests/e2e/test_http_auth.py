@@ -52,7 +52,9 @@ def test_the_login_cookie_lets_a_browser_in(token_controller: HttpController) ->
         assert "samesite=strict" in login.headers["set-cookie"].lower()
         # The client keeps the cookie, as a browser does.
         assert client.get(API).status_code == 200
-        assert client.get("/").status_code == 200
+        page = client.get("/")
+        assert page.status_code == 200
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
 def test_a_cross_site_request_may_not_change_state(token_controller: HttpController) -> None:

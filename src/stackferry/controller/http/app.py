@@ -20,6 +20,11 @@ from stackferry.controller.http.routes import router
 from stackferry.controller.service import ControllerService
 
 STATIC = Path(__file__).with_name("static")
+# The dashboard loads only its own files, and no other site may frame it (its cancel button).
+DASHBOARD_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+}
 OPENAPI_URL = "/api/v1/openapi.json"
 
 
@@ -47,7 +52,7 @@ def build_app(
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        return FileResponse(STATIC / "index.html", headers=DASHBOARD_HEADERS)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
