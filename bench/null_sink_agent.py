@@ -32,6 +32,7 @@ class NullSinkBackend(DirectoryBackend):
         allow_overwrite: bool,
         resumable: bool = False,
         resume: bool = False,
+        migration_id: str = "",
     ) -> ByteSink:
         self.check_receive(target, base_guid, allow_overwrite, resume)
         discard = proc.spawn(["cat"], stdin=True)  # stdout is /dev/null

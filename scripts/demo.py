@@ -2,7 +2,8 @@
 
 Runs as root after scripts/start-services.sh (zfs-fuse and the two Docker engines). Under
 /var/tmp/stackferry-demo it makes two file-backed zfs-fuse pools, starts a sample stack on
-engine A (a writer that keeps appending to a file and a web server, both on a ZFS dataset),
+engine A (a writer that keeps appending to a file and a web server, both on a ZFS dataset,
+and a db keeping its data in a named volume),
 starts one agent per engine on loopback, runs `stackferry migrate` with its live progress, and
 shows the stack now running on engine B, reading its data through the container there.
 
@@ -53,7 +54,20 @@ services:
     stop_signal: SIGKILL
     volumes:
       - {data}:/data:ro
+  db:
+    image: {image}
+    command:
+      - sh
+      - -c
+      - "trap 'exit 0' TERM; [ -f /var/lib/db/orders.db ] || echo '{order}' > /var/lib/db/orders.db;
+        while true; do date >> /var/lib/db/journal.txt; sleep 0.1; done"
+    volumes:
+      - orders:/var/lib/db  # a named volume, off ZFS: the file mover takes it
+volumes:
+  orders: {{}}
 """
+ORDER = "order 1: three apples, kept in a named volume"
+VOLUME = f"{PROJECT}_orders"
 
 
 def say(text: str) -> None:
@@ -77,6 +91,7 @@ def remove_project(docker_host: str) -> None:
     networks = run("docker", "-H", docker_host, "network", "ls", "-q", "--filter", label).split()
     if networks:
         run("docker", "-H", docker_host, "network", "rm", *networks)
+    run("docker", "-H", docker_host, "volume", "rm", "-f", VOLUME)
 
 
 def stop_previous_agents() -> None:
@@ -126,7 +141,7 @@ def start_stack() -> Path:
         for _ in range(64):
             blob.write(os.urandom(1 << 20))
     compose = stack_dir / "docker-compose.yml"
-    compose.write_text(COMPOSE.format(image=IMAGE, data=data))
+    compose.write_text(COMPOSE.format(image=IMAGE, data=data, order=ORDER))
     run(
         "docker-compose",
         "-p",
@@ -191,6 +206,15 @@ def show_result(code: int) -> None:
         print(run("docker", "-H", DOCKER_B, "exec", writer[0], "cat", "/data/index.html"), end="")
         lines = run("docker", "-H", DOCKER_B, "exec", writer[0], "wc", "-l", "/data/log.txt")
         print(f"log.txt on B: {lines.split()[0]} lines, still growing (the writer runs on B now)")
+    say(f"reading the named volume {VOLUME} through the db container on host B")
+    db = run("docker", "-H", DOCKER_B, "ps", "-q", "--filter", label, "--filter",
+             "label=com.docker.compose.service=db").split()  # fmt: skip
+    order = (
+        run("docker", "-H", DOCKER_B, "exec", db[0], "cat", "/var/lib/db/orders.db") if db else ""
+    )
+    if order.strip() != ORDER:
+        sys.exit(f"demo: the named volume did not arrive on host B (orders.db: {order!r})")
+    print(order, end="")
 
 
 def dashboard_demo(compose: Path, address_a: str, address_b: str) -> int:
@@ -228,8 +252,10 @@ def main() -> int:
             *("--target-dataset", f"{POOL_B}/migrated", "--target-base", str(BASE / "host-b")),
             *("--project-name", PROJECT, "--insecure"),
         ]
-        print("$ " + " ".join(argv), flush=True)
         env = {**os.environ, "STACKFERRY_STATE_DIR": str(BASE / "controller-state")}
+        say("stackferry plan: every mount and how it moves")
+        subprocess.run([argv[0], "plan", *argv[2:]], env=env, check=False)
+        print("$ " + " ".join(argv), flush=True)
         code = subprocess.run(argv, env=env, check=False).returncode
         show_result(code)
     finally:

@@ -30,6 +30,7 @@ class AgentInfo:
     compose_version: str = ""
     allowed_dataset_roots: tuple[str, ...] = ()
     allowed_path_roots: tuple[str, ...] = ()
+    rsync_version: str = ""  # "" when rsync is not installed: no file mover on this host
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,10 @@ class ServiceInfo:
 
 @dataclass(frozen=True)
 class MountInfo:
-    """One bind mount of the stack: host path `source`, and the dataset that holds it if any."""
+    """One mount of the stack, as the source agent found it in the compose file and in the
+    running containers' Mounts: a bind's host path `source` (`resolved_source` after realpath),
+    a volume's engine facts, and the dataset that holds the data if any. The controller's plan
+    gives each a mover (controller/domain/mounts.py)."""
 
     service: str
     source: str
@@ -162,6 +166,23 @@ class MountInfo:
     on_zfs: bool = False
     dataset: str = ""
     dataset_mountpoint: str = ""
+    type: str = "bind"  # bind, volume, tmpfs, or another type compose / the engine names
+    resolved_source: str = ""
+    outside_roots: bool = False
+    source_kind: str = ""  # dir, file, missing, other
+    volume: str = ""  # the engine's name
+    volume_key: str = ""  # the top-level compose key
+    volume_driver: str = ""
+    volume_options: dict[str, str] = field(default_factory=dict)
+    volume_labels: dict[str, str] = field(default_factory=dict)
+    external: bool = False
+    volume_mountpoint: str = ""  # "" when the engine has no such volume yet
+    shared_with: tuple[str, ...] = ()  # other compose projects whose containers use it
+    seen_in: str = "compose"  # compose, container, compose+container
+    size_bytes: int = 0
+    read_only: bool = False
+    location: str = ""  # services.web.volumes[1], or the container for one compose lacks
+    anonymous: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,6 +219,7 @@ class DeployRequest:
     mounts: tuple[tuple[str, str], ...] = ()  # (dataset, mountpoint), mounted before compose up
     wait_timeout_seconds: int = 0
     compose_filename: str = ""
+    migration_id: str = ""  # journaled; what the deploy writes carries it
 
 
 @dataclass(frozen=True)
@@ -257,3 +279,110 @@ class ZfsTransfer:
     bandwidth_limit: int = 0
     resumable: bool = False  # receive -s: a cut stream leaves a resume token on the target
     resume_token: str = ""  # continues the target's partial receive (send -t)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one migration reserves on an agent: the project it stops and starts (source) or the
+    datasets, directories and volumes it writes (target). Another migration's mutating call on
+    any of them is refused until the claim is released or expires."""
+
+    role: str  # "source" | "target"
+    project_name: str
+    compose_path: str = ""
+    datasets: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # directories the migration writes (compose dir, file targets)
+    volumes: tuple[str, ...] = ()  # docker volume names
+    ttl_seconds: int = 0  # 0: the agent's default (900 s); a repeated claim renews
+
+
+@dataclass(frozen=True)
+class ClaimGrant:
+    migration_id: str
+    expires_unix: int
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """deploy_live: False when the migration's journaled deploy is no longer in place (the
+    agent's restart reconcile removed it), so the migration must not be reported a success."""
+
+    deploy_live: bool
+
+
+@dataclass(frozen=True)
+class DiscardResult:
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]  # "NAME: reason"
+
+
+@dataclass(frozen=True)
+class FileTree:
+    """A tree of files on one host, moved by the file mover (rsync's protocol between the
+    agents): a directory, checked against the agent's path roots, or a Docker named volume,
+    whose Mountpoint the engine reports. Exactly one of the two is set."""
+
+    path: str = ""
+    volume: str = ""
+
+    def describe(self) -> str:
+        return f"volume {self.volume}" if self.volume else f"directory {self.path}"
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """What a named volume is created with on the target: the source's own values, compose's
+    labels (com.docker.compose.project / .volume) included, so that compose adopts it."""
+
+    name: str
+    driver: str = "local"
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VolumeUser:
+    """A container (running or not) that mounts a volume."""
+
+    container: str
+    project: str = ""  # its com.docker.compose.project label, "" if none
+    service: str = ""
+    running: bool = False
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    exists: bool
+    driver: str = ""
+    driver_opts: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    mountpoint: str = ""
+    empty: bool = True  # nothing under the mountpoint
+    size_bytes: int = 0  # the regular files' sizes under the mountpoint, summed
+    used_by: tuple[VolumeUser, ...] = ()
+
+    def spec(self) -> VolumeSpec:
+        return VolumeSpec(self.name, self.driver, dict(self.driver_opts), dict(self.labels))
+
+
+@dataclass(frozen=True)
+class FileTransfer:
+    """One pass of the file mover: `source` on the sending agent becomes `target` on the peer.
+    A later pass of the same pair sends only the difference."""
+
+    source: FileTree
+    target: FileTree
+    bandwidth_limit: int = 0
+    allow_overwrite: bool = False  # sync into a non-empty target this migration did not create
+    checksum: bool = False  # compare file contents (rsync --checksum), not size and mtime
+
+
+@dataclass(frozen=True)
+class FileManifest:
+    """A tree summed up: equal digests mean equal trees (paths, types, modes, numeric owners,
+    sizes, mtimes, link targets, hardlink groups, contents, xattrs and ACLs)."""
+
+    digest: str  # "xxh3-128:<hexdigest>"
+    files: int  # entries, the root included
+    bytes: int  # the regular files' sizes, summed

@@ -20,10 +20,13 @@ from stackferry.controller.domain.model import (
     DatasetPlan,
     Event,
     EventKind,
+    FileMove,
     Migration,
     MigrationOptions,
     MigrationSpec,
     MigrationState,
+    MountEntry,
+    Mover,
     PathMapping,
     SnapshotRecord,
     Step,
@@ -92,7 +95,27 @@ def test_create_and_get_round_trip_every_field(store: MigrationStore) -> None:
     migration = a_migration()
     migration.compose_text = "services:\n  web:\n    image: local/busybox:1\n"
     migration.env_text = "DATA=/srv/app/data\n"
-    migration.datasets = [DatasetPlan("src/app", "/srv/app", "tank/stacks/app", "/tank/x", 42)]
+    migration.datasets = [DatasetPlan("src/app", "/srv/app", "tank/stacks/app", "/tank/x", 42, 40)]
+    options = dataclasses.replace(
+        migration.spec.options, excludes=("cache", "/srv/app/tmp"), allow_overwrite=True
+    )
+    migration.spec = dataclasses.replace(migration.spec, options=options)
+    migration.files = [
+        FileMove("/srv/plain", source_path="/srv/plain", target_path="/b/plain", bytes_moved=9),
+        FileMove(
+            "volume app_db",
+            source_volume="app_db",
+            target_volume="app_db",
+            volume_driver="local",
+            volume_options={"type": "tmpfs"},
+            volume_labels={"com.docker.compose.project": "app"},
+            estimated_bytes=20,
+        ),
+    ]
+    migration.mounts = [
+        MountEntry("db", "/var/lib/db", "volume app_db", Mover.FILES, "a named volume", 20),
+        MountEntry("web", "/cache", "volume app_cache", Mover.EXCLUDED, "excluded"),
+    ]
     migration.snapshots = [SnapshotRecord("source", "src/app", "sf-1", "123456789", 1.5)]
     migration.step("validate").state = StepState.DONE
     migration.step("snapshot").bytes_expected = 7
@@ -419,7 +442,7 @@ def test_the_store_satisfies_the_protocol(store: SqlMigrationStore) -> None:
 
 def test_the_schema_is_versioned_by_alembic(store: SqlMigrationStore) -> None:
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
 
 
 def test_a_database_of_the_first_schema_is_upgraded_in_place(store_url: str) -> None:
@@ -440,7 +463,13 @@ def test_a_database_of_the_first_schema_is_upgraded_in_place(store_url: str) -> 
             command.upgrade(config, "0001")
             for m in (running, failed):
                 values = rows.migration_values(m)
-                values["spec"] = {**values["spec"], "transfer_method": "zfs_send"}
+                del values["waiting"]  # a column of 0003
+                del values["files"], values["mounts"]  # columns of 0004
+                options = dict(values["spec"]["options"])
+                del options["keep_target_on_failure"]  # an option added later
+                del options["excludes"], options["allow_overwrite"]  # options of 0004's time
+                values["spec"] = {**values["spec"], "options": options}
+                values["spec"]["transfer_method"] = "zfs_send"
                 conn.execute(migrations.insert().values(**values, version=1))
             conn.execute(
                 old_events.insert().values(

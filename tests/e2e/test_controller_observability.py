@@ -30,6 +30,7 @@ from stackferry.controller.domain.model import (
     new_migration,
 )
 from stackferry.controller.engine.driver import Driver
+from stackferry.controller.engine.retry import RetryPolicy
 from stackferry.controller.planner import Planner
 from stackferry.controller.service import ControllerService
 from stackferry.controller.store.sql import SqlMigrationStore
@@ -96,7 +97,9 @@ def test_a_bulk_send_that_cannot_reach_the_agents_logs_its_error(
     migration.datasets = [DatasetPlan("src/web", "/srv/web", "dst/stacks/web", "/mnt/stacks/web")]
     store.save(migration, lease_owner="here")
     dialer = AgentDialer()
-    driver = Driver(store, dialer, Planner(dialer), "here", 30, lambda _event: None)
+    # A short window: the agents never come back, and retrying them is what is looked at.
+    retry = RetryPolicy(window_seconds=1.0, pause_seconds=0.2)
+    driver = Driver(store, dialer, Planner(dialer), "here", 30, lambda _event: None, retry)
     try:
         driver.drive(migration.id)
     finally:
@@ -106,6 +109,8 @@ def test_a_bulk_send_that_cannot_reach_the_agents_logs_its_error(
     assert all(e.get("migration_id") == migration.id for e in logs)
     retried = [e for e in logs if e["event"] == "agent unavailable, retrying"]
     assert retried and all(e["log_level"] == "warning" for e in retried)
+    waits = [e.message for e in store.list_events(migration.id) if "waiting for agent" in e.message]
+    assert waits and all(migration.spec.source_agent in w for w in waits), waits
     failed = {e["step"]: e for e in logs if e["event"] == "step failed"}
     # bulk_send, then the discard FAILING owes (the source is as unreachable).
     assert set(failed) == {"bulk_send", "discard"}

@@ -98,6 +98,13 @@ def test_running_stack_moves_with_every_line_written_before_the_stop(
     assert "progress" in events and events[-1] == EventKind.STATE.value
 
 
+def datasets_of(pool: str) -> list[str]:
+    listed = subprocess.run(
+        ["zfs", "list", "-H", "-o", "name", "-r", pool], capture_output=True, text=True, check=True
+    )
+    return listed.stdout.split()
+
+
 def test_target_compose_dir_taken_during_the_copy_rolls_back(
     make_world: Callable[..., World], service: ControllerService
 ) -> None:
@@ -127,6 +134,10 @@ def test_target_compose_dir_taken_during_the_copy_rolls_back(
         time.sleep(0.1)
     assert not containers(world.docker_b, world.project, running_only=True)
     assert finished.downtime_seconds is not None and finished.downtime_seconds > 0
+    # What the migration received is discarded; the other project's files are not its own.
+    assert datasets_of(world.target_pool.name) == [world.target_pool.name]
+    assert (taken / "docker-compose.yml").exists()
+    assert not [s for s in snapshots_of(world.source_pool.name) if migration.id in s]
 
 
 def test_cancel_during_the_bulk_copy_leaves_the_source_serving(
@@ -148,6 +159,9 @@ def test_cancel_during_the_bulk_copy_leaves_the_source_serving(
     assert len(containers(world.docker_a, world.project, running_only=True)) == 1
     assert not containers(world.docker_b, world.project)
     assert not [s for s in snapshots_of(world.source_pool.name) if migration.id in s]
+    # The partial receive is gone from the target: a plain retry validates again.
+    assert datasets_of(world.target_pool.name) == [world.target_pool.name]
+    assert service.validate(spec_for(world)).ok
 
 
 def test_a_second_migration_of_the_same_stack_is_refused_while_one_runs(

@@ -196,6 +196,8 @@ def prop_value(state: State, name: str, prop: str) -> str | None:
         values["creation"] = str(snap["creation"])
         return values.get(prop, "-")
     ds = state.datasets[name]
+    if ":" in prop:
+        return str(ds.get("user", {}).get(prop, "-"))
     if prop.startswith("written@"):
         snaps = state.snapshots_of(name)
         return str(len(pack(state.live(name)))) if snaps else "-"
@@ -239,11 +241,15 @@ def cmd_get(state: State, args: list[str]) -> None:
         if name not in state.datasets and name not in state.snapshots:
             errors.append(f"cannot open '{name}': dataset does not exist")
             continue
+        columns = flags.get("o", "name,property,value").split(",")
         for item in names_in_scope(state, name, flags):
             for prop in props:
                 value = prop_value(state, item, prop)
                 if value is not None:
-                    print(f"{item}\t{prop}\t{value}")
+                    # No inheritance here: a user property is "local" where it was set.
+                    source = "local" if ":" in prop and value != "-" else "-"
+                    row = {"name": item, "property": prop, "value": value, "source": source}
+                    print("\t".join(row[c] for c in columns))
     if errors:
         raise Fail("\n".join(errors))
 
@@ -330,6 +336,9 @@ def cmd_set(state: State, args: list[str]) -> None:
     prop, _, value = assignment.partition("=")
     if name not in state.datasets:
         raise missing(name)
+    if ":" in prop:  # a user property, e.g. the agent's stackferry:migration mark
+        state.datasets[name].setdefault("user", {})[prop] = value
+        return
     if prop not in ("mountpoint", "canmount", "readonly"):
         raise Fail(f"cannot set property for '{name}': fake does not know {prop}")
     state.datasets[name][prop] = value

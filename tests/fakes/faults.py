@@ -1,14 +1,15 @@
 """Faults injected into the calls a controller makes to an agent.
 
 `Faulty(agent)` is an AgentClient (controller/ports.py) that passes every call on to `agent`,
-a MemoryAgent (tests/fakes/memory_agent.py) or a real GrpcAgentClient alike, since only the
-Protocol is used, except where a Fault of its `plan` says "instead of calls nth to
-nth + times - 1 of this method, this effect". A Fault counts how often it fired, so a test
-can show that its fault happened.
+a MemoryAgent (tests/fakes/memory_agent.py), except where a Fault of its `plan` says
+"instead of calls nth to nth + times - 1 of this method, this effect". A Fault counts how
+often it fired, so a test can show that its fault happened. The clients a dialer binds to
+different migrations (`bound`) share the plan and the counts.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import threading
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
+from fakes.memory_agent import BindableAgent, MemoryAgent
 from stackferry.controller.domain.model import MigrationState
 from stackferry.controller.errors import ControllerError, LeaseHeld, Unavailable
 from stackferry.controller.ports import AgentClient, TransferCall, TransferEvent
@@ -24,14 +26,23 @@ from stackferry.controller.service import ControllerService
 from stackferry.controller.store.base import MigrationStore
 from stackferry.hostapi import (
     AgentInfo,
+    Claim,
+    ClaimGrant,
     DatasetInfo,
     DeployChecks,
     DeployRequest,
     DeployResult,
+    DiscardResult,
+    FileManifest,
+    FileTransfer,
+    FileTree,
+    ReleaseResult,
     SendEstimate,
     SnapshotInfo,
     StackInfo,
     TransferProgress,
+    VolumeInfo,
+    VolumeSpec,
     ZfsTransfer,
 )
 
@@ -50,6 +61,9 @@ METHODS = STREAMS | {
     "deploy_stack",
     "prepare_zfs_receive",
     "prepare_image_receive",
+    "claim",
+    "release",
+    "discard",
 }
 CANCEL_SAVED_SECONDS = 10.0
 
@@ -77,6 +91,30 @@ class Unreachable:
 
     def __call__(self, method: str, call: Callable[[], Any]) -> Any:
         raise Unavailable(f"fault: {method}: agent unreachable")
+
+
+class Outage:
+    """The agent process dies and is back `seconds` later, in the world's fake time, so a
+    window longer than the engine's retry window means what it says; its containers go on,
+    and the restarted agent removes a deploy it never committed. `after_work`: it dies once
+    the call did its work (a stream ran to its end), before the answer; else before the call
+    reaches it."""
+
+    applies_to = METHODS
+
+    def __init__(self, agent: MemoryAgent, seconds: float, after_work: bool = False) -> None:
+        self.agent = agent
+        self.seconds = seconds
+        self.after_work = after_work
+
+    def __call__(self, method: str, call: Callable[[], Any]) -> Any:
+        if self.after_work:
+            answer = call()
+            if method in STREAMS:
+                list(cast(TransferCall, answer))
+        self.agent.crash(self.seconds)
+        address = self.agent.address
+        raise Unavailable(f"fault: {method}: agent {address} went down", address)
 
 
 class CutStream:
@@ -216,12 +254,17 @@ class Faulty:
     """An AgentClient: `agent`, except where a Fault of `plan` applies. `calls` counts the
     calls of each method."""
 
-    def __init__(self, agent: AgentClient, plan: Sequence[Fault] = ()) -> None:
+    def __init__(self, agent: BindableAgent, plan: Sequence[Fault] = ()) -> None:
         self.agent = agent
         self.address = agent.address
         self.plan = list(plan)
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
+
+    def bound(self, migration_id: str) -> Faulty:
+        view = copy.copy(self)  # the same plan, counts and lock
+        view.agent = self.agent.bound(migration_id)
+        return view
 
     def _call(self, method: str, call: Callable[[], R]) -> R:
         with self._lock:
@@ -298,3 +341,29 @@ class Faulty:
 
     def prepare_image_receive(self, images: Sequence[str]) -> str:
         return self._call("prepare_image_receive", lambda: self.agent.prepare_image_receive(images))
+
+    def claim(self, claim: Claim) -> ClaimGrant:
+        return self._call("claim", lambda: self.agent.claim(claim))
+
+    def release(self, committed: bool) -> ReleaseResult:
+        return self._call("release", lambda: self.agent.release(committed))
+
+    def discard(self) -> DiscardResult:
+        return self._call("discard", self.agent.discard)
+
+    def inspect_volume(self, name: str) -> VolumeInfo:
+        return self.agent.inspect_volume(name)
+
+    def create_volume(self, spec: VolumeSpec, allow_overwrite: bool = False) -> VolumeInfo:
+        return self.agent.create_volume(spec, allow_overwrite)
+
+    def prepare_file_receive(
+        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+    ) -> str:
+        return self.agent.prepare_file_receive(target, allow_overwrite, checksum)
+
+    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
+        return self.agent.push_files(transfer, peer)
+
+    def file_manifest(self, tree: FileTree) -> FileManifest:
+        return self.agent.file_manifest(tree)

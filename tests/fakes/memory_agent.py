@@ -2,14 +2,22 @@
 beside the runs against real agents, zfs-fuse and dockerd (tests/rpc, tests/e2e), never
 instead of them.
 
-A MemoryAgent is the controller's AgentClient (controller/ports.py) for one host: datasets
-whose data is the list of writes the stack made, with snapshots (name, GUID); compose stacks
-by compose path, running or not; images; one-time receive tickets. A stream goes from the
+A MemoryAgent is the controller's AgentClient (controller/ports.py) for one host
+(memory_host.FakeHost), bound to one migration id as the gRPC client is: datasets whose data
+is the list of writes the stack made, with snapshots (name, GUID); compose stacks by compose
+path, running or not; images; one-time receive tickets; the agent's claims (another
+migration's mutating call is refused, naming the holder), its deploy journal (a restart
+before the commit removes the deploy) and the migration mark on what it received (discard
+destroys only that). A stream goes from the
 sending agent straight to the peer at its address on the same FakeWorld, as SendStream goes
 agent to agent, not through the controller. The rules a real zfs and a real agent keep are
 kept, so a controller that breaks one fails here too: a full receive needs a free dataset
 whose parent exists, an incremental needs the base GUID as the target's latest snapshot, a
 ticket is good for one stream, a deploy needs its datasets and images on the host.
+
+An outage (FakeHost.crash) is measured in the world's fake time: until it ends every call
+fails Unavailable; the first call after it meets the restarted agent, which has reconciled
+its journal. The world asserts at every change that the stack never runs on both hosts.
 
 One driver at a time calls these agents (the matrix never runs two at once): no locks.
 """
@@ -18,7 +26,8 @@ from __future__ import annotations
 
 import posixpath
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from fakes.memory_host import (
     AVAILABLE_BYTES,
@@ -26,6 +35,8 @@ from fakes.memory_host import (
     IMAGE_BYTES,
     WRITE_BYTES,
     FakeDataset,
+    FakeDeploy,
+    FakeHost,
     FakeSnapshot,
     FakeStack,
     FakeTransferCall,
@@ -38,7 +49,6 @@ from stackferry.compose import ComposeFile, load_compose
 from stackferry.compose.paths import is_within
 from stackferry.controller.errors import (
     AlreadyExists,
-    ControllerError,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -48,38 +58,71 @@ from stackferry.controller.ports import AgentClient, TransferCall, TransferEvent
 from stackferry.hostapi import (
     AGENT_API_VERSION,
     AgentInfo,
-    AgentPing,
+    Claim,
+    ClaimGrant,
     DatasetInfo,
     DeployCheck,
     DeployChecks,
     DeployRequest,
     DeployResult,
+    DiscardResult,
+    FileManifest,
+    FileTransfer,
+    FileTree,
     ImageInfo,
     MountInfo,
+    ReleaseResult,
     SendEstimate,
     SnapshotInfo,
     StackInfo,
     TransferResult,
+    VolumeInfo,
+    VolumeSpec,
     ZfsTransfer,
 )
 
-SOURCE = "source:7701"
-TARGET = "target:7701"
+if TYPE_CHECKING:
+    from fakes.memory_world import FakeWorld
+
+
+class BindableAgent(AgentClient, Protocol):
+    def bound(self, migration_id: str) -> BindableAgent:
+        """The same agent as the client of migration `migration_id`."""
+        ...
 
 
 class MemoryAgent:
-    """One fake host; `down` makes every call fail Unavailable, as an agent that is gone."""
+    """One fake host's agent, as the client of migration `migration_id` ("" for none)."""
 
-    def __init__(self, world: FakeWorld, address: str, hostname: str, dataset_root: str) -> None:
+    def __init__(self, world: FakeWorld, host: FakeHost, migration_id: str = "") -> None:
         self.world = world
-        self.address = address
-        self.hostname = hostname
-        self.dataset_root = dataset_root
-        self.down = False
-        self.datasets: dict[str, FakeDataset] = {}
-        self.stacks: dict[str, FakeStack] = {}
-        self.images: set[str] = set()
-        self._tickets: dict[str, tuple[str, ...]] = {}
+        self.host = host
+        self.migration_id = migration_id
+        self.address = host.address
+        self.hostname = host.hostname
+        self.dataset_root = host.dataset_root
+        self.datasets = host.datasets
+        self.stacks = host.stacks
+        self.images = host.images
+        self._tickets = host.tickets
+
+    def bound(self, migration_id: str) -> MemoryAgent:
+        return MemoryAgent(self.world, self.host, migration_id)
+
+    @property
+    def down(self) -> bool:
+        return self.world.clock.now() < self.host.down_until
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        if value:
+            self.host.gone()
+        else:
+            self.host.down_until = 0.0
+
+    def crash(self, seconds: float) -> None:
+        """The agent dies now (its containers go on) and is back after `seconds` fake ones."""
+        self.host.crash(self.world.clock.now(), seconds)
 
     # -- the host as a test sets it up and looks at it ------------------------------------
 
@@ -118,6 +161,7 @@ class MemoryAgent:
 
     def create_snapshot(self, datasets: Sequence[str], name: str) -> list[SnapshotInfo]:
         self._reach()
+        self._unclaimed(*(f"dataset {d}" for d in datasets))
         found = [self._dataset(d) for d in datasets]
         taken = [d.name for d in found if any(s.name == name for s in d.snapshots)]
         if taken:
@@ -136,6 +180,7 @@ class MemoryAgent:
 
     def destroy_snapshot(self, datasets: Sequence[str], name: str) -> None:
         self._reach()
+        self._unclaimed(*(f"dataset {d}" for d in datasets))
         for d in [self._dataset(d) for d in datasets]:
             d.snapshots.remove(d.snapshot(name))
 
@@ -170,6 +215,7 @@ class MemoryAgent:
 
     def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
         self._reach()
+        self._unclaimed(f"project {project_name}")
         stack = self._stack(compose_path)
         if stack.running:
             self._write(stack, f"{self.hostname}: last write before the stop")
@@ -178,6 +224,7 @@ class MemoryAgent:
 
     def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
         self._reach()
+        self._unclaimed(f"project {project_name}")
         self._stack(compose_path).running = True
         self.world.changed()
 
@@ -207,12 +254,14 @@ class MemoryAgent:
     def deploy_stack(self, request: DeployRequest) -> DeployResult:
         self._reach()
         path, compose = self._deployed(request)
+        self._unclaimed(f"project {compose.project_name}", f"path {request.compose_dir}")
         for dataset, mountpoint in request.mounts:
             self._dataset(dataset).mountpoint = mountpoint
         missing = [i for i in compose.images if i not in self.images]
         if missing:
             return DeployResult(False, (), path, f"compose up failed: no image {missing[0]}")
         stack = self.stacks.setdefault(path, FakeStack(path, request.compose_text, False))
+        self.host.journal[path] = FakeDeploy(request.migration_id or self.migration_id)
         stack.compose_text, stack.running = request.compose_text, True
         self.world.changed()
         return DeployResult(True, service_infos(compose, running=True), path)
@@ -236,21 +285,58 @@ class MemoryAgent:
         self._reach()
         if resume:
             raise FailedPrecondition("this zfs cannot resume a stream")
+        self._unclaimed(f"dataset {target_dataset}")
         return self._ticket("zfs", self._allowed(target_dataset), base_guid)
 
     def prepare_image_receive(self, images: Sequence[str]) -> str:
         self._reach()
         return self._ticket("images", *images)
 
+    def claim(self, claim: Claim) -> ClaimGrant:
+        self._reach()
+        return self.host.claim(self.migration_id, claim, self.world.clock.now())
+
+    def release(self, committed: bool) -> ReleaseResult:
+        self._reach()
+        return self.host.release(self.migration_id, committed)
+
+    def discard(self) -> DiscardResult:
+        self._reach()
+        was_running = self.stack_running
+        result = self.host.discard(self.migration_id)
+        if was_running != self.stack_running:
+            self.world.changed()
+        return result
+
+    # The file mover is not faked: the matrix's stack keeps its data on datasets only.
+
+    def inspect_volume(self, name: str) -> VolumeInfo:
+        self._reach()
+        return VolumeInfo(name, exists=False)
+
+    def create_volume(self, spec: VolumeSpec, allow_overwrite: bool = False) -> VolumeInfo:
+        raise FailedPrecondition("the fake agent has no volumes")
+
+    def prepare_file_receive(
+        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+    ) -> str:
+        raise FailedPrecondition("the fake agent has no file mover")
+
+    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
+        raise FailedPrecondition("the fake agent has no file mover")
+
+    def file_manifest(self, tree: FileTree) -> FileManifest:
+        raise FailedPrecondition("the fake agent has no file mover")
+
     # -- the two ends of a stream ---------------------------------------------------------
 
     def _send_zfs(self, transfer: ZfsTransfer, peer: str, ticket: str) -> Iterator[TransferEvent]:
         snap, base = self._sent(transfer.snapshot, transfer.base_snapshot)
         receiver = self.world.host(peer)
-        receiver._redeem(ticket, "zfs", transfer.target_dataset, transfer.base_guid)
+        mark = receiver._redeem(ticket, "zfs", transfer.target_dataset, transfer.base_guid)
         size = stream_bytes(snap, base)
         yield from progress(size)
-        receiver._receive(transfer.target_dataset, snap, transfer.base_guid)
+        receiver._receive(transfer.target_dataset, snap, transfer.base_guid, mark)
         yield TransferResult(
             size, f"fake:{snap.guid}", f"{transfer.target_dataset}@{snap.name}", snap.guid
         )
@@ -270,22 +356,26 @@ class MemoryAgent:
 
     def _ticket(self, *grants: str) -> str:
         ticket = secrets.token_hex(8)
-        self._tickets[ticket] = grants
+        self._tickets[ticket] = (grants, self.migration_id)
         return ticket
 
-    def _redeem(self, ticket: str, *grants: str) -> None:
+    def _redeem(self, ticket: str, *grants: str) -> str:
+        """The migration the ticket was made for."""
         self._reach()
-        if self._tickets.pop(ticket, None) != grants:
+        held, migration_id = self._tickets.pop(ticket, ((), ""))
+        if held != grants:
             raise FailedPrecondition("unknown, used or mismatched receive ticket")
+        return migration_id
 
-    def _receive(self, name: str, snap: FakeSnapshot, base_guid: str) -> None:
-        """`zfs receive` of a full stream (no base) or an incremental one from base_guid."""
+    def _receive(self, name: str, snap: FakeSnapshot, base_guid: str, mark: str) -> None:
+        """`zfs receive` of a full stream (no base) or an incremental one from base_guid; a
+        dataset a full stream makes carries the migration's mark."""
         copy = FakeSnapshot(snap.name, snap.guid, snap.writes)
         if not base_guid:
             if name in self.datasets:
                 raise AlreadyExists(f"destination {name} exists")
             self._dataset(posixpath.dirname(name))
-            self.datasets[name] = FakeDataset(name, "", snap.writes, [copy])
+            self.datasets[name] = FakeDataset(name, "", snap.writes, [copy], mark)
             return
         dataset = self._dataset(name)
         if not dataset.snapshots or dataset.snapshots[-1].guid != base_guid:
@@ -297,7 +387,15 @@ class MemoryAgent:
 
     def _reach(self) -> None:
         if self.down:
-            raise Unavailable(f"agent {self.address}: connection refused")
+            raise Unavailable(f"agent {self.address}: connection refused", self.address)
+        if self.host.restart_pending:
+            was_running = self.stack_running
+            self.host.reconcile()
+            if was_running != self.stack_running:
+                self.world.changed()
+
+    def _unclaimed(self, *keys: str) -> None:
+        self.host.unclaimed(self.migration_id, keys, self.world.clock.now())
 
     def _allowed(self, name: str) -> str:
         if not (name == self.dataset_root or name.startswith(self.dataset_root + "/")):
@@ -353,53 +451,3 @@ class MemoryAgent:
         held = {self._mount(b.service, b.source, b.target).dataset for b in compose.binds}
         for name in sorted(held - {""}):
             self.datasets[name].writes += (line,)
-
-
-class FakeWorld:
-    """Two fake hosts on one network, `source` (datasets under `tank`) and `target` (under
-    `dst`); `history` holds (source stack running, target stack running) after every change
-    of either, so a test can tell whether the stack ever ran on both at once."""
-
-    def __init__(self) -> None:
-        self.history: list[tuple[bool, bool]] = []
-        self.source = MemoryAgent(self, SOURCE, "source", "tank")
-        self.target = MemoryAgent(self, TARGET, "target", "dst")
-
-    def host(self, address: str) -> MemoryAgent:
-        """The agent a stream to `address` reaches; Unavailable when it is down."""
-        for agent in (self.source, self.target):
-            if agent.address == address:
-                agent._reach()
-                return agent
-        raise Unavailable(f"no agent at {address}")
-
-    def changed(self) -> None:
-        self.history.append((self.source.stack_running, self.target.stack_running))
-
-    @property
-    def ran_on_both(self) -> bool:
-        return any(source and target for source, target in self.history)
-
-
-class FakeDialer:
-    """The controller's Dialer (controller/ports.py) over in-memory clients by address:
-    MemoryAgents, or Faulty wrappers of them (tests/fakes/faults.py)."""
-
-    def __init__(self, agents: Mapping[str, AgentClient]) -> None:
-        self.agents = dict(agents)
-
-    def dial(self, address: str) -> AgentClient:
-        agent = self.agents.get(address)
-        if agent is None:
-            raise Unavailable(f"no agent at {address}")
-        return agent
-
-    def ping(self, address: str) -> AgentPing:
-        try:
-            info = self.dial(address).info()
-        except ControllerError as exc:
-            return AgentPing(address, reachable=False, error=str(exc))
-        return AgentPing.reached(address, info)
-
-    def close(self) -> None:
-        """Nothing to close: no channels."""

@@ -146,7 +146,7 @@ def test_unknown_id_is_not_found_everywhere(stub: pb_grpc.ControllerStub) -> Non
         {"compose": "relative/docker-compose.yml"},
         {"source_agent": ""},
         {"target_agent": "no-port"},
-        {"target_dataset": ""},
+        {"target_dataset": "pool/../escape"},  # "" is fine: a stack whose data is off ZFS
         {"target_base": "not/absolute"},
         {"transfer_method": "rsync"},
     ],

@@ -39,6 +39,26 @@ def test_migrate_flags_become_the_spec() -> None:
     ]
 
 
+def test_keep_target_on_failure_is_off_unless_asked() -> None:
+    parse = cli.build_parser().parse_args
+    assert not cli.spec_from_args(parse(["migrate", *FLAGS])).options.keep_target_on_failure
+    kept = cli.spec_from_args(parse(["migrate", *FLAGS, "--keep-target-on-failure"]))
+    assert kept.options.keep_target_on_failure
+
+
+def test_excludes_and_allow_overwrite_reach_the_options_and_no_dataset_is_needed() -> None:
+    parse = cli.build_parser().parse_args
+    files_only = [f for f in FLAGS if f not in ("--target-dataset", "tank/migrated")]
+    spec = cli.spec_from_args(
+        parse(["migrate", *files_only, "--exclude", "cache", "--exclude", "/srv/tmp",
+               "--allow-overwrite"])
+    )  # fmt: skip
+    assert list(spec.options.excludes) == ["cache", "/srv/tmp"]
+    assert spec.options.allow_overwrite and spec.target_dataset == ""
+    plain = cli.spec_from_args(parse(["migrate", *FLAGS]))
+    assert list(plain.options.excludes) == [] and not plain.options.allow_overwrite
+
+
 @pytest.mark.parametrize(
     ("text", "rate"),
     [("0", 0), ("512", 512), ("500K", 500 << 10), ("1g", 1 << 30), ("3MiB/s", 3 << 20)],

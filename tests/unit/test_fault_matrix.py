@@ -2,20 +2,23 @@
 (tests/fakes/memory_agent.py) and a real SQLite store, driven through ControllerService.
 
 Fast and exhaustive beside the runs on real agents (tests/e2e), never instead of them. Each
-case plans one fault at one step and checks where the migration ends (domain/machine.py):
-a fault the retries ride out completes; one they do not fails the migration before the
-stop (FAILED, its snapshots discarded) and rolls it back from the stop on (ROLLED_BACK); a
-failed clean-up still completes; a lost lease or a killed controller is taken over by the
-next controller, which completes the migration; a cancel ends CANCELLED. Whatever the end,
-the stack never ran on both hosts at once, and it runs on the source unless it completed.
+case plans one fault at one step and checks where the migration ends (domain/machine.py).
+Outages are agent restarts in fake time (the engine's retries wait on the same clock): one of
+2 s is ridden out by the retry window (60 s here) and completes, except that a target agent
+restarted between the deploy and its commit removes the deploy, which rolls the migration
+back; one of 70 s fails the step, and the undo rides the rest of it out: FAILED before the
+stop, ROLLED_BACK from the stop on. A target gone for good once the deploy may have run ends
+NEEDS_ATTENTION, the source stopped, and a resume once it is back rolls back. A failed
+clean-up still completes; a lost lease or a killed controller is taken over by the next
+controller, which completes; a cancel ends CANCELLED. Whatever the end, the stack never ran
+on both hosts at once (the fake world asserts it at every change), it runs on the source
+unless it completed (or NEEDS_ATTENTION), and a rollback leaves the target as it was, with no
+snapshot and no claim left behind.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,19 +30,21 @@ from fakes.faults import (
     Faulty,
     Kill,
     LoseLease,
-    Unreachable,
+    Outage,
 )
-from fakes.memory_agent import SOURCE, TARGET, FakeDialer, FakeWorld
+from fakes.memory_world import TARGET
+from fakes.scene import (
+    IMAGE,
+    SPEC,
+    WAIT_SECONDS,
+    Scene,
+    check_hosts,
+    wait_for,
+    web_world,
+)
 
 from stackferry.controller.config import sqlite_url
-from stackferry.controller.domain.model import (
-    Event,
-    Migration,
-    MigrationSpec,
-    MigrationState,
-    StepState,
-)
-from stackferry.controller.engine.retry import RetryPolicy
+from stackferry.controller.domain.model import MigrationState
 from stackferry.controller.errors import (
     AlreadyExists,
     ControllerError,
@@ -51,29 +56,6 @@ from stackferry.controller.store.sql import SqlMigrationStore
 from stackferry.hostapi import ZfsTransfer
 
 S = MigrationState
-RETRY = RetryPolicy(attempts=3, pause_seconds=0.01)
-WAIT_SECONDS = 20.0
-IMAGE = "local/busybox:1"
-COMPOSE = f"""\
-services:
-  web:
-    image: {IMAGE}
-    volumes:
-      - /srv/web/data:/data
-  db:
-    image: {IMAGE}
-    volumes:
-      - /srv/web/data/db:/var/lib/db
-"""
-SPEC = MigrationSpec(
-    name="web",
-    compose_path="/srv/web/docker-compose.yml",
-    source_agent=SOURCE,
-    target_agent=TARGET,
-    target_dataset="dst/stacks",
-    target_base="/mnt/stacks",
-)
-MOVED = {"tank/web": "dst/stacks/web", "tank/web/db": "dst/stacks/web/db"}
 
 # Each step and the state it runs in.
 STATE_OF = {
@@ -117,11 +99,21 @@ ANY_CALLS = {step: ("source", call) for step, call in SOURCE_CALLS.items()} | {
     "verify": ("target", TARGET_CALLS["verify"])
 }
 
+# An agent restart: (host, seconds gone, whether the call did its work before it died).
+OUTAGES = {
+    f"{host}_{how}_{seconds}s": (host, float(seconds), how == "crash")
+    for host in ("source", "target")
+    for how in ("unreachable", "crash")
+    for seconds in (2, 70)
+}
+GONE_SECONDS = 1e6  # beyond the window of the step and the window of the rollback after it
 FAULT_STEPS: dict[str, Collection[str]] = {
-    "source_unavailable_once": SOURCE_CALLS,
-    "source_unavailable_long": SOURCE_CALLS,
-    "target_unavailable_once": TARGET_CALLS,
-    "target_unavailable_long": TARGET_CALLS,
+    **{
+        name: SOURCE_CALLS if host == "source" else TARGET_CALLS
+        for name, (host, _, _) in OUTAGES.items()
+    },
+    # The deploy may have run: the rollback must know the target stack stopped.
+    "target_gone": ("deploy", "verify"),
     "stream_cut": STREAM_CALLS,
     "stream_broken": STREAM_CALLS,
     "deploy_fails": ("deploy",),
@@ -129,7 +121,6 @@ FAULT_STEPS: dict[str, Collection[str]] = {
     "controller_restarted": STATE_OF,
     "cancelled": STATE_OF,
 }
-RIDDEN_OUT = ("source_unavailable_once", "target_unavailable_once", "stream_cut")
 TAKEN_OVER = ("lease_lost", "controller_restarted")
 # The killed driver thread ends with ControllerKilled, which pytest reports as a warning.
 KILLED = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
@@ -144,54 +135,6 @@ CASES = [
     for step in STATE_OF
     if step in steps
 ]
-
-
-def web_world() -> FakeWorld:
-    """The web stack running on the source, its two datasets parent and child; the target
-    has the parent dataset to receive them below, and not the image."""
-    world = FakeWorld()
-    world.source.add_dataset("tank/web", "/srv/web/data", ("web: first write",))
-    world.source.add_dataset("tank/web/db", "/srv/web/data/db", ("db: first write",))
-    world.source.images.add(IMAGE)
-    world.source.add_stack(SPEC.compose_path, COMPOSE)
-    world.target.add_dataset("dst", "/dst")
-    world.target.add_dataset("dst/stacks", "/dst/stacks")
-    return world
-
-
-@dataclass
-class Scene:
-    """The fake hosts, the store, and the Faulty clients every controller here dials."""
-
-    world: FakeWorld
-    store: SqlMigrationStore
-    source: Faulty
-    target: Faulty
-    services: list[ControllerService] = field(default_factory=list)
-    recorded: threading.Event = field(default_factory=threading.Event)
-
-    def controller(self, owner: str) -> ControllerService:
-        dialer = FakeDialer({SOURCE: self.source, TARGET: self.target})
-        service = ControllerService(
-            self.store, dialer, owner_id=owner, on_event=self._record, retry=RETRY
-        )
-        self.services.append(service)
-        return service
-
-    def _record(self, event: Event) -> None:
-        self.recorded.set()
-
-    def ended(self, service: ControllerService, migration_id: str) -> Migration:
-        """service.wait, but looking again at each event a controller records rather than
-        every 0.2 s, which would make the matrix several times slower."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            self.recorded.clear()
-            migration = service.get(migration_id)
-            if migration.state.is_terminal and migration.pending_action is None:
-                return migration
-            left = deadline - time.monotonic()
-            assert left > 0 and self.recorded.wait(left), f"not ended: {migration.state}"
 
 
 @pytest.fixture
@@ -209,13 +152,12 @@ def planned(
     scene: Scene, fault: str, step: str, first: ControllerService, migration_id: str
 ) -> tuple[Faulty, Fault]:
     """The client and the Fault that make `fault` happen at `step`."""
-    times = 1 if fault.endswith("_once") else None
-    if fault.startswith("source_unavailable"):
-        method, nth = SOURCE_CALLS[step]
-        return scene.source, Fault(method, Unreachable(), nth, times)
-    if fault.startswith("target_unavailable"):
-        method, nth = TARGET_CALLS[step]
-        return scene.target, Fault(method, Unreachable(), nth, times)
+    if fault in OUTAGES or fault == "target_gone":
+        host, seconds, after_work = OUTAGES.get(fault, ("target", GONE_SECONDS, True))
+        client = scene.source if host == "source" else scene.target
+        method, nth = (SOURCE_CALLS if host == "source" else TARGET_CALLS)[step]
+        agent = scene.world.source if host == "source" else scene.world.target
+        return client, Fault(method, Outage(agent, seconds, after_work), nth)
     if fault in ("stream_cut", "stream_broken"):
         method, nth = STREAM_CALLS[step]
         error = ControllerError if fault == "stream_broken" else Unavailable
@@ -237,42 +179,18 @@ def expected_state(step: str, fault: str) -> MigrationState:
         return S.COMPLETED
     if fault == "cancelled":
         return S.CANCELLED
+    if fault == "target_gone":
+        return S.NEEDS_ATTENTION
+    # The validation reports an agent error as a failed check, not retried: nothing is done.
+    if step == "validate":
+        return S.FAILED
     if step == "cleanup":
         return S.COMPLETED
-    # The validation reports an agent error as a failed check, not retried: nothing is done.
-    if fault in RIDDEN_OUT and step != "validate":
-        return S.COMPLETED
+    if fault == "stream_cut" or fault.endswith("_2s"):
+        # A target agent restarted before the commit removed the deploy verify looks at.
+        restarted_after_deploy = step == "verify" and fault.startswith("target")
+        return S.ROLLED_BACK if restarted_after_deploy else S.COMPLETED
     return S.FAILED if step in BEFORE_STOP else S.ROLLED_BACK
-
-
-def expected_fired(step: str, fault: str) -> int:
-    """A fault that lasts is met by every attempt of the step (the validation makes one)."""
-    return RETRY.attempts if fault.endswith("_long") and step != "validate" else 1
-
-
-def check_hosts(world: FakeWorld, ended: Migration, cleanup_failed: bool) -> None:
-    assert not world.ran_on_both, world.history
-    if ended.state != S.COMPLETED:
-        assert world.source.stack_running, "the stack runs nowhere"
-        assert not world.target.stack_running
-        if ended.state in (S.FAILED, S.CANCELLED):
-            assert not world.source.snapshots(), "the migration's snapshots were not discarded"
-        return
-    assert world.target.stack_running and not world.source.stack_running
-    for source, target in MOVED.items():
-        assert world.target.datasets[target].writes == world.source.datasets[source].writes
-    assert (ended.step("cleanup").state == StepState.FAILED) == cleanup_failed
-    if not cleanup_failed:
-        assert not world.source.snapshots() | world.target.snapshots()
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = WAIT_SECONDS) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.mark.parametrize(("step", "fault"), CASES)
@@ -301,10 +219,19 @@ def test_a_fault_at_a_step_ends_where_the_state_machine_says(
         fault_planned.effect.join()
 
     assert ended.state == expected_state(step, fault), ended.error
-    assert ended.pending_action is None
-    assert fault_planned.fired == expected_fired(step, fault)
-    cleanup_failed = step == "cleanup" and fault.endswith("_long")
+    assert ended.pending_action is None and not ended.waiting
+    assert fault_planned.fired == 1
+    cleanup_failed = step == "cleanup" and fault.endswith("_70s")
     check_hosts(scene.world, ended, cleanup_failed)
+    if ended.state == S.NEEDS_ATTENTION:
+        # A person found the target agent and resumes: the rollback runs again.
+        scene.world.target.down = False
+        service = scene.services[-1]
+        assert wait_for(lambda: not service.is_driving(migration_id))
+        service.resume(migration_id)
+        ended = scene.ended(service, migration_id)
+        assert ended.state == S.ROLLED_BACK, ended.error
+        check_hosts(scene.world, ended, cleanup_failed=False)
 
 
 def test_without_a_fault_the_stack_moves_with_its_data(scene: Scene) -> None:

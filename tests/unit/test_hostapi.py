@@ -30,7 +30,33 @@ services = st.builds(
     st.lists(text, max_size=3).map(tuple),
 )
 images = st.builds(h.ImageInfo, text, st.booleans(), text, ints)
-mounts = st.builds(h.MountInfo, text, text, text, st.booleans(), text, text)
+labels = st.dictionaries(text, text, max_size=3)
+mounts = st.builds(
+    h.MountInfo,
+    text,
+    text,
+    text,
+    st.booleans(),
+    text,
+    text,
+    text,
+    text,
+    st.booleans(),
+    text,
+    text,
+    text,
+    text,
+    labels,
+    labels,
+    st.booleans(),
+    text,
+    st.lists(text, max_size=2).map(tuple),
+    text,
+    ints,
+    st.booleans(),
+    text,
+    st.booleans(),
+)
 stacks = st.builds(
     h.StackInfo,
     text,
@@ -62,6 +88,7 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
             text,
             st.lists(text, max_size=2).map(tuple),
             st.lists(text, max_size=2).map(tuple),
+            text,
         ),
         convert.agent_info_to_pb,
         convert.agent_info_from_pb,
@@ -99,7 +126,7 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
     ),
     (
         "deploy_request",
-        st.builds(h.DeployRequest, text, text, text, text, st.booleans(), pairs, small, text),
+        st.builds(h.DeployRequest, text, text, text, text, st.booleans(), pairs, small, text, text),
         convert.deploy_request_to_pb,
         convert.deploy_request_from_pb,
     ),
@@ -125,6 +152,86 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
         ),
         convert.deploy_result_to_pb,
         convert.deploy_result_from_pb,
+    ),
+    (
+        "claim",
+        st.builds(
+            h.Claim,
+            text,
+            text,
+            text,
+            st.lists(text, max_size=2).map(tuple),
+            st.lists(text, max_size=2).map(tuple),
+            st.lists(text, max_size=2).map(tuple),
+            small,
+        ),
+        convert.claim_to_pb,
+        convert.claim_from_pb,
+    ),
+    (
+        "claim_grant",
+        st.builds(h.ClaimGrant, text, ints),
+        convert.claim_grant_to_pb,
+        convert.claim_grant_from_pb,
+    ),
+    (
+        "release_result",
+        st.builds(h.ReleaseResult, st.booleans()),
+        convert.release_result_to_pb,
+        convert.release_result_from_pb,
+    ),
+    (
+        "discard_result",
+        st.builds(
+            h.DiscardResult,
+            st.lists(text, max_size=2).map(tuple),
+            st.lists(text, max_size=2).map(tuple),
+        ),
+        convert.discard_result_to_pb,
+        convert.discard_result_from_pb,
+    ),
+    (
+        "file_tree",
+        st.builds(h.FileTree, text, text),
+        convert.file_tree_to_pb,
+        convert.file_tree_from_pb,
+    ),
+    (
+        "file_manifest",
+        st.builds(h.FileManifest, text, ints, ints),
+        convert.file_manifest_to_pb,
+        convert.file_manifest_from_pb,
+    ),
+    (
+        "volume_spec",
+        st.builds(
+            h.VolumeSpec,
+            text,
+            text,
+            st.dictionaries(text, text, max_size=2),
+            st.dictionaries(text, text, max_size=2),
+        ),
+        convert.volume_spec_to_pb,
+        convert.volume_spec_from_pb,
+    ),
+    (
+        "volume",
+        st.builds(
+            h.VolumeInfo,
+            text,
+            st.booleans(),
+            text,
+            st.dictionaries(text, text, max_size=2),
+            st.dictionaries(text, text, max_size=2),
+            text,
+            st.booleans(),
+            ints,
+            st.lists(st.builds(h.VolumeUser, text, text, text, st.booleans()), max_size=2).map(
+                tuple
+            ),
+        ),
+        convert.volume_to_pb,
+        convert.volume_from_pb,
     ),
     (
         "progress",

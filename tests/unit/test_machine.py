@@ -62,6 +62,10 @@ EXPECTED: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Acti
     (S.CANCELLING, E.STEP_OK): (S.CANCELLED, None),
     (S.CANCELLING, E.STEP_FAILED): (S.FAILED, None),
     (S.CANCELLING, E.CANCEL): (S.CANCELLING, None),
+    # a rollback that cannot tell whether the target stack runs waits for a person
+    (S.ROLLING_BACK, E.TARGET_UNKNOWN): (S.NEEDS_ATTENTION, None),
+    (S.CANCELLING, E.TARGET_UNKNOWN): (S.NEEDS_ATTENTION, None),
+    (S.NEEDS_ATTENTION, E.RESUME): (S.ROLLING_BACK, A.ROLLBACK),
     # failed, the snapshots being discarded: failed either way
     (S.FAILING, E.STEP_OK): (S.FAILED, None),
     (S.FAILING, E.STEP_FAILED): (S.FAILED, None),
@@ -69,6 +73,7 @@ EXPECTED: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Acti
 }
 
 NON_TERMINAL = [s for s in MigrationState if s not in TERMINAL_STATES]
+RUNNING = [s for s in MigrationState if not s.is_halted]
 
 
 def test_the_table_is_exactly_the_expected_one() -> None:
@@ -104,8 +109,8 @@ def test_terminal_states_accept_nothing(state: MigrationState) -> None:
             next_transition(state, event)
 
 
-@pytest.mark.parametrize("state", NON_TERMINAL, ids=lambda v: v.value)
-def test_every_non_terminal_state_accepts_cancel(state: MigrationState) -> None:
+@pytest.mark.parametrize("state", RUNNING, ids=lambda v: v.value)
+def test_every_state_that_is_not_halted_accepts_cancel(state: MigrationState) -> None:
     assert next_transition(state, E.CANCEL).next_state in {
         S.CANCELLING,
         S.CANCELLED,
@@ -164,9 +169,9 @@ def test_failure_after_the_stop_ends_rolled_back_not_failed() -> None:
     assert next_transition(state, E.STEP_OK).next_state == S.ROLLED_BACK
 
 
-def test_no_terminal_state_owes_an_action_and_every_other_entered_one_does() -> None:
+def test_no_halted_state_owes_an_action_and_every_other_entered_one_does() -> None:
     for (state, event), (next_state, action) in TABLE.items():
-        if next_state.is_terminal:
+        if next_state.is_halted:
             assert action is None, (state, event)
         elif not next_transition(state, event).is_noop:
             assert action is not None, (state, event)
@@ -181,6 +186,19 @@ def test_a_failure_before_the_stop_discards_then_fails_whatever_the_discard_does
             assert next_transition(S.FAILING, outcome).next_state == S.FAILED
 
 
+def test_needs_attention_is_halted_but_not_ended_and_only_a_resume_leaves_it() -> None:
+    assert S.NEEDS_ATTENTION.is_halted and not S.NEEDS_ATTENTION.is_terminal
+    accepted = {e for e in MigrationEvent if (S.NEEDS_ATTENTION, e) in TABLE}
+    assert accepted == {E.RESUME}
+    resumed = next_transition(S.NEEDS_ATTENTION, E.RESUME)
+    assert next_transition(resumed.next_state, E.STEP_OK).next_state == S.ROLLED_BACK
+    # Only a rollback ends there: a failure before the stop never stops the source.
+    assert {state for (state, event) in TABLE if event == E.TARGET_UNKNOWN} == {
+        S.ROLLING_BACK,
+        S.CANCELLING,
+    }
+
+
 def test_state_values_mirror_the_proto_enum() -> None:
     from stackferry.api.controller.v1 import controller_pb2
 
@@ -190,3 +208,19 @@ def test_state_values_mirror_the_proto_enum() -> None:
         if name != "MIGRATION_STATE_UNSPECIFIED"
     }
     assert {s.value for s in MigrationState} == proto_names
+
+
+def test_target_unknown_ends_the_rollback_failed_with_its_message_and_clears_waiting() -> None:
+    from stackferry.controller.domain.machine import apply
+    from stackferry.controller.domain.model import Migration, MigrationSpec, StepState
+
+    spec = MigrationSpec("web", "/srv/web/compose.yml", "a:1", "b:1", "dst", "/mnt")
+    rolling = Migration("m1", spec, S.ROLLING_BACK, "deploy: refused", pending_action=A.ROLLBACK)
+    rolling.step(A.ROLLBACK).state = StepState.RUNNING
+    rolling.waiting = "waiting for agent b:1 (attempt 9, next in 10 s)"
+    why = "target agent b:1 unreachable: the stack may run there"
+    changed, event = apply(rolling, E.TARGET_UNKNOWN, now=5.0, error=why)
+    assert (changed.state, changed.pending_action, changed.waiting) == (S.NEEDS_ATTENTION, None, "")
+    assert changed.step(A.ROLLBACK).state == StepState.FAILED
+    assert changed.error == f"deploy: refused; rollback: {why}"
+    assert event.state == S.NEEDS_ATTENTION

@@ -56,6 +56,8 @@ def test_the_wheel_installs_one_top_level_package_with_its_data(tmp_path: Path) 
         "stackferry/controller/store/alembic/script.py.mako",
         "stackferry/controller/store/alembic/versions/v0001_initial_schema.py",
         "stackferry/controller/store/alembic/versions/v0002_typed_event_progress.py",
+        "stackferry/controller/store/alembic/versions/v0003_waiting_for_agent.py",
+        "stackferry/controller/store/alembic/versions/v0004_file_moves.py",
         "stackferry/api/agent/v1/agent_pb2.pyi",
         "stackferry/api/controller/v1/controller_pb2.pyi",
         "stackferry/controller/http/static/index.html",

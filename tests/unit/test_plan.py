@@ -15,7 +15,6 @@ from stackferry.controller.domain.plan import (
     plan_datasets,
     plan_path_map,
     stack_datasets,
-    unresolved_mounts,
 )
 from stackferry.controller.errors import InvalidArgument
 from stackferry.hostapi import MountInfo, StackInfo
@@ -91,17 +90,6 @@ def test_compose_dir_outside_every_dataset_stays_and_explicit_dir_wins() -> None
     assert plan_compose_dir("/srv/web", path_map, chosen) == "/opt/web"
 
 
-def test_unresolved_mounts_leave_out_datasets_maps_and_system_paths() -> None:
-    mounts = [
-        MountInfo("web", "/data/web/html", "/html", True, "tank/web", "/data/web"),
-        MountInfo("web", "/var/run/docker.sock", "/var/run/docker.sock"),
-        MountInfo("web", "/etc/app/conf", "/conf"),
-        MountInfo("web", "/home/me/stuff", "/stuff"),
-    ]
-    path_map = [PathMapping("/data/web", "/mnt/web"), PathMapping("/etc/app", "/opt/app")]
-    assert unresolved_mounts(mounts, path_map) == ["web: /home/me/stuff"]
-
-
 def test_stack_datasets_only_those_holding_bind_mounts() -> None:
     stack = StackInfo(
         project_name="web",
@@ -115,6 +103,7 @@ def test_stack_datasets_only_those_holding_bind_mounts() -> None:
         ),
     )
     assert stack_datasets(stack) == {"tank/web": "/data/web"}
+    assert stack_datasets(stack, excludes=("/data/web/a", "/data/web/b")) == {}
 
 
 COMPOSE = """\

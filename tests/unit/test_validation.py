@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from stackferry.controller.domain.model import MigrationSpec
+from stackferry.controller.domain.model import FileMove, MigrationSpec, MountEntry, Mover
 from stackferry.controller.domain.plan import build_plan, plan_datasets
 from stackferry.controller.domain.validation import Facts, evaluate
 from stackferry.hostapi import (
@@ -18,6 +18,7 @@ from stackferry.hostapi import (
     MountInfo,
     ServiceInfo,
     StackInfo,
+    VolumeInfo,
 )
 
 SPEC = MigrationSpec(
@@ -34,6 +35,7 @@ INFO = AgentInfo(
     hostname="h",
     api_version=AGENT_API_VERSION,
     storage_backend="zfs",
+    rsync_version="3.2.7",
     docker_version="20.10",
     compose_variant="docker-compose",
     compose_version="1.29",
@@ -90,8 +92,10 @@ def test_all_checks_pass_and_are_named() -> None:
         "agents_reachable",
         "agents_compatible",
         "compose_parses",
-        "bind_mounts_resolved",
+        "every_mount_has_a_mover",
         "target_space",
+        "target_volumes_free",
+        "target_directories_free",
         "target_datasets_free",
         "target_compose_dir_free",
         "target_docker",
@@ -126,11 +130,47 @@ def test_compose_that_does_not_parse() -> None:
     assert failed(facts)["compose_parses"] == "line 3: not a mapping"
 
 
-def test_bind_mount_on_no_dataset_and_no_mapping() -> None:
-    loose = MountInfo("web", "/home/me/x", "/x")
-    stack = dataclasses.replace(STACK, mounts=(*STACK.mounts, loose))
-    bad = failed(dataclasses.replace(GOOD, stack=stack))
-    assert "web: /home/me/x" in bad["bind_mounts_resolved"]
+def test_a_refused_mount_fails_validation_by_name() -> None:
+    refused = MountEntry("web", "/x", "bind /srv/app/etclink", Mover.REFUSED, "outside the roots")
+    plan = dataclasses.replace(PLAN, mounts=(*PLAN.mounts, refused))
+    bad = failed(dataclasses.replace(GOOD, plan=plan))
+    assert bad["every_mount_has_a_mover"] == "web bind /srv/app/etclink (/x): outside the roots"
+
+
+def test_a_non_empty_volume_on_the_target_needs_allow_overwrite() -> None:
+    move = FileMove("volume app_db", source_volume="app_db", target_volume="app_db")
+    plan = dataclasses.replace(PLAN, files=(move,))
+    there = VolumeInfo("app_db", exists=True, empty=False, size_bytes=7)
+    facts = dataclasses.replace(GOOD, plan=plan, target_volumes=(there,))
+    assert failed(facts)["target_volumes_free"] == (
+        "not empty on the target (--allow-overwrite to sync into them): app_db (7 bytes)"
+    )
+    assert "target_volumes_free" not in failed(dataclasses.replace(facts, allow_overwrite=True))
+    empty = VolumeInfo("app_db", exists=True, empty=True)
+    assert "target_volumes_free" not in failed(dataclasses.replace(facts, target_volumes=(empty,)))
+
+
+def test_a_target_directory_must_be_writable_and_empty_unless_allow_overwrite() -> None:
+    move = FileMove("/srv/plain", source_path="/srv/plain", target_path="/b/plain")
+    plan = dataclasses.replace(PLAN, files=(move,))
+    full = dataclasses.replace(GOOD, plan=plan, target_directories=(("/b/plain", 3, ""),))
+    assert failed(full)["target_directories_free"] == (
+        "not empty on the target (--allow-overwrite to sync into them): /b/plain (3 entries)"
+    )
+    assert "target_directories_free" not in failed(dataclasses.replace(full, allow_overwrite=True))
+    denied = dataclasses.replace(full, target_directories=(("/b/plain", 0, "outside roots"),))
+    assert failed(denied)["target_directories_free"] == "/b/plain: outside roots"
+
+
+def test_files_need_rsync_on_both_agents_and_no_zfs_without_datasets() -> None:
+    move = FileMove("/srv/plain", source_path="/srv/plain", target_path="/b/plain")
+    plan = dataclasses.replace(PLAN, files=(move,), datasets=())
+    directory_only = dataclasses.replace(INFO, storage_backend="directory", rsync_version="")
+    facts = dataclasses.replace(GOOD, plan=plan, target=AgentPing("b:2", True, info=directory_only))
+    assert failed(facts)["agents_compatible"] == "b:2: no rsync, the file mover needs it"
+    with_rsync = dataclasses.replace(directory_only, rsync_version=INFO.rsync_version)
+    facts = dataclasses.replace(facts, target=AgentPing("b:2", True, info=with_rsync))
+    assert "agents_compatible" not in failed(facts)
 
 
 def test_target_pool_too_small_for_the_estimate() -> None:

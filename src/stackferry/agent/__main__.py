@@ -1,4 +1,9 @@
-"""stackferry-agent: config -> logging -> service -> serve, until SIGTERM / SIGINT."""
+"""stackferry-agent: config -> logging -> service -> reconcile -> serve, until SIGTERM / SIGINT.
+
+Before it serves, the agent takes down every deploy its journal says was started for a
+migration that never committed (agent/cleanup.py); if it cannot, it does not start. On
+the way out it ends every child process group it still has (agent/exec.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from collections.abc import Callable
 
 import structlog
 
+from stackferry.agent import exec as agent_exec
 from stackferry.agent.config import ENV_PREFIX, AgentConfig
+from stackferry.agent.errors import AgentError
 from stackferry.agent.rpc.server import build_server
 from stackferry.agent.service import AgentService
 from stackferry.agent.wiring import build_service
@@ -39,7 +46,18 @@ def main(
         return 2
     configure_logging(config.log_format, config.log_level)
     start_metrics_server(config.metrics_listen)
-    service = make_service(config)
+    try:
+        service = make_service(config)
+        taken_down = service.cleanup.reconcile()
+    except AgentError as exc:
+        log.error("agent not started", error=str(exc))
+        print(f"stackferry-agent: not started: {exc}", file=sys.stderr)
+        return 1
+    if taken_down:
+        log.warning(
+            "took down deploys of migrations that never committed",
+            migrations=[d.migration_id for d in taken_down],
+        )
     server, port = build_server(config, service)
     host = config.listen.rpartition(":")[0]
     log.info(
@@ -60,6 +78,9 @@ def main(
     # Streams are not drained: cancelling them runs their callbacks, which kill zfs send /
     # receive and remove partial receives; a short grace lets unary calls finish.
     server.stop(grace=SHUTDOWN_GRACE_SECONDS).wait()
+    ended = agent_exec.end_children()
+    if ended:
+        log.info("ended child processes", commands=[argv[:3] for argv in ended])
     log.info("agent stopped")
     return 0
 

@@ -2,7 +2,8 @@
 
 Dataset and snapshot names must be well-formed ZFS names (no option-like or shell
 characters) and lie under one of the agent's allowed dataset roots; filesystem paths
-must be absolute, free of ``..`` and, once symlinks are resolved, under an allowed path root.
+must be absolute, free of ``..`` and, once symlinks are resolved (realpath, on this host),
+under an allowed path root: a symlink inside a root that points out of it is refused, by name.
 """
 
 from __future__ import annotations
@@ -66,11 +67,33 @@ class Roots:
         if ".." in path.split("/"):
             raise InvalidArgument(f"invalid path {path!r}: '..' is not allowed")
         resolved = os.path.realpath(path)
+        if self._inside(resolved):
+            return resolved
+        roots = ", ".join(self.paths) or "none configured"
+        link = _escaping_link(path)
+        if link and self._inside(os.path.normpath(path)):
+            raise PermissionDenied(
+                f"path {path!r} leaves this agent's allowed path roots ({roots}) through the "
+                f"symlink {link} -> {os.readlink(link)} (it resolves to {resolved})"
+            )
+        raise PermissionDenied(
+            f"path {path!r} is outside this agent's allowed path roots ({roots})"
+        )
+
+    def _inside(self, resolved: str) -> bool:
         for root in self.paths:
             real_root = os.path.realpath(root)
             if resolved == real_root or resolved.startswith(real_root.rstrip("/") + "/"):
-                return resolved
-        raise PermissionDenied(
-            f"path {path!r} is outside this agent's allowed path roots "
-            f"({', '.join(self.paths) or 'none configured'})"
-        )
+                return True
+        return False
+
+
+def _escaping_link(path: str) -> str:
+    """The first symlink on the way down ``path`` ("" when none): the decision is made on
+    where a path really leads, and the refusal names the link that leads elsewhere."""
+    current = "/"
+    for part in [p for p in path.split("/") if p]:
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return current
+    return ""

@@ -16,8 +16,16 @@ from dataclasses import dataclass, field
 import structlog
 
 from stackferry.agent import __version__
+from stackferry.agent.claims import ClaimBook, Wanted
+from stackferry.agent.cleanup import Cleanup
 from stackferry.agent.config import AgentConfig
 from stackferry.agent.errors import AgentError, Cancelled, InvalidArgument
+from stackferry.agent.fencing import Fencing, checked_migration_id
+from stackferry.agent.files.ports import FilePeerDialer
+from stackferry.agent.files.service import FileService, rsync_version
+from stackferry.agent.files.trees import Trees
+from stackferry.agent.files.volumes import Volumes
+from stackferry.agent.journal import Journal
 from stackferry.agent.ports import Caller, PeerDialer
 from stackferry.agent.roots import Roots, validate_snapshot_name
 from stackferry.agent.runtime.base import ContainerRuntime
@@ -30,10 +38,14 @@ from stackferry.common import metrics
 from stackferry.hostapi import (
     AGENT_API_VERSION,
     AgentInfo,
+    Claim,
+    ClaimGrant,
     DatasetInfo,
     DeployChecks,
     DeployRequest,
     DeployResult,
+    DiscardResult,
+    ReleaseResult,
     SendEstimate,
     SnapshotInfo,
     StackInfo,
@@ -64,12 +76,30 @@ class AgentService:
     runtime: ContainerRuntime
     tickets: TicketBook
     peers: PeerDialer
+    claims: ClaimBook
+    journal: Journal
+    file_peers: FilePeerDialer
     hostname: str = field(default_factory=socket.gethostname)
     version: str = __version__
     stacks: StackService = field(init=False)
+    cleanup: Cleanup = field(init=False)
+    fencing: Fencing = field(init=False)
+    files: FileService = field(init=False)
 
     def __post_init__(self) -> None:
         self.stacks = StackService(self.roots, self.storage, self.runtime)
+        self.cleanup = Cleanup(
+            self.journal, self.claims, self.storage, self.runtime, self.config.docker_host
+        )
+        self.fencing = Fencing(self.roots, self.claims, self.journal, self.cleanup, self.runtime)
+        trees = Trees(self.roots, Volumes(self.config.docker_host), self.journal)
+        self.files = FileService(
+            trees,
+            self.tickets,
+            self.file_peers,
+            self.fencing.check,
+            self.config.bandwidth_limit_bytes_per_second,
+        )
 
     # -- this host ---------------------------------------------------------------------
 
@@ -83,6 +113,7 @@ class AgentService:
             zfs_version=self.storage.version() if self.storage.name == "zfs" else "",
             allowed_dataset_roots=self.roots.datasets,
             allowed_path_roots=self.roots.paths,
+            rsync_version=rsync_version(),
             **self._runtime_info(),
         )
 
@@ -110,11 +141,15 @@ class AgentService:
         name: str,
         recursive: bool,
         hold_tag: str = "",
+        migration_id: str = "",
     ) -> list[SnapshotInfo]:
-        """Runs one snapshot action; returns the snapshots it made, listed or (un)held."""
+        """Runs one snapshot action; returns the snapshots it made, listed or (un)held.
+        Create and destroy on datasets another migration claimed are refused."""
         if action not in SNAPSHOT_ACTIONS:
             raise InvalidArgument(f"snapshot action must be one of {', '.join(SNAPSHOT_ACTIONS)}")
         checked = self._datasets(datasets)
+        if action in ("create", "destroy"):
+            self.fencing.check_datasets(migration_id, tuple(checked))
         if action == "list":
             return self.storage.list_snapshots(
                 checked, validate_snapshot_name(name) if name else None, recursive
@@ -158,6 +193,7 @@ class AgentService:
     def _check_receive(self, spec: TransferSpec) -> None:
         if spec.kind == "zfs":
             self.roots.check_dataset(spec.target)
+            self.fencing.check(spec.migration_id, Wanted(datasets=(spec.target,)))
             self.storage.check_receive(
                 spec.target, spec.base_guid or None, spec.allow_overwrite, spec.resume
             )
@@ -278,8 +314,14 @@ class AgentService:
         if spec.kind == "images":
             return self.runtime.open_image_load(spec.images)
         self.roots.check_dataset(spec.target)
+        self.fencing.check(spec.migration_id, Wanted(datasets=(spec.target,)))
         return self.storage.open_receive(
-            spec.target, spec.base_guid or None, spec.allow_overwrite, header.resumable, spec.resume
+            spec.target,
+            spec.base_guid or None,
+            spec.allow_overwrite,
+            header.resumable,
+            spec.resume,
+            checked_migration_id(spec.migration_id),
         )
 
     @staticmethod
@@ -302,21 +344,36 @@ class AgentService:
     def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
         return self.stacks.inspect(compose_path, project_name)
 
-    def stop_stack(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
+    def stop_stack(
+        self, compose_path: str, project_name: str, timeout: int, migration_id: str = ""
+    ) -> StackStatus:
         _require_compose_path(compose_path)
-        stopped = self.stacks.stop(compose_path, project_name, timeout)
-        return StackStatus(stopped.project_name, stopped.services)
+        self.fencing.check_stack(migration_id, compose_path, project_name)
+        return self.stacks.stop(compose_path, project_name, timeout)
 
-    def start_stack(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
+    def start_stack(
+        self, compose_path: str, project_name: str, timeout: int, migration_id: str = ""
+    ) -> StackStatus:
         _require_compose_path(compose_path)
-        started = self.stacks.start(compose_path, project_name, timeout)
-        return StackStatus(started.project_name, started.services)
+        self.fencing.check_stack(migration_id, compose_path, project_name)
+        return self.stacks.start(compose_path, project_name, timeout)
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
         return self.stacks.check_deploy(request)
 
     def deploy_stack(self, request: DeployRequest) -> DeployResult:
-        return self.stacks.deploy(request)
+        return self.fencing.deploy(request, self.stacks.deploy)
+
+    # -- migrations: claims, release, discard --------------------------------------------
+
+    def claim(self, migration_id: str, claim: Claim) -> ClaimGrant:
+        return self.fencing.claim(migration_id, claim)
+
+    def release(self, migration_id: str, committed: bool) -> ReleaseResult:
+        return self.cleanup.release(migration_id, committed)
+
+    def discard(self, migration_id: str) -> DiscardResult:
+        return self.cleanup.discard(migration_id)
 
 
 def _require_compose_path(compose_path: str) -> None:

@@ -19,12 +19,12 @@ from stackferry.agent.errors import (
     InvalidArgument,
     NotFound,
 )
+from stackferry.agent.inventory import Inventory
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
 from stackferry.agent.storage.base import StorageBackend
 from stackferry.compose import (
-    BindMount,
     ComposeError,
     ComposeFile,
     PortBinding,
@@ -37,9 +37,9 @@ from stackferry.hostapi import (
     DeployChecks,
     DeployRequest,
     DeployResult,
-    MountInfo,
     ServiceInfo,
     StackInfo,
+    StackStatus,
 )
 
 DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
@@ -119,7 +119,7 @@ class StackService:
     def inspect(self, compose_path: str, project_name: str = "") -> StackInfo:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
-        mounts = [self._mount_source(bind) for bind in stack.compose.binds]
+        mounts = Inventory(self.roots, self.storage, self.runtime).mounts(stack.compose)
         return StackInfo(
             project_name=stack.compose.project_name,
             project_dir=stack.compose.project_dir,
@@ -133,27 +133,21 @@ class StackService:
             datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
         )
 
-    def _mount_source(self, bind: BindMount) -> MountInfo:
-        dataset = self.storage.dataset_for_path(bind.source)
-        if dataset is None:
-            return MountInfo(bind.service, bind.source, bind.target, on_zfs=False)
-        return MountInfo(
-            bind.service, bind.source, bind.target, True, dataset.name, dataset.mountpoint
-        )
-
-    def stop(self, compose_path: str, project_name: str, timeout: int) -> StackInfo:
+    # Stop and start answer the services only: the mount inventory walks every tree, and a
+    # stop is downtime.
+    def stop(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
         self.runtime.compose_stop(stack.compose.project_name, str(stack.path), timeout or None)
-        return self.inspect(compose_path, project_name)
+        return StackStatus(stack.compose.project_name, self.status(stack.compose))
 
-    def start(self, compose_path: str, project_name: str, timeout: int) -> StackInfo:
+    def start(self, compose_path: str, project_name: str, timeout: int) -> StackStatus:
         stack = self._read_stack(compose_path, project_name)
         self.runtime.ping()
         self.runtime.compose_start(
             stack.compose.project_name, str(stack.path), timeout or DEFAULT_WAIT_SECONDS
         )
-        return self.inspect(compose_path, project_name)
+        return StackStatus(stack.compose.project_name, self.status(stack.compose))
 
     def _deploy_target(self, request: DeployRequest) -> _DeployTarget:
         filename = request.compose_filename or DEFAULT_COMPOSE_FILENAME

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from stackferry.agent.errors import InvalidArgument, PermissionDenied
 
-KINDS = ("zfs", "images")
+KINDS = ("zfs", "images", "files")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class TransferSpec:
     allow_overwrite: bool = False
     images: tuple[str, ...] = ()
     resume: bool = False  # continues the target's partial receive (OpenZFS send -t)
+    # Not compared: the stream header does not repeat it; the ticket is what carries it.
+    migration_id: str = ""
 
     def mismatch(self, other: TransferSpec) -> str | None:
         """A person-readable reason why ``other`` is not this spec, or None."""

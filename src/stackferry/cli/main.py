@@ -2,36 +2,40 @@
 
 With --controller ADDR it talks to a running controller; without, it starts the controller
 in-process on the embedded SQLite default (stackferry/controller/embedded.py) and talks to
-that one over a unix socket, so one command does the whole job.
+that one over a unix socket, so one command does the whole job (cli/session.py: also how an
+interrupted migration is taken up by the next command).
 
 Exit codes: 0 success, 1 failed (or an error), 2 usage error, 3 rolled back, 4 cancelled,
-5 controller or agent unavailable, 130 interrupted.
+5 controller or agent unavailable, 6 needs attention (the rollback could not tell whether the
+target runs the stack: check it, then `stackferry resume ID`), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import grpc
 from rich.console import Console
 
 from stackferry.api.controller.v1 import controller_pb2 as pb
-from stackferry.api.controller.v1 import controller_pb2_grpc as pb_grpc
 from stackferry.cli import certs_command
 from stackferry.cli import output as out
+from stackferry.cli.session import (
+    READING_COMMANDS,
+    Session,
+    Stub,
+    UsageError,
+    connect,
+    finish_resumed,
+    follow,
+    resume_command,
+)
 from stackferry.common.config_loader import ConfigError
-from stackferry.common.grpc_options import channel_credentials, open_channel
-from stackferry.common.logging import configure_logging
-
-if TYPE_CHECKING:  # the controller is imported only to run one embedded (see connect)
-    from stackferry.controller.config import ControllerConfig
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -39,6 +43,7 @@ EXIT_USAGE = 2
 EXIT_ROLLED_BACK = 3
 EXIT_CANCELLED = 4
 EXIT_UNAVAILABLE = 5
+EXIT_NEEDS_ATTENTION = 6
 EXIT_INTERRUPTED = 130
 
 EXIT_OF_STATE = {
@@ -46,26 +51,19 @@ EXIT_OF_STATE = {
     pb.FAILED: EXIT_FAILED,
     pb.ROLLED_BACK: EXIT_ROLLED_BACK,
     pb.CANCELLED: EXIT_CANCELLED,
+    pb.NEEDS_ATTENTION: EXIT_NEEDS_ATTENTION,
 }
 EXIT_OF_CODE = {
     grpc.StatusCode.UNAVAILABLE: EXIT_UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED: EXIT_UNAVAILABLE,
     grpc.StatusCode.INVALID_ARGUMENT: EXIT_USAGE,
 }
-# Commands after which an embedded controller must keep driving migrations, so it also
-# resumes the ones a previous, interrupted run left behind.
-DRIVING_COMMANDS = frozenset({"migrate", "watch", "cancel"})
-# Commands whose embedded controller may dial agents, so it needs --insecure or TLS files.
-DIALING_COMMANDS = DRIVING_COMMANDS | {"plan", "validate", "agents"}
 STATE_NAMES = [pb.MigrationState.Name(v).lower() for v in pb.MigrationState.values() if v]
+# Ended for good; every other state holds its stack (NEEDS_ATTENTION too, until resumed).
+ENDED_NAMES = frozenset({"COMPLETED", "ROLLED_BACK", "CANCELLED", "FAILED"})
 SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
-Stub = pb_grpc.ControllerStub
 Handler = Callable[[Stub, argparse.Namespace, Console], int]
-
-
-class UsageError(Exception):
-    """The command line is inconsistent in a way argparse cannot tell by itself."""
 
 
 def parse_mapping(text: str) -> pb.PathMapping:
@@ -105,6 +103,12 @@ def _add_connection_flags(parser: argparse.ArgumentParser) -> None:
         help="embedded controller's state directory "
         "(default $STACKFERRY_STATE_DIR or ~/.local/state/stackferry)",
     )
+    group.add_argument(
+        "--retry-window",
+        type=float,
+        metavar="SECONDS",
+        help="embedded controller: how long an unreachable agent is tried again (default 90)",
+    )
     group.add_argument("-v", "--verbose", action="store_true", help="show the controller's log")
 
 
@@ -118,8 +122,8 @@ def _add_spec_flags(parser: argparse.ArgumentParser, required: bool) -> None:
     spec.add_argument(
         "--target-dataset",
         metavar="POOL/PARENT",
-        required=required,
-        help="the stack's datasets are received below this dataset",
+        default="",
+        help="the stack's datasets are received below this dataset (needed when datasets move)",
     )
     spec.add_argument(
         "--target-base",
@@ -149,6 +153,25 @@ def _add_spec_flags(parser: argparse.ArgumentParser, required: bool) -> None:
         "--keep-snapshots", action="store_true", help="keep the migration's snapshots"
     )
     spec.add_argument(
+        "--keep-target-on-failure",
+        action="store_true",
+        help="after a rollback, leave what was received on the target (for inspection)",
+    )
+    spec.add_argument(
+        "--exclude",
+        dest="excludes",
+        metavar="NAME|PATH",
+        action="append",
+        default=[],
+        help="leave this mount's data behind: a volume name, a host path or SERVICE:PATH "
+        "(repeatable; shown in the plan and the record)",
+    )
+    spec.add_argument(
+        "--allow-overwrite",
+        action="store_true",
+        help="sync into a non-empty volume or directory of the same name on the target",
+    )
+    spec.add_argument(
         "--verify-timeout",
         type=int,
         default=0,
@@ -167,7 +190,6 @@ def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
             ("--from", args.source),
             ("--to", args.target),
             ("--compose", args.compose),
-            ("--target-dataset", args.target_dataset),
             ("--target-base", args.target_base),
         )
         if not value
@@ -189,9 +211,12 @@ def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
         project_name=args.project_name,
         options=pb.MigrationOptions(
             keep_snapshots=args.keep_snapshots,
+            keep_target_on_failure=args.keep_target_on_failure,
             verify_timeout_seconds=args.verify_timeout,
             bandwidth_limit_bytes_per_second=args.bwlimit,
             path_maps=args.maps,
+            excludes=args.excludes,
+            allow_overwrite=args.allow_overwrite,
         ),
     )
 
@@ -202,19 +227,8 @@ def target_from_args(args: argparse.Namespace) -> pb.MigrationTarget:
     return pb.MigrationTarget(spec=spec_from_args(args))
 
 
-def follow(stub: Stub, migration_id: str, console: Console) -> pb.Migration:
-    """Shows progress until the migration ends; returns it in its terminal state."""
-    ref = pb.MigrationRef(id=migration_id)
-    with out.LiveProgress(console) as live:
-        for event in stub.WatchMigration(ref):
-            live.update(stub.GetMigration(ref), event.status)
-        final = stub.GetMigration(ref)
-        live.update(final, stub.GetMigrationStatus(ref))
-    return final
-
-
 def _final_exit(migration: pb.Migration, console: Console) -> int:
-    if migration.state not in out.TERMINAL_STATES:
+    if migration.state not in EXIT_OF_STATE:
         console.print(
             f"the controller stopped following migration {migration.id} "
             f"({out.state_name(migration.state)}); it resumes when the controller runs again: "
@@ -224,9 +238,38 @@ def _final_exit(migration: pb.Migration, console: Console) -> int:
     return EXIT_OF_STATE[migration.state]
 
 
+def unfinished_of_stack(stub: Stub, spec: pb.MigrationSpec) -> pb.Migration | None:
+    """The migration of the same stack (source agent + compose file) that has not ended."""
+    running = [s.upper() for s in STATE_NAMES if s.upper() not in ENDED_NAMES]
+    page = stub.ListMigrations(pb.ListMigrationsRequest(states=running))
+    for migration in page.migrations:
+        if (migration.spec.source_agent, migration.spec.compose_path) == (
+            spec.source_agent,
+            spec.compose_path,
+        ):
+            return migration
+    return None
+
+
 def cmd_migrate(stub: Stub, args: argparse.Namespace, console: Console) -> int:
     spec = spec_from_args(args)
-    migration = stub.CreateMigration(pb.CreateMigrationRequest(spec=spec, start=True))
+    try:
+        migration = stub.CreateMigration(pb.CreateMigrationRequest(spec=spec, start=True))
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.ALREADY_EXISTS:  # type: ignore[attr-defined]
+            raise
+        first = unfinished_of_stack(stub, spec)
+        if first is None:
+            raise
+        # Nothing is created or driven: the flags may differ from the first migration's, and
+        # which of the two the operator meant is theirs to say.
+        Console(stderr=True, highlight=False).print(
+            f"stackferry: {spec.compose_path} on {spec.source_agent} is already being migrated "
+            f"by {first.id} ({out.state_name(first.state)}); nothing was changed. "
+            f"Resume that one with: {resume_command(first.id, args)}",
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
     if args.detach:
         print(out.to_json(migration) if args.json else migration.id)
         return EXIT_OK
@@ -309,6 +352,20 @@ def cmd_list(stub: Stub, args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_resume(stub: Stub, args: argparse.Namespace, console: Console) -> int:
+    ref = pb.MigrationRef(id=args.id)
+    try:
+        migration = stub.ResumeMigration(ref)
+        console.print(f"migration {migration.id}: driven here ({out.state_name(migration.state)})")
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.ABORTED:  # type: ignore[attr-defined]
+            raise
+        console.print(f"{exc.details()}: following it")  # type: ignore[attr-defined]
+    final = follow(stub, args.id, console)
+    out.print_summary(console, final)
+    return _final_exit(final, console)
+
+
 def cmd_cancel(stub: Stub, args: argparse.Namespace, console: Console) -> int:
     migration = stub.CancelMigration(pb.MigrationRef(id=args.id))
     if args.no_wait:
@@ -366,6 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, help_text in (
         ("status", cmd_status, "state, progress and steps of a migration"),
         ("watch", cmd_watch, "follow a migration until it ends"),
+        (
+            "resume",
+            cmd_resume,
+            "drive an interrupted migration here (after NEEDS_ATTENTION: retry "
+            "its rollback once the target was checked), else follow it",
+        ),
     ):
         command(name, handler, help_text).add_argument("id")
     listing = command("list", cmd_list, "list migrations, newest first")
@@ -393,45 +456,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def embedded_config(args: argparse.Namespace) -> ControllerConfig:
-    from stackferry.controller.config import ControllerConfig
-
-    if args.command in DIALING_COMMANDS and not (args.insecure or args.tls_cert):
-        raise UsageError("give --insecure or --tls-cert/--tls-key/--tls-ca to reach the agents")
-    tls = bool(args.tls_cert)
-    return ControllerConfig(
-        state_dir=args.state_dir or "",
-        insecure=not tls,
-        tls_cert=args.tls_cert if tls else None,
-        tls_key=args.tls_key if tls else None,
-        tls_ca=args.tls_ca if tls else None,
-        log_level="info" if args.verbose else "warning",
-    )
+def _stack_of(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The stack a `migrate` moves: its embedded controller leaves that stack's unfinished
+    migration alone (see cmd_migrate)."""
+    if args.command != "migrate" or not (args.source and args.compose):
+        return None
+    return args.source, args.compose
 
 
-@contextlib.contextmanager
-def connect(args: argparse.Namespace) -> Iterator[Stub]:
-    """A stub for the controller at --controller, or for a controller started right here."""
-    if args.controller:
-        credentials = None
-        if not args.insecure:
-            credentials = channel_credentials(args.tls_ca, args.tls_cert, args.tls_key)
-        with open_channel(args.controller, credentials) as channel:
-            yield pb_grpc.ControllerStub(channel)
-        return
-    from stackferry.controller.embedded import EmbeddedController
-
-    if getattr(args, "detach", False):
-        raise UsageError(
-            "--detach needs --controller: an embedded controller stops with the command"
-        )
-    config = embedded_config(args)
-    configure_logging("console", config.log_level, stream=sys.stderr)
-    with (
-        EmbeddedController(config, resume=args.command in DRIVING_COMMANDS) as embedded,
-        open_channel(embedded.address) as channel,
-    ):
-        yield pb_grpc.ControllerStub(channel)
+def _run(session: Session, args: argparse.Namespace, console: Console, errors: Console) -> int:
+    if args.command in READING_COMMANDS:
+        finish_resumed(session, errors)  # then print how things stand as the command returns
+    code = int(args.handler(session.stub, args, console))
+    finish_resumed(session, errors)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -442,8 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     errors = Console(stderr=True, highlight=False)
     try:
-        with connect(args) as stub:
-            return int(args.handler(stub, args, console))
+        with connect(args, errors, skip_stack=_stack_of(args)) as session:
+            return _run(session, args, console, errors)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         errors.print(f"stackferry: error: {exc}")

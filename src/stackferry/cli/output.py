@@ -25,7 +25,10 @@ from rich.table import Table
 
 from stackferry.api.controller.v1 import controller_pb2 as pb
 
-TERMINAL_STATES = frozenset({pb.COMPLETED, pb.ROLLED_BACK, pb.CANCELLED, pb.FAILED})
+# Where following a migration stops: it ended, or NEEDS_ATTENTION waits for a person.
+TERMINAL_STATES = frozenset(
+    {pb.COMPLETED, pb.ROLLED_BACK, pb.CANCELLED, pb.FAILED, pb.NEEDS_ATTENTION}
+)
 PLAIN_INTERVAL = 2.0  # seconds between progress lines when stdout is not a terminal
 
 
@@ -91,6 +94,8 @@ def print_migration(console: Console, migration: pb.Migration) -> None:
         ("downtime", human_seconds(migration.downtime_seconds)),
     ):
         table.add_row(f"[bold]{label}[/]", value)
+    if migration.waiting:
+        table.add_row("[bold yellow]waiting[/]", migration.waiting)
     if migration.error:
         table.add_row("[bold red]error[/]", migration.error)
     console.print(table)
@@ -122,6 +127,8 @@ def print_status(console: Console, status: pb.MigrationStatus) -> None:
     ]
     for label, value in rows:
         table.add_row(f"[bold]{label}[/]", value)
+    if status.waiting:
+        table.add_row("[bold yellow]waiting[/]", status.waiting)
     if status.error:
         table.add_row("[bold red]error[/]", status.error)
     console.print(table)
@@ -167,6 +174,7 @@ def print_plan(console: Console, plan: pb.MigrationPlan) -> None:
             human_bytes(d.estimated_bytes),
         )
     console.print(datasets)
+    console.print(mounts_table(plan.mounts))
     console.print(f"[bold]total to copy[/] about {human_bytes(plan.total_bytes)}")
     paths = Table("source path", "target path", header_style="bold", title="path map")
     for mapping in plan.path_map:
@@ -184,6 +192,36 @@ def print_plan(console: Console, plan: pb.MigrationPlan) -> None:
             console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
         else:
             console.print(f"[bold]{title}[/]: unchanged")
+
+
+MOVER_STYLE = {"refused": "red", "excluded": "yellow", "left alone": "dim", "nothing": "dim"}
+
+
+def mounts_table(mounts: Any) -> Table:
+    """Every mount of every service and how it moves (and why, when it does not)."""
+    table = Table(
+        "service",
+        "mount",
+        "from",
+        "mover",
+        "to",
+        "size",
+        "why",
+        header_style="bold",
+        title="mounts",
+    )
+    for m in mounts:
+        table.add_row(
+            m.service,
+            m.target,
+            m.source,
+            m.mover,
+            m.moves_to,
+            human_bytes(m.size_bytes) if m.size_bytes else "",
+            m.reason,
+            style=MOVER_STYLE.get(m.mover, ""),
+        )
+    return table
 
 
 def print_ping(console: Console, address: str, ping: pb.PingAgentReply) -> None:
@@ -204,6 +242,17 @@ def print_summary(console: Console, migration: pb.Migration) -> None:
     console.print(f"[bold {color}]migration {migration.id} {state_name(state)}[/]")
     console.print(f"  data moved: {human_bytes(migration.bytes_transferred)}")
     console.print(f"  downtime:   {human_seconds(migration.downtime_seconds)}")
+    for d in migration.datasets:
+        console.print(
+            f"  dataset:    {d.source_dataset} -> {d.target_dataset}: {human_bytes(d.bytes_moved)}"
+        )
+    for f in migration.files:
+        console.print(f"  files:      {f.name} -> {f.moves_to}: {human_bytes(f.bytes_moved)}")
+    for m in migration.mounts:
+        if m.mover in ("excluded", "refused"):
+            console.print(
+                f"  [yellow]{m.mover}:[/] {m.service} {m.source} ({m.target}): {m.reason}"
+            )
     if state == pb.COMPLETED:
         console.print(
             f"  stack {migration.project_name} now runs on {spec.target_agent} "
@@ -211,6 +260,11 @@ def print_summary(console: Console, migration: pb.Migration) -> None:
         )
     elif state == pb.ROLLED_BACK:
         console.print(f"  stack {migration.project_name} runs again on {spec.source_agent}")
+    elif state == pb.NEEDS_ATTENTION:
+        console.print(
+            f"  [yellow]stack {migration.project_name} is stopped on {spec.source_agent}; "
+            f"whether it runs on {spec.target_agent} is not known[/]"
+        )
     if migration.error:
         console.print(f"  [red]reason:[/] {migration.error}")
 
@@ -274,6 +328,8 @@ class LiveProgress:
         if status is not None and status.rate_bytes_per_second > 0:
             parts.append(f"{human_bytes(status.rate_bytes_per_second)}/s")
             parts.append(f"eta {human_seconds(status.eta_seconds)}")
+        if status is not None and status.waiting:
+            parts.append(f"[yellow]{status.waiting}[/]")
         if step.state in ("done", "failed"):
             parts.append(_step_duration(step))
         if step.error:
@@ -290,6 +346,8 @@ class LiveProgress:
         if status.rate_bytes_per_second > 0:
             line += f"  {human_bytes(status.rate_bytes_per_second)}/s"
             line += f"  eta {human_seconds(status.eta_seconds)}"
+        if status.waiting:
+            line += f"  {status.waiting}"
         now = time.monotonic()
         moved_on = (status.state, status.current_step) != self._last_position
         if line == self._last_line or not (moved_on or now - self._last_time >= PLAIN_INTERVAL):

@@ -10,7 +10,11 @@ API
     ``ComposeFile(project_name, project_dir, services)`` with ``.images``, ``.binds``
     (``BindMount(service, source, target)``: every host directory a service mounts,
     absolute, including named volumes bound to one through ``driver_opts``) and
-    ``.ports`` (``PortBinding(host_ip, port, protocol)``, ranges expanded). The project
+    ``.ports`` (``PortBinding(host_ip, port, protocol)``, ranges expanded), ``.mounts``
+    (``ServiceMount(service, type, source, target, read_only, location)``: every mount,
+    bind / named or anonymous volume / tmpfs) and ``.volumes`` (``VolumeSpec``: each
+    top-level volume with the name the engine gives it, driver, options, labels, external,
+    and the host directory a ``driver_opts`` bind points at). The project
     name follows Compose: ``-p`` (``explicit_name``), ``COMPOSE_PROJECT_NAME`` in ``.env``,
     the top-level ``name:``, then the directory name normalised like Compose
     (``normalise_project_name``: lower case, only ``a-z0-9_-``, no leading ``_``/``-``).
@@ -67,6 +71,7 @@ from __future__ import annotations
 from stackferry.compose.diff import unified_diff
 from stackferry.compose.errors import ComposeError
 from stackferry.compose.model import BindMount, ComposeFile, PortBinding, ServiceSpec, load_compose
+from stackferry.compose.mounts import ServiceMount, VolumeSpec
 from stackferry.compose.project import normalise_project_name
 from stackferry.compose.translate import Rewrite, RewriteKind, Translation, translate_compose
 
@@ -77,8 +82,10 @@ __all__ = [
     "PortBinding",
     "Rewrite",
     "RewriteKind",
+    "ServiceMount",
     "ServiceSpec",
     "Translation",
+    "VolumeSpec",
     "load_compose",
     "normalise_project_name",
     "translate_compose",

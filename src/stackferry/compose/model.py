@@ -23,6 +23,7 @@ from stackferry.compose.document import (
 )
 from stackferry.compose.errors import ComposeError
 from stackferry.compose.fields import FieldKind, PathField, path_fields
+from stackferry.compose.mounts import ServiceMount, VolumeSpec, service_mounts, top_volumes
 from stackferry.compose.paths import absolute, absolute_dir
 from stackferry.compose.project import project_name
 from stackferry.compose.variables import (
@@ -55,6 +56,7 @@ class ServiceSpec:
     image: str  # "" for a build-only service
     binds: tuple[BindMount, ...]
     ports: tuple[PortBinding, ...]
+    mounts: tuple[ServiceMount, ...] = ()  # every mount: binds, volumes, tmpfs
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,14 @@ class ComposeFile:
     project_name: str
     project_dir: str
     services: tuple[ServiceSpec, ...]
+    volumes: tuple[VolumeSpec, ...] = ()  # the top-level volumes
+
+    def volume(self, key: str) -> VolumeSpec | None:
+        return next((v for v in self.volumes if v.key == key), None)
+
+    @property
+    def mounts(self) -> list[ServiceMount]:
+        return [m for s in self.services for m in s.mounts]
 
     @property
     def images(self) -> list[str]:
@@ -116,11 +126,13 @@ def load_compose(
             _image(reader, name, node),
             tuple(binds.get(name, ())),
             _ports(reader, name, node),
+            service_mounts(reader, name, node),
         )
         for name, (_, node) in mapping_items(top["services"][1], "services").items()
     )
     name = project_name(top, reader.dotenv, environ, reader.project_dir, explicit_name)
-    return ComposeFile(name, reader.project_dir, services)
+    volumes = top_volumes(reader, top["volumes"][1] if "volumes" in top else None, name)
+    return ComposeFile(name, reader.project_dir, services, volumes)
 
 
 def _binds(reader: _Reader, fields: list[PathField]) -> dict[str, list[BindMount]]:

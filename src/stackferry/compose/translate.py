@@ -225,7 +225,11 @@ def _use_of(ctx: _Context, path_field: PathField) -> _Use | Rewrite:
     if path_field.kind is FieldKind.VOLUME_SOURCE or (
         path_field.kind is FieldKind.SHORT_VOLUME and not written.startswith((".", "/", "~"))
     ):
-        return _not_a_path(location, written, "named volume: data stays in the volume")
+        return _not_a_path(
+            location,
+            written,
+            "named volume: keeps its name (the plan's mounts say how its data moves)",
+        )
     if path_field.kind is FieldKind.BUILD_CONTEXT and (
         "://" in written or written.startswith(("git@", "github.com/"))
     ):

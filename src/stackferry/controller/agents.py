@@ -23,17 +23,27 @@ from stackferry.controller.ports import AgentClient, TransferCall, TransferEvent
 from stackferry.hostapi import (
     AgentInfo,
     AgentPing,
+    Claim,
+    ClaimGrant,
     DatasetInfo,
     DeployChecks,
     DeployRequest,
     DeployResult,
+    DiscardResult,
+    FileManifest,
+    FileTransfer,
+    FileTree,
+    ReleaseResult,
     SendEstimate,
     SnapshotInfo,
     StackInfo,
+    VolumeInfo,
+    VolumeSpec,
     ZfsTransfer,
 )
 
 UNARY_TIMEOUT = 60.0
+MANIFEST_TIMEOUT = 3600.0  # a manifest reads every byte of the tree
 
 
 class AgentFailed(errors.ControllerError):
@@ -61,6 +71,8 @@ def controller_error(address: str, exc: grpc.RpcError) -> errors.ControllerError
     cls = ERROR_OF.get(code)
     if cls is None:
         return AgentFailed(address, code.name, detail or "")
+    if cls is errors.Unavailable:
+        return errors.Unavailable(f"agent {address}: {detail}", address)
     return cls(f"agent {address}: {detail}")
 
 
@@ -68,8 +80,12 @@ R = TypeVar("R")
 
 
 class GrpcAgentClient:
-    def __init__(self, address: str, channel: grpc.Channel) -> None:
+    """One agent over gRPC, bound to one migration id that goes into every request with the
+    field (the agent checks its claims and journals by it)."""
+
+    def __init__(self, address: str, channel: grpc.Channel, migration_id: str = "") -> None:
         self.address = address
+        self.migration_id = migration_id
         self._stub = agent_pb2_grpc.AgentStub(channel)
 
     def _call(self, method: Callable[..., R], request: Any, timeout: float = UNARY_TIMEOUT) -> R:
@@ -83,7 +99,12 @@ class GrpcAgentClient:
         return convert.agent_info_from_pb(reply)
 
     def _snapshot(self, action: int, datasets: Sequence[str], name: str) -> list[SnapshotInfo]:
-        request = pb.SnapshotRequest(action=action, datasets=list(datasets), name=name)  # type: ignore[arg-type]
+        request = pb.SnapshotRequest(
+            action=action,  # type: ignore[arg-type]
+            datasets=list(datasets),
+            name=name,
+            migration_id=self.migration_id,
+        )
         reply = self._call(self._stub.Snapshot, request)
         return [convert.snapshot_from_pb(s) for s in reply.snapshots]
 
@@ -113,25 +134,35 @@ class GrpcAgentClient:
         request = pb.InspectStackRequest(compose_path=compose_path, project_name=project_name)
         return convert.stack_from_pb(self._call(self._stub.InspectStack, request))
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
-        ref = pb.StackRef(
-            project_name=project_name, compose_path=compose_path, timeout_seconds=timeout
+    def _stack_ref(self, project_name: str, compose_path: str, timeout: int) -> pb.StackRef:
+        return pb.StackRef(
+            project_name=project_name,
+            compose_path=compose_path,
+            timeout_seconds=timeout,
+            migration_id=self.migration_id,
         )
+
+    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 30) -> None:
+        ref = self._stack_ref(project_name, compose_path, timeout)
         self._call(self._stub.StopStack, ref, timeout=timeout + UNARY_TIMEOUT)
 
     def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
-        ref = pb.StackRef(
-            project_name=project_name, compose_path=compose_path, timeout_seconds=timeout
-        )
+        ref = self._stack_ref(project_name, compose_path, timeout)
         self._call(self._stub.StartStack, ref, timeout=timeout + UNARY_TIMEOUT)
 
+    def _deploy_request(self, request: DeployRequest) -> pb.DeployRequest:
+        request_pb = convert.deploy_request_to_pb(request)
+        if not request_pb.migration_id:
+            request_pb.migration_id = self.migration_id
+        return request_pb
+
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
-        reply = self._call(self._stub.CheckDeploy, convert.deploy_request_to_pb(request))
+        reply = self._call(self._stub.CheckDeploy, self._deploy_request(request))
         return convert.deploy_checks_from_pb(reply)
 
     def deploy_stack(self, request: DeployRequest) -> DeployResult:
         timeout = request.wait_timeout_seconds + UNARY_TIMEOUT
-        request_pb = convert.deploy_request_to_pb(request)
+        request_pb = self._deploy_request(request)
         reply = self._call(self._stub.DeployStack, request_pb, timeout=timeout)
         return convert.deploy_result_from_pb(reply)
 
@@ -143,12 +174,78 @@ class GrpcAgentClient:
             target_dataset=target_dataset,
             base_snapshot_guid=base_guid,
             resume=resume,
+            migration_id=self.migration_id,
         )
         return self._call(self._stub.PrepareReceive, request).ticket
 
     def prepare_image_receive(self, images: Sequence[str]) -> str:
-        request = pb.PrepareReceiveRequest(kind=pb.STREAM_IMAGES, images=list(images))
+        request = pb.PrepareReceiveRequest(
+            kind=pb.STREAM_IMAGES, images=list(images), migration_id=self.migration_id
+        )
         return self._call(self._stub.PrepareReceive, request).ticket
+
+    def claim(self, claim: Claim) -> ClaimGrant:
+        request = pb.ClaimRequest(migration_id=self.migration_id, claim=convert.claim_to_pb(claim))
+        return convert.claim_grant_from_pb(self._call(self._stub.Claim, request))
+
+    def release(self, committed: bool) -> ReleaseResult:
+        request = pb.ReleaseRequest(migration_id=self.migration_id, committed=committed)
+        return convert.release_result_from_pb(self._call(self._stub.Release, request))
+
+    def discard(self) -> DiscardResult:
+        request = pb.DiscardRequest(migration_id=self.migration_id)
+        # Discard stops a deploy and destroys datasets: give it the time a stop takes.
+        reply = self._call(self._stub.Discard, request, timeout=UNARY_TIMEOUT + 120)
+        return convert.discard_result_from_pb(reply)
+
+    def inspect_volume(self, name: str) -> VolumeInfo:
+        reply = self._call(self._stub.VolumeInspect, pb.VolumeInspectRequest(name=name))
+        return convert.volume_from_pb(reply)
+
+    def create_volume(self, spec: VolumeSpec, allow_overwrite: bool = False) -> VolumeInfo:
+        request = pb.VolumeCreateRequest(
+            spec=convert.volume_spec_to_pb(spec),
+            allow_overwrite=allow_overwrite,
+            migration_id=self.migration_id,
+        )
+        return convert.volume_from_pb(self._call(self._stub.VolumeCreate, request))
+
+    def prepare_file_receive(
+        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+    ) -> str:
+        request = pb.PrepareReceiveRequest(
+            kind=pb.STREAM_FILES,
+            target_files=convert.file_tree_to_pb(target),
+            allow_overwrite=allow_overwrite,
+            file_checksum=checksum,
+            migration_id=self.migration_id,
+        )
+        return self._call(self._stub.PrepareReceive, request).ticket
+
+    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
+        ticket = peer.prepare_file_receive(
+            transfer.target, transfer.allow_overwrite, transfer.checksum
+        )
+        header = pb.ReceiveHeader(
+            kind=pb.STREAM_FILES,
+            ticket=ticket,
+            target_files=convert.file_tree_to_pb(transfer.target),
+            allow_overwrite=transfer.allow_overwrite,
+            file_checksum=transfer.checksum,
+        )
+        request = pb.SendRequest(
+            kind=pb.STREAM_FILES,
+            source_files=convert.file_tree_to_pb(transfer.source),
+            peer=peer.address,
+            header=header,
+            bandwidth_limit_bytes_per_second=transfer.bandwidth_limit,
+        )
+        return GrpcTransferCall(self.address, self._stub.SendStream(request))
+
+    def file_manifest(self, tree: FileTree) -> FileManifest:
+        request = pb.FileManifestRequest(tree=convert.file_tree_to_pb(tree))
+        reply = self._call(self._stub.FileManifest, request, timeout=MANIFEST_TIMEOUT)
+        return convert.file_manifest_from_pb(reply)
 
     def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
         resume = bool(transfer.resume_token)
@@ -219,7 +316,7 @@ class AgentDialer:
         self._channels: dict[str, grpc.Channel] = {}
         self._lock = threading.Lock()
 
-    def dial(self, address: str) -> AgentClient:
+    def dial(self, address: str, migration_id: str = "") -> AgentClient:
         host, sep, port = address.rpartition(":")
         if not sep or not host or not port.isdigit():
             raise errors.InvalidArgument(f"agent address {address!r} is not HOST:PORT")
@@ -228,7 +325,7 @@ class AgentDialer:
             if channel is None:
                 channel = open_channel(address, self._credentials)
                 self._channels[address] = channel
-        return GrpcAgentClient(address, channel)
+        return GrpcAgentClient(address, channel, migration_id)
 
     def ping(self, address: str) -> AgentPing:
         started = time.monotonic()

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackferry.common.config_loader import ConfigError
+from stackferry.controller.engine.retry import RetryPolicy
 
 ENV_PREFIX = "STACKFERRY_CONTROLLER_"
+RETRY_MAX_PAUSE_SECONDS = 10.0
 STATE_DIR_ENV = "STACKFERRY_STATE_DIR"
 
 
@@ -41,6 +43,10 @@ class ControllerConfig:
     tls_ca: str | None = None
     owner_id: str = ""  # "" = hostname:pid:random; the name this controller holds leases under
     lease_seconds: float = 10.0
+    # How long an agent that cannot be reached is tried again (long enough for a restart by
+    # systemd), and the first pause between attempts (doubling, at most 10 s).
+    retry_window_seconds: float = 90.0
+    retry_pause_seconds: float = 1.0
     metrics_listen: str | None = None
     log_format: str = "auto"
     log_level: str = "info"
@@ -72,6 +78,12 @@ class ControllerConfig:
             check_http_settings(self)
         if self.lease_seconds <= 0:
             raise ConfigError("lease_seconds: must be positive")
+        if self.retry_window_seconds < 0:
+            raise ConfigError("retry_window_seconds: must not be negative")
+        if not 0 < self.retry_pause_seconds <= RETRY_MAX_PAUSE_SECONDS:
+            raise ConfigError(
+                f"retry_pause_seconds: must be positive and at most {RETRY_MAX_PAUSE_SECONDS:g}"
+            )
         if self.db_url and "://" not in self.db_url:
             raise ConfigError(
                 f"db_url: expected an SQLAlchemy URL (sqlite:///PATH, postgresql+psycopg://...), "
@@ -85,6 +97,14 @@ class ControllerConfig:
             raise ConfigError(
                 f"log_level: expected debug, info, warning or error, got {self.log_level!r}"
             )
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            window_seconds=self.retry_window_seconds,
+            pause_seconds=self.retry_pause_seconds,
+            max_pause_seconds=RETRY_MAX_PAUSE_SECONDS,
+        )
 
     @property
     def http_address(self) -> tuple[str, int]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 class ControllerError(Exception):
-    """Base of every error the controller reports to a caller; the message is for a person."""
+    """Base of every error the controller reports to a caller; the message is for a person.
+    `transient`: trying the same again later may succeed (the engine's retries, retry.py)."""
+
+    transient = False
 
 
 class NotFound(ControllerError):
@@ -59,4 +62,11 @@ class LeaseLost(Conflict):
 
 
 class Unavailable(ControllerError):
-    """An agent or the database cannot be reached; retrying may help."""
+    """An agent or the database cannot be reached; retrying may help. `address`: the agent's
+    HOST:PORT when it is known which one."""
+
+    transient = True
+
+    def __init__(self, message: str = "", address: str = "") -> None:
+        self.address = address
+        super().__init__(message)

@@ -6,11 +6,18 @@ from dataclasses import dataclass
 
 from stackferry.compose import ComposeError
 from stackferry.controller.domain.model import Migration, MigrationSpec
-from stackferry.controller.domain.plan import Plan, build_plan, plan_datasets, stack_datasets
+from stackferry.controller.domain.mounts import plan_mounts
+from stackferry.controller.domain.plan import (
+    Plan,
+    build_plan,
+    plan_datasets,
+    plan_path_map,
+    stack_datasets,
+)
 from stackferry.controller.domain.validation import Facts, ValidationReport, evaluate
-from stackferry.controller.errors import ControllerError, InvalidArgument
+from stackferry.controller.errors import ControllerError, InvalidArgument, NotFound
 from stackferry.controller.ports import AgentClient, Dialer
-from stackferry.hostapi import DatasetInfo, DeployRequest, StackInfo
+from stackferry.hostapi import DatasetInfo, DeployRequest, FileTree, StackInfo
 
 DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
 
@@ -49,19 +56,38 @@ def known_datasets(agent: AgentClient, names: list[str]) -> list[DatasetInfo]:
     return found
 
 
+def target_directory(agent: AgentClient, path: str) -> tuple[str, int, str]:
+    """(path, entries below it, why it cannot be written) of a file move's target directory:
+    0 entries when it does not exist yet."""
+    try:
+        return path, agent.file_manifest(FileTree(path)).files - 1, ""
+    except NotFound:
+        return path, 0, ""
+    except ControllerError as exc:
+        return path, 0, str(exc)
+
+
 class Planner:
     def __init__(self, dialer: Dialer) -> None:
         self.dialer = dialer
 
     def _plan_from(self, spec: MigrationSpec, stack: StackInfo, source: AgentClient) -> Plan:
-        mountpoints = stack_datasets(stack)
+        mountpoints = stack_datasets(stack, spec.options.excludes)
         infos = source.get_datasets(list(mountpoints)) if mountpoints else []
         estimates = {d.name: d.referenced_bytes for d in infos}
         datasets = plan_datasets(mountpoints, spec, estimates)
+        mounts, files = plan_mounts(stack.mounts, spec, plan_path_map(datasets, spec))
         project = spec.project_name or stack.project_name
         try:
             return build_plan(
-                spec, project, stack.compose_text, stack.env_text, stack.env_exists, datasets
+                spec,
+                project,
+                stack.compose_text,
+                stack.env_text,
+                stack.env_exists,
+                datasets,
+                files,
+                mounts,
             )
         except ComposeError as exc:
             raise InvalidArgument(f"{spec.compose_path}: {exc}") from None
@@ -81,6 +107,8 @@ class Planner:
             migration.env_text,
             bool(migration.env_text),
             migration.datasets,
+            migration.files,
+            migration.mounts,
         )
 
     def survey(self, spec: MigrationSpec) -> Survey:
@@ -99,10 +127,19 @@ class Planner:
                 facts["stack_error" if stack is None else "plan_error"] = str(exc)
         if target_ping.reachable and plan is not None:
             target = self.dialer.dial(spec.target_agent)
-            parts = spec.target_dataset.split("/")
+            parts = spec.target_dataset.split("/") if spec.target_dataset else []
             names = [d.target_dataset for d in plan.datasets]
             names += ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
             facts["target_datasets"] = tuple(known_datasets(target, names))
+            try:
+                facts["target_volumes"] = tuple(
+                    target.inspect_volume(f.target_volume) for f in plan.files if f.target_volume
+                )
+            except ControllerError as exc:
+                facts["volumes_error"] = f"the target's volumes were not inspected: {exc}"
+            facts["target_directories"] = tuple(
+                target_directory(target, f.target_path) for f in plan.files if f.target_path
+            )
             try:
                 facts["deploy"] = target.check_deploy(deploy_request(plan, spec))
             except ControllerError as exc:
@@ -114,6 +151,7 @@ class Planner:
                 target=target_ping,
                 stack=stack,
                 plan=plan,
+                allow_overwrite=spec.options.allow_overwrite,
                 **facts,  # type: ignore[arg-type]
             )
         )

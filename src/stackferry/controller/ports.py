@@ -10,15 +10,24 @@ from typing import Protocol
 from stackferry.hostapi import (
     AgentInfo,
     AgentPing,
+    Claim,
+    ClaimGrant,
     DatasetInfo,
     DeployChecks,
     DeployRequest,
     DeployResult,
+    DiscardResult,
+    FileManifest,
+    FileTransfer,
+    FileTree,
+    ReleaseResult,
     SendEstimate,
     SnapshotInfo,
     StackInfo,
     TransferProgress,
     TransferResult,
+    VolumeInfo,
+    VolumeSpec,
     ZfsTransfer,
 )
 
@@ -35,8 +44,10 @@ class TransferCall(Protocol):
 
 
 class AgentClient(Protocol):
-    """One agent. Its errors are controller errors (controller/errors.py): Unavailable when it
-    cannot be reached, NotFound for a dataset or snapshot it does not have."""
+    """One agent, bound to one migration (Dialer.dial's migration_id): every request that has
+    a migration_id field carries it. Its errors are controller errors (controller/errors.py):
+    Unavailable when it cannot be reached, NotFound for a dataset or snapshot it does not have,
+    AlreadyExists when another migration holds a claim on what the call would change."""
 
     address: str
 
@@ -85,12 +96,58 @@ class AgentClient(Protocol):
 
     def prepare_image_receive(self, images: Sequence[str]) -> str: ...
 
+    def claim(self, claim: Claim) -> ClaimGrant:
+        """Reserves (or renews) claim's resources for the bound migration; AlreadyExists,
+        naming the holder migration id, when another migration holds any of them."""
+        ...
+
+    def release(self, committed: bool) -> ReleaseResult:
+        """Drops every claim of the bound migration; committed=True also marks its journaled
+        deploy committed. deploy_live=False: that deploy is no longer in place (the agent's
+        restart reconcile removed it), so the migration must not be reported a success."""
+        ...
+
+    def discard(self) -> DiscardResult:
+        """Target clean-up: stops and removes the bound migration's journaled deploy, then
+        destroys what carries its mark; everything else is kept and listed. Idempotent."""
+        ...
+
+    def inspect_volume(self, name: str) -> VolumeInfo:
+        """The named volume on this host's engine; exists=False when there is none."""
+        ...
+
+    def create_volume(self, spec: VolumeSpec, allow_overwrite: bool = False) -> VolumeInfo:
+        """Creates `spec` plus the label stackferry.migration=<bound migration id>. One that
+        exists already: carrying that label, returned as is; empty and unused, recreated from
+        spec; else AlreadyExists unless allow_overwrite (then kept, for the sync to overwrite)."""
+        ...
+
+    def prepare_file_receive(
+        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+    ) -> str:
+        """The one-time ticket for a file pass into this host (used by the peer's push). A
+        directory target is created under the path roots and marked with the migration id; a
+        volume target must exist. A non-empty target this migration did not create:
+        AlreadyExists unless allow_overwrite."""
+        ...
+
+    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
+        """One pass: asks `peer` for a ticket, then this host's rsync (sender) and the peer's
+        (receiver) talk through one gRPC stream. A later pass sends only the difference. A cut
+        stream or a failed rsync on either side raises; no half-written file is left in place."""
+        ...
+
+    def file_manifest(self, tree: FileTree) -> FileManifest:
+        """The tree summed up: equal digests on both hosts mean the data arrived whole."""
+        ...
+
 
 class Dialer(Protocol):
     """Reaches agents by address."""
 
-    def dial(self, address: str) -> AgentClient:
-        """InvalidArgument for an address that is not HOST:PORT; reaching it happens per call."""
+    def dial(self, address: str, migration_id: str = "") -> AgentClient:
+        """A client bound to migration_id ("" for calls outside a migration); InvalidArgument
+        for an address that is not HOST:PORT; reaching it happens per call."""
         ...
 
     def ping(self, address: str) -> AgentPing:

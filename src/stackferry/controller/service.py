@@ -43,9 +43,10 @@ from stackferry.hostapi import AgentPing
 
 log = structlog.get_logger(__name__)
 
-# Started and not ended: what a controller drives, or resumes when its driver is gone.
+# Started and not halted: what a controller drives, or resumes when its driver is gone
+# (NEEDS_ATTENTION waits for a person's resume instead).
 UNFINISHED_STATES = tuple(
-    s for s in MigrationState if s != MigrationState.PENDING and not s.is_terminal
+    s for s in MigrationState if s != MigrationState.PENDING and not s.is_halted
 )
 WATCH_POLL_SECONDS = 0.2
 # cancel() returns once the undo is done when it is quick (discarding snapshots), else the
@@ -111,7 +112,9 @@ class ControllerService:
         with bound_contextvars(migration_id=migration_id):
             return self._start(migration_id)
 
-    def _start(self, migration_id: str) -> Migration:
+    def _start(self, migration_id: str, event: MigrationEvent = MigrationEvent.START) -> Migration:
+        """Takes the lease, records `event` when the state is the one it moves on (START:
+        PENDING, RESUME: NEEDS_ATTENTION), and drives the migration."""
         migration = self.store.get(migration_id)
         if migration.state.is_terminal:
             raise FailedPrecondition(f"migration {migration_id} already ended {migration.state}")
@@ -120,11 +123,15 @@ class ControllerService:
         self.store.acquire_lease(migration_id, self.owner_id, self.lease_ttl)
         try:
             migration = self.store.get(migration_id)
-            if migration.state == MigrationState.PENDING:
+            moved_on = {
+                MigrationEvent.START: MigrationState.PENDING,
+                MigrationEvent.RESUME: MigrationState.NEEDS_ATTENTION,
+            }
+            if migration.state == moved_on[event]:
                 migration = save_transition(
                     self.store,
                     migration,
-                    MigrationEvent.START,
+                    event,
                     self._notify,
                     lease_owner=self.owner_id,
                 )
@@ -133,6 +140,15 @@ class ControllerService:
             raise
         self._spawn_driver(migration_id)
         return migration
+
+    def resume(self, migration_id: str) -> Migration:
+        """Drives here a migration whose driver is gone (`stackferry resume ID`); one that
+        NEEDS_ATTENTION runs its rollback again (a person checked the target). Never starts a
+        PENDING one; LeaseHeld while a live controller drives it."""
+        with bound_contextvars(migration_id=migration_id):
+            if self.store.get(migration_id).state == MigrationState.PENDING:
+                raise FailedPrecondition(f"migration {migration_id} was never started")
+            return self._start(migration_id, MigrationEvent.RESUME)
 
     def cancel(self, migration_id: str) -> Migration:
         """Records the cancel transition (CAS, retried on conflict) and lets the driver undo;
@@ -191,7 +207,7 @@ class ControllerService:
     def watch(self, migration_id: str, stop: threading.Event, after_id: int = 0) -> Iterator[Event]:
         """Every event of the migration from its creation on (or after the event `after_id`,
         for a client that reconnects), then new ones as they come; ends when the migration
-        has ended or `stop` is set."""
+        has halted (ended, or NEEDS_ATTENTION) or `stop` is set."""
         self.store.get(migration_id)
         after = after_id
         while not stop.is_set():
@@ -201,18 +217,19 @@ class ControllerService:
                 yield event
             if events:
                 continue
-            if self.store.get(migration_id).state.is_terminal:
+            if self.store.get(migration_id).state.is_halted:
                 for event in self.store.list_events(migration_id, after_id=after):
                     yield event
                 return
             stop.wait(WATCH_POLL_SECONDS)
 
     def wait(self, migration_id: str, timeout: float) -> Migration:
-        """The migration once it has ended, or as it is after `timeout`."""
+        """The migration once it has halted (ended, or NEEDS_ATTENTION), or as it is after
+        `timeout`."""
         deadline = time.monotonic() + timeout
         while True:
             migration = self.store.get(migration_id)
-            if migration.state.is_terminal or time.monotonic() >= deadline:
+            if migration.state.is_halted or time.monotonic() >= deadline:
                 return migration
             time.sleep(WATCH_POLL_SECONDS)
 

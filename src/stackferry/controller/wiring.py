@@ -26,5 +26,9 @@ def build_service(config: ControllerConfig) -> ControllerService:
     )
     dialer = AgentDialer(credentials)
     return ControllerService(
-        store, dialer, owner_id=config.owner_id or None, lease_ttl=config.lease_seconds
+        store,
+        dialer,
+        owner_id=config.owner_id or None,
+        lease_ttl=config.lease_seconds,
+        retry=config.retry,
     )

@@ -22,8 +22,14 @@ SERVICE_NAME = SERVICE.full_name
 
 # The bulk methods bypass protobuf for chunk messages (agent/rpc/wire.py); the
 # codecs stay wire-compatible, so generated clients work unchanged.
-REQUEST_DECODERS: dict[str, Callable[[bytes], Any]] = {"ReceiveStream": wire.decode_receive_message}
-RESPONSE_ENCODERS: dict[str, Callable[[Any], bytes]] = {"SendStream": wire.encode_message}
+REQUEST_DECODERS: dict[str, Callable[[bytes], Any]] = {
+    "ReceiveStream": wire.decode_receive_message,
+    "FileSync": wire.decode_file_sync_message,
+}
+RESPONSE_ENCODERS: dict[str, Callable[[Any], bytes]] = {
+    "SendStream": wire.encode_message,
+    "FileSync": wire.encode_message,
+}
 
 
 def agent_method_handlers(servicer: AgentServicer) -> dict[str, grpc.RpcMethodHandler]:

@@ -26,7 +26,10 @@ class StackRpc:
         self, request: agent_pb2.StackRef, context: grpc.ServicerContext
     ) -> agent_pb2.StackStatus:
         stopped = self.service.stop_stack(
-            request.compose_path, request.project_name, request.timeout_seconds
+            request.compose_path,
+            request.project_name,
+            request.timeout_seconds,
+            request.migration_id,
         )
         return convert.stack_status_to_pb(stopped)
 
@@ -35,7 +38,10 @@ class StackRpc:
         self, request: agent_pb2.StackRef, context: grpc.ServicerContext
     ) -> agent_pb2.StackStatus:
         started = self.service.start_stack(
-            request.compose_path, request.project_name, request.timeout_seconds
+            request.compose_path,
+            request.project_name,
+            request.timeout_seconds,
+            request.migration_id,
         )
         return convert.stack_status_to_pb(started)
 

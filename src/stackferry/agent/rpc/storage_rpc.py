@@ -37,6 +37,7 @@ class StorageRpc:
             request.name,
             request.recursive,
             request.hold_tag,
+            request.migration_id,
         )
         return agent_pb2.SnapshotReply(snapshots=[convert.snapshot_to_pb(s) for s in found])
 

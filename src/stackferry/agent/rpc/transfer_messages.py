@@ -31,6 +31,7 @@ def spec_from_pb(request: agent_pb2.PrepareReceiveRequest) -> TransferSpec:
         allow_overwrite=request.allow_overwrite,
         images=tuple(request.images),
         resume=request.resume,
+        migration_id=request.migration_id,
     )
 
 

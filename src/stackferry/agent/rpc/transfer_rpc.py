@@ -9,16 +9,17 @@ when the caller goes away.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import grpc
 
 from stackferry.agent.errors import Cancelled, InvalidArgument
+from stackferry.agent.rpc import file_messages
 from stackferry.agent.rpc import transfer_messages as messages
 from stackferry.agent.rpc.status import maps_errors, maps_errors_stream
 from stackferry.agent.rpc.wire import chunk_prefix
-from stackferry.agent.service import AgentService
+from stackferry.agent.service import AgentService, SendEvent
 from stackferry.agent.streams import StreamTrailer
 from stackferry.api.agent import convert
 from stackferry.api.agent.v1 import agent_pb2
@@ -32,7 +33,14 @@ class TransferRpc:
     def PrepareReceive(
         self, request: agent_pb2.PrepareReceiveRequest, context: grpc.ServicerContext
     ) -> agent_pb2.PrepareReceiveReply:
-        ticket = self.service.prepare_receive(messages.spec_from_pb(request), request.ttl_seconds)
+        if request.kind == agent_pb2.STREAM_FILES:
+            target = convert.file_tree_from_pb(request.target_files)
+            ticket = self.service.files.prepare_receive(
+                target, request.allow_overwrite, request.migration_id, request.ttl_seconds
+            )
+        else:
+            spec = messages.spec_from_pb(request)
+            ticket = self.service.prepare_receive(spec, request.ttl_seconds)
         return agent_pb2.PrepareReceiveReply(
             ticket=ticket.ticket, expires_unix=int(ticket.expires_at)
         )
@@ -41,8 +49,13 @@ class TransferRpc:
     def SendStream(
         self, request: agent_pb2.SendRequest, context: grpc.ServicerContext
     ) -> Iterator[Any]:
-        send = messages.send_request_from_pb(request)
-        with contextlib.closing(self.service.send(send, context, frame=chunk_prefix)) as events:
+        sending: Generator[SendEvent, None, None]
+        if request.kind == agent_pb2.STREAM_FILES:  # a file pass: progress, then the result
+            sending = self.service.files.send(file_messages.file_send_from_pb(request), context)
+        else:
+            send = messages.send_request_from_pb(request)
+            sending = self.service.send(send, context, frame=chunk_prefix)
+        with contextlib.closing(sending) as events:
             for event in events:
                 if isinstance(event, bytes):  # a chunk, framed as a SendEvent already
                     yield event

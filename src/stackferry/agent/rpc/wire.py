@@ -57,3 +57,11 @@ def decode_receive_message(data: bytes) -> agent_pb2.ReceiveMessage | memoryview
     if payload is not None:
         return payload
     return agent_pb2.ReceiveMessage.FromString(data)
+
+
+def decode_file_sync_message(data: bytes) -> agent_pb2.FileSyncMessage | memoryview:
+    """FileSync's messages, both ways: a chunk (field 2, as in ReceiveMessage) or protobuf."""
+    payload = _chunk_payload(data)
+    if payload is not None:
+        return payload
+    return agent_pb2.FileSyncMessage.FromString(data)

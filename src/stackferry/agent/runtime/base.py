@@ -7,10 +7,13 @@ streams); the stack logic built from them lives in agent/stacks.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stackferry.agent.streams import ByteSink, ByteSource
 from stackferry.hostapi import ContainerInfo, ImageInfo
+
+if TYPE_CHECKING:
+    from stackferry.agent.runtime.docker_api import EngineMount
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -30,6 +33,18 @@ class ContainerRuntime(Protocol):
         ...
 
     def container_logs(self, container_id: str, tail: int) -> str: ...
+
+    def project_mounts(self, project: str) -> list[EngineMount]:
+        """What the engine mounted into every container of the project (running or not)."""
+        ...
+
+    def volume(self, name: str) -> dict[str, Any] | None:
+        """The engine's document of a volume (Driver, Options, Labels, Mountpoint), or None."""
+        ...
+
+    def volume_projects(self, name: str) -> list[str]:
+        """The compose projects (or "container NAME") of every container using the volume."""
+        ...
 
     def image_states(self, images: Sequence[str]) -> list[ImageInfo]: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import docker
@@ -19,6 +20,8 @@ import requests
 from stackferry.agent.errors import NotFound, Unavailable
 from stackferry.agent.runtime.base import PROJECT_LABEL, SERVICE_LABEL
 from stackferry.hostapi import ContainerInfo, ImageInfo
+
+VOLUME_LABEL = "com.docker.compose.volume"
 
 T = TypeVar("T")
 
@@ -35,6 +38,34 @@ def container_state(attrs: dict[str, Any]) -> ContainerInfo:
         health=str((state.get("Health") or {}).get("Status", "")),
         exit_code=int(state.get("ExitCode") or 0),
         restart_count=int(attrs.get("RestartCount") or 0),
+    )
+
+
+@dataclass(frozen=True)
+class EngineMount:
+    """One entry of a container's `Mounts`."""
+
+    container: str
+    service: str
+    type: str  # bind, volume, tmpfs ...
+    source: str  # the host path (a volume's Mountpoint for a volume)
+    destination: str
+    name: str = ""  # a volume's name
+    driver: str = ""
+    read_only: bool = False
+
+
+def engine_mount(container: dict[str, Any], mount: dict[str, Any]) -> EngineMount:
+    labels = (container.get("Config") or {}).get("Labels") or {}
+    return EngineMount(
+        str(container.get("Name", "")).lstrip("/"),
+        labels.get(SERVICE_LABEL, ""),
+        str(mount.get("Type", "")),
+        str(mount.get("Source", "")),
+        str(mount.get("Destination", "")),
+        str(mount.get("Name", "")),
+        str(mount.get("Driver", "")),
+        not mount.get("RW", True),
     )
 
 
@@ -83,6 +114,31 @@ class DockerApi:
             )
         )
         return sorted((container_state(c.attrs) for c in found), key=lambda s: s.name)
+
+    def project_mounts(self, project: str) -> list[EngineMount]:
+        """The `Mounts` of every container of the project, as the engine made them."""
+        found = self._call(
+            lambda c: c.containers.list(
+                all=True, filters={"label": f"{PROJECT_LABEL}={project}"}, ignore_removed=True
+            )
+        )
+        return [engine_mount(c.attrs, m) for c in found for m in (c.attrs.get("Mounts") or [])]
+
+    def volume(self, name: str) -> dict[str, Any] | None:
+        """`docker volume inspect NAME`, None when the engine has no such volume."""
+        try:
+            return dict(self._call(lambda c: c.volumes.get(name)).attrs)
+        except NotFound:
+            return None
+
+    def volume_projects(self, name: str) -> list[str]:
+        """The compose project of each container using the volume (the container's name for
+        one outside compose)."""
+        found = self._call(
+            lambda c: c.containers.list(all=True, filters={"volume": name}, ignore_removed=True)
+        )
+        labels = [(c.name, (c.attrs.get("Config") or {}).get("Labels") or {}) for c in found]
+        return sorted({lab.get(PROJECT_LABEL) or f"container {cname}" for cname, lab in labels})
 
     def container_logs(self, container_id: str, tail: int) -> str:
         raw = self._call(

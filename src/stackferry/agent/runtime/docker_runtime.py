@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from stackferry.agent.errors import NotFound, Unavailable
 from stackferry.agent.runtime.compose import ComposeCli
-from stackferry.agent.runtime.docker_api import DockerApi
+from stackferry.agent.runtime.docker_api import DockerApi, EngineMount
 from stackferry.agent.runtime.images import ImageLoadSink, image_save_source, validate_image_name
 from stackferry.agent.streams import ByteSink, ByteSource
 from stackferry.hostapi import ContainerInfo, ImageInfo
@@ -49,6 +50,15 @@ class DockerRuntime:
 
     def container_logs(self, container_id: str, tail: int) -> str:
         return self.api.container_logs(container_id, tail)
+
+    def project_mounts(self, project: str) -> list[EngineMount]:
+        return self.api.project_mounts(project)
+
+    def volume(self, name: str) -> dict[str, Any] | None:
+        return self.api.volume(name)
+
+    def volume_projects(self, name: str) -> list[str]:
+        return self.api.volume_projects(name)
 
     def image_states(self, images: Sequence[str]) -> list[ImageInfo]:
         return self.api.image_states(images)

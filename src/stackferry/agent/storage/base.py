@@ -70,10 +70,22 @@ class StorageBackend(Protocol):
         allow_overwrite: bool,
         resumable: bool = False,
         resume: bool = False,
+        migration_id: str = "",
     ) -> ByteSink:
         """Checks as check_receive, creates missing parents, starts the receiver. The received
         dataset stays unmounted until mount(). abort() leaves the target as it was before,
-        except that a resumable receive (where supported) keeps its partial state."""
+        except that a resumable receive (where supported) keeps its partial state.
+        What it creates is recorded for migration_id and marked with it; AlreadyExists while
+        another receive into the same target runs."""
+        ...
+
+    def marks(self, dataset: str) -> dict[str, str] | None:
+        """The migration mark of dataset and of each dataset below it ("" for none); None
+        when dataset does not exist."""
+        ...
+
+    def destroy(self, dataset: str) -> None:
+        """Destroys dataset with its snapshots and everything below it."""
         ...
 
     def mount(self, dataset: str, mountpoint: str) -> None:

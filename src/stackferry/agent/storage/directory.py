@@ -5,6 +5,7 @@ Layout under ``base`` (``<state_dir>/directory`` by default):
     datasets/<dataset>              the live data of dataset "pool/app" is datasets/pool/app
     snapshots/<dataset>/@<name>/    one snapshot: data/ (a copy) and meta.json (name, guid, time)
     incoming/<random>/              a receive in progress; renamed into place on commit
+    marks/<dataset>@migration       the id of the migration whose receive created the dataset
 
 A dataset is a directory; it contains its children's directories, and a snapshot copies
 the whole tree. A send is a tar stream of ``meta.json`` and ``data/`` of one snapshot.
@@ -21,7 +22,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from stackferry.agent import exec as proc
@@ -36,13 +37,23 @@ DATA = "data"
 TAR_BLOCKING = "2048"  # 512-byte blocks: 1 MiB records instead of 10 KiB, ten times fewer syscalls
 
 
+def _no_record(migration_id: str, kind: str, name: str) -> None:
+    return None
+
+
 class DirectoryBackend:
     name = "directory"
 
-    def __init__(self, base: str | Path, tar_binary: str = "tar") -> None:
+    def __init__(
+        self,
+        base: str | Path,
+        tar_binary: str = "tar",
+        record_created: Callable[[str, str, str], None] = _no_record,
+    ) -> None:
         self.base = Path(base)
         self.tar = tar_binary
-        for sub in ("datasets", "snapshots", "incoming"):
+        self._record_created = record_created
+        for sub in ("datasets", "snapshots", "incoming", "marks"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
 
     # --- paths -------------------------------------------------------------------------
@@ -200,10 +211,13 @@ class DirectoryBackend:
         allow_overwrite: bool,
         resumable: bool = False,
         resume: bool = False,
+        migration_id: str = "",
     ) -> ByteSink:
         self.check_receive(target, base_guid, allow_overwrite, resume)
         if resumable:
             raise FailedPrecondition("the directory backend cannot resume a receive")
+        if not self.dataset_dir(target).exists():
+            self._record_created(migration_id, "dataset", target)
         work = self.base / "incoming" / secrets.token_hex(8)
         work.mkdir()
         try:
@@ -214,15 +228,21 @@ class DirectoryBackend:
             raise
         return ProcessSink(
             process,
-            on_commit=lambda: self._place(work, target, allow_overwrite),
+            on_commit=lambda: self._place(work, target, allow_overwrite, migration_id),
             on_abort=lambda: shutil.rmtree(work, ignore_errors=True),
         )
 
-    def _place(self, work: Path, target: str, allow_overwrite: bool) -> Received:
-        """Moves a complete received tree into place as ``target`` and its snapshot; a tree
-        that cannot be placed is removed."""
+    def _place(self, work: Path, target: str, allow_overwrite: bool, migration_id: str) -> Received:
+        """Moves a complete received tree into place as ``target`` and its snapshot, marked
+        with migration_id when it is new; a tree that cannot be placed is removed."""
         try:
-            return self._move_into_place(work, target, allow_overwrite)
+            new = not self.dataset_dir(target).exists()
+            received = self._move_into_place(work, target, allow_overwrite)
+            if new and migration_id:
+                mark = self._mark_path(target)
+                mark.parent.mkdir(parents=True, exist_ok=True)
+                mark.write_text(migration_id)
+            return received
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
@@ -248,6 +268,24 @@ class DirectoryBackend:
         proc.run(["cp", "-al", str(snap / DATA), str(dest)])
         work.rmdir()
         return Received(f"{target}@{name}", meta["guid"])
+
+    # --- ownership ---------------------------------------------------------------------
+
+    def _mark_path(self, dataset: str) -> Path:
+        return self.base / "marks" / f"{validate_dataset_name(dataset)}@migration"
+
+    def marks(self, dataset: str) -> dict[str, str] | None:
+        if not self.dataset_dir(dataset).is_dir():
+            return None
+        mark = self._mark_path(dataset)
+        return {dataset: mark.read_text().strip() if mark.is_file() else ""}
+
+    def destroy(self, dataset: str) -> None:
+        if "/" not in validate_dataset_name(dataset):
+            raise InvalidArgument(f"refusing to destroy the pool root {dataset!r}")
+        shutil.rmtree(self.dataset_dir(dataset), ignore_errors=True)
+        shutil.rmtree(self.base / "snapshots" / dataset, ignore_errors=True)
+        self._mark_path(dataset).unlink(missing_ok=True)
 
     def mount(self, dataset: str, mountpoint: str) -> None:
         """ "Mounts" by a symlink at ``mountpoint`` (absent or an empty directory)."""

@@ -7,43 +7,44 @@ code runs on zfs-fuse 0.7 and OpenZFS 2.x.
 Received datasets are left unmounted with canmount=noauto until ``mount`` at deploy
 time: a mounted target could change between the bulk copy and the final incremental,
 and zfs-fuse has no `receive -u` to prevent the mount in the first place.
+
+The commands every part runs are in zfs_commands.py; the receive side, with what a
+migration's receive creates and marks, in zfs_receive.py.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
-
-import structlog
 
 from stackferry.agent import errors, exec
 from stackferry.agent.roots import split_snapshot, validate_dataset_name, validate_snapshot_name
 from stackferry.agent.storage import zfs_argv as argv
-from stackferry.agent.storage.zfs_errors import zfs_error
+from stackferry.agent.storage.zfs_commands import no_dash
 from stackferry.agent.storage.zfs_parse import (
     ZfsFeatures,
     parse_estimate,
     parse_features,
     parse_pool_version,
-    parse_properties,
     parse_resume_toname,
     to_int,
 )
-from stackferry.agent.storage.zfs_stream import ReceivePlan, zfs_receive_sink, zfs_send_source
-from stackferry.agent.streams import ByteSink, ByteSource, Received
+from stackferry.agent.storage.zfs_receive import RecordCreated, ZfsReceiving, no_record
+from stackferry.agent.storage.zfs_stream import zfs_send_source
+from stackferry.agent.streams import ByteSource
 from stackferry.hostapi import DatasetInfo, SendEstimate, SnapshotInfo
 
-log = structlog.get_logger(__name__)
 
-_MISSING = "does not exist"
-
-
-class ZfsBackend:
+class ZfsBackend(ZfsReceiving):
     name = "zfs"
 
-    def __init__(self, zfs_binary: str = "zfs", zpool_binary: str = "zpool") -> None:
-        self.zfs = zfs_binary
+    def __init__(
+        self,
+        zfs_binary: str = "zfs",
+        zpool_binary: str = "zpool",
+        record_created: RecordCreated = no_record,
+    ) -> None:
+        super().__init__(zfs_binary, record_created)
         self.zpool = zpool_binary
         self._features = self._detect_features()
         self._version = self._detect_version()
@@ -74,37 +75,6 @@ class ZfsBackend:
 
     def features(self) -> dict[str, bool]:
         return self._features.as_dict()
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def _run(self, args: list[str], action: str) -> exec.Result:
-        try:
-            return exec.run(args)
-        except errors.CommandFailed as exc:
-            raise zfs_error(exc, action) from exc
-
-    def _props(
-        self, names: Sequence[str], props: Sequence[str], depth: int | None = None
-    ) -> dict[str, dict[str, str]]:
-        """Properties of names; a name that does not exist is simply absent from the result."""
-        done = exec.run(argv.get_properties(self.zfs, names, props, depth), check=False)
-        if done.returncode != 0:
-            others = [ln for ln in done.stderr.splitlines() if ln.strip() and _MISSING not in ln]
-            if others:
-                raise zfs_error(
-                    errors.CommandFailed(done.argv, done.returncode, done.stderr), "zfs get"
-                )
-        return parse_properties(done.stdout)
-
-    def _exists(self, name: str) -> bool:
-        return name in self._props([name], ["guid"])
-
-    def _snapshots_of(self, dataset: str) -> dict[str, str]:
-        """Snapshot short name -> guid, oldest first."""
-        rows = self._props([dataset], argv.SNAPSHOT_PROPS, depth=1)
-        snaps = [(n, p) for n, p in rows.items() if n.startswith(dataset + "@")]
-        snaps.sort(key=lambda item: to_int(item[1].get("createtxg", "0")))
-        return {n.partition("@")[2]: p.get("guid", "") for n, p in snaps}
 
     # -- snapshots -----------------------------------------------------------------------
 
@@ -296,156 +266,6 @@ class ZfsBackend:
         what = f"{snapshot} (incremental from {base})" if base else snapshot
         return zfs_send_source(argv.send(self.zfs, snapshot, base), what)
 
-    # -- receive -------------------------------------------------------------------------
-
-    def check_receive(
-        self, target: str, base_guid: str | None, allow_overwrite: bool, resume: bool = False
-    ) -> None:
-        self._check_receive(target, base_guid, allow_overwrite, resume)
-
-    def _resume_token(self, dataset: str) -> str:
-        """The dataset's receive_resume_token ("" when none, or when this zfs cannot resume)."""
-        if not self._features.resume:
-            return ""
-        props = self._props([dataset], ["receive_resume_token"]).get(dataset, {})
-        return _no_dash(props.get("receive_resume_token", "-"))
-
-    def _check_receive(
-        self, target: str, base_guid: str | None, allow_overwrite: bool, resume: bool = False
-    ) -> tuple[bool, dict[str, str], str]:
-        """Returns (target exists, its snapshots name -> guid, its resume token) once the
-        receive looks possible."""
-        validate_dataset_name(target)
-        if "/" not in target:
-            raise errors.InvalidArgument(
-                f"refusing to receive into pool root {target!r}: name a dataset below it"
-            )
-        pool = target.split("/")[0]
-        if not self._exists(pool):
-            raise errors.NotFound(f"pool {pool} does not exist on this host")
-        exists = self._exists(target)
-        snapshots = self._snapshots_of(target) if exists else {}
-        token = self._resume_token(target) if exists else ""
-        if resume:
-            # The base and the target were checked when the partial receive started.
-            if not self._features.resume:
-                raise errors.FailedPrecondition("resumable receive (-s) is not supported here")
-            if not token:
-                raise errors.FailedPrecondition(f"{target} holds no partial receive to resume")
-            return exists, snapshots, token
-        if token and not allow_overwrite:
-            raise errors.FailedPrecondition(
-                f"{target} holds a partial receive (receive_resume_token is set): resume it "
-                "with that token, or pass allow_overwrite to discard it"
-            )
-        if token:  # open_receive discards the partial state first: judge what stays
-            return exists, snapshots, token
-        if not base_guid:
-            if exists and not allow_overwrite:
-                raise errors.AlreadyExists(
-                    f"refusing to overwrite existing dataset {target}; pass allow_overwrite"
-                )
-            return exists, snapshots, ""
-        if not exists:
-            raise errors.FailedPrecondition(
-                f"incremental stream needs base snapshot guid {base_guid} on {target}, "
-                f"but {target} does not exist"
-            )
-        by_guid = {guid: name for name, guid in snapshots.items()}
-        if base_guid not in by_guid:
-            raise errors.FailedPrecondition(
-                f"{target} has no snapshot with the base guid {base_guid} "
-                f"(it has {', '.join(f'@{n}={g}' for n, g in snapshots.items()) or 'none'})"
-            )
-        newest = list(snapshots)[-1]
-        if newest != by_guid[base_guid] and not allow_overwrite:
-            raise errors.FailedPrecondition(
-                f"{target}@{newest} is newer than the base {target}@{by_guid[base_guid]} "
-                f"(guid {base_guid}); pass allow_overwrite to roll back"
-            )
-        return exists, snapshots, ""
-
-    def open_receive(
-        self,
-        target: str,
-        base_guid: str | None,
-        allow_overwrite: bool,
-        resumable: bool = False,
-        resume: bool = False,
-    ) -> ByteSink:
-        exists, snapshots, token = self._check_receive(target, base_guid, allow_overwrite, resume)
-        if token and not resume:
-            self._run(argv.receive_abort(self.zfs, target), "zfs receive -A")
-            exists, snapshots, _ = self._check_receive(target, base_guid, allow_overwrite)
-        keep_partial = (resumable or resume) and self._features.resume
-        plan = ReceivePlan(
-            target=target, full=not exists, snapshots_before=snapshots, resumable=keep_partial
-        )
-        plan.created_parents = self._create_parents(target)
-        args = argv.receive(
-            self.zfs,
-            target,
-            force=allow_overwrite,
-            unmounted=self._features.receive_unmounted,
-            resumable=keep_partial,
-        )
-        try:
-            return zfs_receive_sink(args, plan, self._settle_receive, self._undo_receive)
-        except errors.AgentError:
-            self._undo_receive(plan)
-            raise
-
-    def _create_parents(self, target: str) -> list[str]:
-        parts = target.split("/")
-        ancestors = ["/".join(parts[:i]) for i in range(2, len(parts))]
-        existing = self._props(ancestors, ["guid"]) if ancestors else {}
-        missing = [a for a in ancestors if a not in existing]
-        if missing:
-            self._run(argv.create_with_parents(self.zfs, missing[-1]), "zfs create")
-        return missing
-
-    def _settle_receive(self, plan: ReceivePlan) -> Received:
-        """After a good receive: keep the target unmounted, report its new newest snapshot."""
-        props = self._props([plan.target], ["mounted", "canmount"]).get(plan.target, {})
-        if props.get("canmount") != "noauto":
-            self._run(argv.set_property(self.zfs, plan.target, "canmount", "noauto"), "zfs set")
-        if props.get("mounted") == "yes":
-            self._run(argv.unmount(self.zfs, plan.target), "zfs unmount")
-        after = self._snapshots_of(plan.target)
-        if not after:
-            raise errors.FailedPrecondition(f"zfs receive left no snapshot on {plan.target}")
-        newest = list(after)[-1]
-        return Received(snapshot=f"{plan.target}@{newest}", guid=after[newest])
-
-    def _undo_receive(self, plan: ReceivePlan) -> None:
-        """Puts the target back as it was: no new dataset, parents or snapshots. A resumable
-        receive that left a resume token keeps its partial state: a later send -t continues."""
-        if plan.resumable and self._resume_token(plan.target):
-            log.info("partial receive kept for a resumed send", target=plan.target)
-            return
-        if plan.full:
-            self._destroy_eventually(plan.target)
-            for parent in reversed(plan.created_parents):
-                self._destroy_eventually(parent, recursive=False)
-            return
-        after = self._snapshots_of(plan.target)
-        if set(after) - set(plan.snapshots_before) and plan.snapshots_before:
-            base = list(plan.snapshots_before)[-1]
-            self._run(argv.rollback(self.zfs, f"{plan.target}@{base}"), "zfs rollback")
-
-    def _destroy_eventually(self, dataset: str, recursive: bool = True) -> None:
-        # A killed zfs-fuse receiver's daemon side may still hold the dataset for a moment.
-        for _ in range(100):
-            done = exec.run(argv.destroy(self.zfs, dataset, recursive), check=False)
-            if done.returncode == 0 or _MISSING in done.stderr:
-                return
-            if "busy" not in done.stderr:
-                raise zfs_error(
-                    errors.CommandFailed(done.argv, done.returncode, done.stderr), "zfs destroy"
-                )
-            time.sleep(0.1)
-        raise errors.FailedPrecondition(f"could not destroy {dataset}: still busy")
-
 
 def _rank(dataset: str, requested: Sequence[str]) -> int:
     """Results follow the caller's order: a child sorts with the first requested ancestor."""
@@ -465,10 +285,5 @@ def _dataset_info(name: str, props: dict[str, str]) -> DatasetInfo:
         available_bytes=to_int(props.get("available", "0")),
         referenced_bytes=to_int(props.get("referenced", "0")),
         guid=props.get("guid", ""),
-        receive_resume_token=_no_dash(props.get("receive_resume_token", "-")),
+        receive_resume_token=no_dash(props.get("receive_resume_token", "-")),
     )
-
-
-def _no_dash(value: str) -> str:
-    """zfs prints "-" for an unset property."""
-    return "" if value == "-" else value

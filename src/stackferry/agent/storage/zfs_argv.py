@@ -83,6 +83,11 @@ def get_properties(
     return [zfs, "get", "-Hp", *scope, "-o", "name,property,value", props_arg, *checked]
 
 
+def get_property_sources(zfs: str, dataset: str, prop: str) -> list[str]:
+    """One property of a dataset and every descendant, with where each value comes from."""
+    return [zfs, "get", "-Hp", "-r", "-o", "name,value,source", _property(prop), _dataset(dataset)]
+
+
 def list_filesystems(zfs: str) -> list[str]:
     """Every filesystem with its mountpoint (values need no -p: no sizes)."""
     return [zfs, "list", "-H", "-t", "filesystem", "-o", "name,mountpoint,mounted"]

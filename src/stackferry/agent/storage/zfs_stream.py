@@ -41,6 +41,7 @@ class ReceivePlan:
     snapshots_before: dict[str, str]  # name -> guid on the target
     created_parents: list[str] = field(default_factory=list)  # shallowest first
     resumable: bool = False  # receive -s: an abort keeps the partial state for send -t
+    migration_id: str = ""  # what a full receive creates is marked with it
 
 
 def zfs_receive_sink(

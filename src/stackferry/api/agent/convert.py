@@ -24,6 +24,7 @@ def agent_info_to_pb(i: h.AgentInfo) -> pb.AgentInfo:
         compose_version=i.compose_version,
         allowed_dataset_roots=list(i.allowed_dataset_roots),
         allowed_path_roots=list(i.allowed_path_roots),
+        rsync_version=i.rsync_version,
     )
 
 
@@ -40,6 +41,7 @@ def agent_info_from_pb(m: pb.AgentInfo) -> h.AgentInfo:
         compose_version=m.compose_version,
         allowed_dataset_roots=tuple(m.allowed_dataset_roots),
         allowed_path_roots=tuple(m.allowed_path_roots),
+        rsync_version=m.rsync_version,
     )
 
 
@@ -159,11 +161,52 @@ def mount_to_pb(m: h.MountInfo) -> pb.MountInfo:
         on_zfs=m.on_zfs,
         dataset=m.dataset,
         dataset_mountpoint=m.dataset_mountpoint,
+        type=m.type,
+        resolved_source=m.resolved_source,
+        outside_roots=m.outside_roots,
+        source_kind=m.source_kind,
+        volume=m.volume,
+        volume_key=m.volume_key,
+        volume_driver=m.volume_driver,
+        volume_options=m.volume_options,
+        volume_labels=m.volume_labels,
+        external=m.external,
+        volume_mountpoint=m.volume_mountpoint,
+        shared_with=list(m.shared_with),
+        seen_in=m.seen_in,
+        size_bytes=m.size_bytes,
+        read_only=m.read_only,
+        location=m.location,
+        anonymous=m.anonymous,
     )
 
 
 def mount_from_pb(m: pb.MountInfo) -> h.MountInfo:
-    return h.MountInfo(m.service, m.source, m.target, m.on_zfs, m.dataset, m.dataset_mountpoint)
+    return h.MountInfo(
+        m.service,
+        m.source,
+        m.target,
+        m.on_zfs,
+        m.dataset,
+        m.dataset_mountpoint,
+        type=m.type,
+        resolved_source=m.resolved_source,
+        outside_roots=m.outside_roots,
+        source_kind=m.source_kind,
+        volume=m.volume,
+        volume_key=m.volume_key,
+        volume_driver=m.volume_driver,
+        volume_options=dict(m.volume_options),
+        volume_labels=dict(m.volume_labels),
+        external=m.external,
+        volume_mountpoint=m.volume_mountpoint,
+        shared_with=tuple(m.shared_with),
+        seen_in=m.seen_in,
+        size_bytes=m.size_bytes,
+        read_only=m.read_only,
+        location=m.location,
+        anonymous=m.anonymous,
+    )
 
 
 def stack_to_pb(s: h.StackInfo) -> pb.StackInfo:
@@ -216,6 +259,7 @@ def deploy_request_to_pb(r: h.DeployRequest) -> pb.DeployRequest:
         mounts=[pb.DatasetMount(dataset=d, mountpoint=m) for d, m in r.mounts],
         wait_timeout_seconds=r.wait_timeout_seconds,
         compose_filename=r.compose_filename,
+        migration_id=r.migration_id,
     )
 
 
@@ -229,6 +273,7 @@ def deploy_request_from_pb(m: pb.DeployRequest) -> h.DeployRequest:
         mounts=tuple((x.dataset, x.mountpoint) for x in m.mounts),
         wait_timeout_seconds=m.wait_timeout_seconds,
         compose_filename=m.compose_filename,
+        migration_id=m.migration_id,
     )
 
 
@@ -294,3 +339,113 @@ def result_to_pb(r: h.TransferResult) -> pb.TransferResult:
 
 def result_from_pb(m: pb.TransferResult) -> h.TransferResult:
     return h.TransferResult(m.bytes, m.checksum, m.received_snapshot, m.received_guid, m.seconds)
+
+
+def claim_to_pb(c: h.Claim) -> pb.Claim:
+    return pb.Claim(
+        role=c.role,
+        project_name=c.project_name,
+        compose_path=c.compose_path,
+        datasets=list(c.datasets),
+        paths=list(c.paths),
+        volumes=list(c.volumes),
+        ttl_seconds=c.ttl_seconds,
+    )
+
+
+def claim_from_pb(m: pb.Claim) -> h.Claim:
+    return h.Claim(
+        role=m.role,
+        project_name=m.project_name,
+        compose_path=m.compose_path,
+        datasets=tuple(m.datasets),
+        paths=tuple(m.paths),
+        volumes=tuple(m.volumes),
+        ttl_seconds=m.ttl_seconds,
+    )
+
+
+def claim_grant_to_pb(g: h.ClaimGrant) -> pb.ClaimGrant:
+    return pb.ClaimGrant(migration_id=g.migration_id, expires_unix=g.expires_unix)
+
+
+def claim_grant_from_pb(m: pb.ClaimGrant) -> h.ClaimGrant:
+    return h.ClaimGrant(m.migration_id, m.expires_unix)
+
+
+def release_result_to_pb(r: h.ReleaseResult) -> pb.ReleaseResult:
+    return pb.ReleaseResult(deploy_live=r.deploy_live)
+
+
+def release_result_from_pb(m: pb.ReleaseResult) -> h.ReleaseResult:
+    return h.ReleaseResult(m.deploy_live)
+
+
+def discard_result_to_pb(r: h.DiscardResult) -> pb.DiscardResult:
+    return pb.DiscardResult(removed=list(r.removed), kept=list(r.kept))
+
+
+def discard_result_from_pb(m: pb.DiscardResult) -> h.DiscardResult:
+    return h.DiscardResult(tuple(m.removed), tuple(m.kept))
+
+
+def file_tree_to_pb(t: h.FileTree) -> pb.FileTree:
+    return pb.FileTree(path=t.path, volume=t.volume)
+
+
+def file_tree_from_pb(m: pb.FileTree) -> h.FileTree:
+    return h.FileTree(m.path, m.volume)
+
+
+def file_manifest_to_pb(f: h.FileManifest) -> pb.FileManifestReply:
+    return pb.FileManifestReply(digest=f.digest, files=f.files, bytes=f.bytes)
+
+
+def file_manifest_from_pb(m: pb.FileManifestReply) -> h.FileManifest:
+    return h.FileManifest(m.digest, m.files, m.bytes)
+
+
+def volume_spec_to_pb(v: h.VolumeSpec) -> pb.VolumeSpec:
+    return pb.VolumeSpec(name=v.name, driver=v.driver, driver_opts=v.driver_opts, labels=v.labels)
+
+
+def volume_spec_from_pb(m: pb.VolumeSpec) -> h.VolumeSpec:
+    return h.VolumeSpec(m.name, m.driver, dict(m.driver_opts), dict(m.labels))
+
+
+def volume_user_to_pb(u: h.VolumeUser) -> pb.VolumeUser:
+    return pb.VolumeUser(
+        container=u.container, project=u.project, service=u.service, running=u.running
+    )
+
+
+def volume_user_from_pb(m: pb.VolumeUser) -> h.VolumeUser:
+    return h.VolumeUser(m.container, m.project, m.service, m.running)
+
+
+def volume_to_pb(v: h.VolumeInfo) -> pb.VolumeInfo:
+    return pb.VolumeInfo(
+        name=v.name,
+        exists=v.exists,
+        driver=v.driver,
+        driver_opts=v.driver_opts,
+        labels=v.labels,
+        mountpoint=v.mountpoint,
+        empty=v.empty,
+        size_bytes=v.size_bytes,
+        used_by=[volume_user_to_pb(u) for u in v.used_by],
+    )
+
+
+def volume_from_pb(m: pb.VolumeInfo) -> h.VolumeInfo:
+    return h.VolumeInfo(
+        name=m.name,
+        exists=m.exists,
+        driver=m.driver,
+        driver_opts=dict(m.driver_opts),
+        labels=dict(m.labels),
+        mountpoint=m.mountpoint,
+        empty=m.empty,
+        size_bytes=m.size_bytes,
+        used_by=tuple(volume_user_from_pb(u) for u in m.used_by),
+    )

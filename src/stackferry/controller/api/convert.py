@@ -37,6 +37,9 @@ def options_from_pb(message: pb.MigrationOptions) -> model.MigrationOptions:
         or DEFAULT_OPTIONS.verify_timeout_seconds,
         bandwidth_limit_bytes_per_second=message.bandwidth_limit_bytes_per_second,
         path_maps=tuple(model.PathMapping(m.source, m.target) for m in message.path_maps),
+        keep_target_on_failure=message.keep_target_on_failure,
+        excludes=tuple(message.excludes),
+        allow_overwrite=message.allow_overwrite,
     )
 
 
@@ -46,6 +49,9 @@ def options_to_pb(options: model.MigrationOptions) -> pb.MigrationOptions:
         verify_timeout_seconds=options.verify_timeout_seconds,
         bandwidth_limit_bytes_per_second=options.bandwidth_limit_bytes_per_second,
         path_maps=[pb.PathMapping(source=m.source, target=m.target) for m in options.path_maps],
+        keep_target_on_failure=options.keep_target_on_failure,
+        excludes=list(options.excludes),
+        allow_overwrite=options.allow_overwrite,
     )
 
 
@@ -123,6 +129,10 @@ def migration_to_pb(migration: model.Migration) -> pb.Migration:
         downtime_seconds=_unknown_negative(migration.downtime_seconds),
         bytes_transferred=migration.bytes_transferred,
         project_name=migration.project_name,
+        waiting=migration.waiting,
+        mounts=[mount_plan_to_pb(m) for m in migration.mounts],
+        files=[file_move_to_pb(f) for f in migration.files],
+        datasets=[dataset_plan_to_pb(d) for d in migration.datasets],
     )
 
 
@@ -139,6 +149,7 @@ def status_to_pb(status: MigrationStatus) -> pb.MigrationStatus:
         eta_seconds=_unknown_negative(status.eta_seconds),
         error=status.error,
         downtime_seconds=_unknown_negative(status.downtime_seconds),
+        waiting=status.waiting,
     )
 
 
@@ -170,6 +181,7 @@ def dataset_plan_to_pb(dataset: model.DatasetPlan) -> pb.DatasetPlan:
         target_dataset=dataset.target_dataset,
         target_mountpoint=dataset.target_mountpoint,
         estimated_bytes=dataset.estimated_bytes,
+        bytes_moved=dataset.bytes_moved,
     )
 
 
@@ -192,6 +204,29 @@ def plan_to_pb(plan: Plan) -> pb.MigrationPlan:
         ],
         target_compose_dir=plan.target_compose_dir,
         total_bytes=plan.total_bytes,
+        mounts=[mount_plan_to_pb(m) for m in plan.mounts],
+        files=[file_move_to_pb(f) for f in plan.files],
+    )
+
+
+def mount_plan_to_pb(entry: model.MountEntry) -> pb.MountPlan:
+    return pb.MountPlan(
+        service=entry.service,
+        target=entry.target,
+        source=entry.source,
+        mover=entry.mover.value,
+        reason=entry.reason,
+        size_bytes=entry.size_bytes,
+        moves_to=entry.moves_to,
+    )
+
+
+def file_move_to_pb(move: model.FileMove) -> pb.FileMovePlan:
+    return pb.FileMovePlan(
+        name=move.name,
+        moves_to=f"volume {move.target_volume}" if move.target_volume else move.target_path,
+        estimated_bytes=move.estimated_bytes,
+        bytes_moved=move.bytes_moved,
     )
 
 

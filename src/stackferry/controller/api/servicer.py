@@ -41,6 +41,12 @@ class ControllerServicer(pb_grpc.ControllerServicer):
         return convert.migration_to_pb(self.service.cancel(request.id))
 
     @maps_errors
+    def ResumeMigration(
+        self, request: pb.MigrationRef, context: grpc.ServicerContext
+    ) -> pb.Migration:
+        return convert.migration_to_pb(self.service.resume(request.id))
+
+    @maps_errors
     def GetMigration(self, request: pb.MigrationRef, context: grpc.ServicerContext) -> pb.Migration:
         return convert.migration_to_pb(self.service.get(request.id))
 

@@ -14,24 +14,33 @@ driver's next save then fails with Conflict, and it re-reads and follows the new
 pending action.
 
 Events: START (user starts a PENDING migration), STEP_OK / STEP_FAILED (the action of the
-current state finished), CANCEL (user asks to stop; accepted in every non-terminal state).
+current state finished), TARGET_UNKNOWN (a rollback could not learn whether the target stack
+runs: its agent stayed unreachable, or its stop failed), CANCEL (user asks to stop; accepted
+in every state that is not halted), RESUME (a person checked the target and resumes a
+migration that NEEDS_ATTENTION).
+
+One live copy: the source stack is started again only when the target stack is known
+stopped or removed, or known never deployed (engine/steps/undo.py).
 
 Failure paths:
   - validation fails -> FAILED (nothing was made yet);
   - SNAPSHOTTING, BULK_SENDING fail (the source still serves) -> FAILING (DISCARD: destroy
-    the migration's snapshots) -> FAILED, also when the discard fails (its error is added);
+    the migration's snapshots and what it received on the target) -> FAILED, also when the
+    discard fails (its error is added);
   - from STOPPING_SOURCE on (a stop can fail half-way) -> ROLLING_BACK (ROLLBACK: target
-    stack stopped and left for inspection, source stack started) -> ROLLED_BACK; a failed
-    rollback -> FAILED (a person must look).
+    stack stopped and discarded, source stack started, snapshots destroyed) -> ROLLED_BACK;
+    a failed rollback -> FAILED (a person must look); a rollback that cannot tell whether
+    the target stack runs -> NEEDS_ATTENTION (the source stays stopped; RESUME runs the
+    rollback again).
   - a failed CLEANING_UP still ends COMPLETED: the target serves, undoing that would cost
     downtime for leftover snapshots; the error stays on the cleanup step.
 Cancel paths:
   - PENDING -> CANCELLED (nothing was done);
   - before the stop -> CANCELLING (DISCARD) -> CANCELLED;
-  - from STOPPING_SOURCE on -> CANCELLING (ROLLBACK_AND_DISCARD: the rollback, then the
-    snapshots go) -> CANCELLED; data already received on the target stays and is reported;
+  - from STOPPING_SOURCE on -> CANCELLING (ROLLBACK_AND_DISCARD: the rollback, which
+    discards too) -> CANCELLED, or NEEDS_ATTENTION as a rollback;
   - CANCELLING / ROLLING_BACK / FAILING: a no-op, the undo in progress continues.
-Terminal states accept nothing: InvalidTransition.
+Terminal states accept nothing, NEEDS_ATTENTION only RESUME: InvalidTransition.
 """
 
 from __future__ import annotations
@@ -54,7 +63,9 @@ class MigrationEvent(enum.StrEnum):
     START = "start"
     STEP_OK = "step_ok"
     STEP_FAILED = "step_failed"
+    TARGET_UNKNOWN = "target_unknown"
     CANCEL = "cancel"
+    RESUME = "resume"
 
 
 class Action(enum.StrEnum):
@@ -129,13 +140,16 @@ TABLE: dict[tuple[MigrationState, MigrationEvent], tuple[MigrationState, Action 
     (S.CLEANING_UP, E.CANCEL): (S.CANCELLING, A.ROLLBACK_AND_DISCARD),
     (S.ROLLING_BACK, E.STEP_OK): (S.ROLLED_BACK, None),
     (S.ROLLING_BACK, E.STEP_FAILED): (S.FAILED, None),
+    (S.ROLLING_BACK, E.TARGET_UNKNOWN): (S.NEEDS_ATTENTION, None),
     (S.ROLLING_BACK, E.CANCEL): (S.ROLLING_BACK, None),
     (S.CANCELLING, E.STEP_OK): (S.CANCELLED, None),
     (S.CANCELLING, E.STEP_FAILED): (S.FAILED, None),
+    (S.CANCELLING, E.TARGET_UNKNOWN): (S.NEEDS_ATTENTION, None),
     (S.CANCELLING, E.CANCEL): (S.CANCELLING, None),
     (S.FAILING, E.STEP_OK): (S.FAILED, None),
     (S.FAILING, E.STEP_FAILED): (S.FAILED, None),
     (S.FAILING, E.CANCEL): (S.FAILING, None),
+    (S.NEEDS_ATTENTION, E.RESUME): (S.ROLLING_BACK, A.ROLLBACK),
 }
 
 
@@ -148,7 +162,7 @@ def next_transition(state: MigrationState, event: MigrationEvent) -> Transition:
     return Transition(state=state, event=event, next_state=next_state, action=action)
 
 
-STEP_EVENTS = (MigrationEvent.STEP_OK, MigrationEvent.STEP_FAILED)
+STEP_EVENTS = (MigrationEvent.STEP_OK, MigrationEvent.STEP_FAILED, MigrationEvent.TARGET_UNKNOWN)
 
 
 def apply(
@@ -157,13 +171,13 @@ def apply(
     """The migration after `event`, and the STATE event that records it; `migration` itself
     is left as it was. No I/O: saving both, together, is the caller's part.
 
-    STEP_OK / STEP_FAILED end the pending action: its step is closed (done, or failed with
-    `error`, which is added to the migration's error unless it still completes); a step left
-    running by a cut-off progress record is closed as interrupted. CANCEL closes running
-    steps as cancelled. The step of the action the new state owes is opened (running, no
-    bytes yet). A no-op transition changes nothing (the undo in progress keeps its action);
-    its event says so. InvalidTransition when the machine has no such transition, or a step
-    event comes while no action is pending.
+    STEP_OK / STEP_FAILED / TARGET_UNKNOWN end the pending action: its step is closed (done,
+    or failed with `error`, which is added to the migration's error unless it still
+    completes); a step left running by a cut-off progress record is closed as interrupted.
+    CANCEL closes running steps as cancelled. The step of the action the new state owes is
+    opened (running, no bytes yet); `waiting` is cleared. A no-op transition changes nothing
+    (the undo in progress keeps its action); its event says so. InvalidTransition when the
+    machine has no such transition, or a step event comes while no action is pending.
     """
     transition = next_transition(migration.state, event)
     ended = migration.pending_action if event in STEP_EVENTS else None
@@ -191,6 +205,7 @@ def apply(
                 f"{changed.error}; {ended}: {error}" if changed.error else f"{ended}: {error}"
             )
     changed.state, changed.pending_action = transition.next_state, transition.action
+    changed.waiting = ""
     if transition.action is not None:
         opened = changed.step(transition.action)
         opened.state, opened.started_at, opened.ended_at, opened.error = (

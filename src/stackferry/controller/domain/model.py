@@ -31,11 +31,19 @@ class MigrationState(enum.StrEnum):
     CANCELLED = "CANCELLED"
     FAILING = "FAILING"
     FAILED = "FAILED"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
 
     @property
     def is_terminal(self) -> bool:
         """Ended, and owing nothing: the machine gives no terminal state an action."""
         return self in TERMINAL_STATES
+
+    @property
+    def is_halted(self) -> bool:
+        """The engine has nothing left to do: ended, or NEEDS_ATTENTION, where the rollback
+        could not learn whether the target stack runs and waits for a person to resume it.
+        A halted migration that is not terminal still holds its stack (no second one)."""
+        return self in TERMINAL_STATES or self == MigrationState.NEEDS_ATTENTION
 
 
 TERMINAL_STATES = frozenset(
@@ -78,6 +86,13 @@ class MigrationOptions:
     verify_timeout_seconds: int = 120
     bandwidth_limit_bytes_per_second: int = 0  # 0 = unlimited
     path_maps: tuple[PathMapping, ...] = ()
+    # A failed or cancelled migration leaves what it made on the target (stopped) for
+    # inspection instead of discarding it.
+    keep_target_on_failure: bool = False
+    # Mounts the user leaves behind: a volume's compose key or engine name, a host path, or
+    # SERVICE:CONTAINER_PATH; shown in the plan and the record.
+    excludes: tuple[str, ...] = ()
+    allow_overwrite: bool = False  # a non-empty same-name volume on the target may be synced into
 
 
 @dataclass(frozen=True)
@@ -117,6 +132,50 @@ class DatasetPlan:
     target_dataset: str
     target_mountpoint: str
     estimated_bytes: int = 0
+    bytes_moved: int = 0  # the stream bytes of its sends, for the record
+
+
+class Mover(enum.StrEnum):
+    """How one mount of the stack moves (see controller/domain/mounts.py)."""
+
+    ZFS = "zfs"
+    FILES = "files"
+    NOTHING = "nothing"  # a tmpfs, or a source that does not exist: nothing to move
+    LEFT_ALONE = "left alone"  # a system path every host has
+    EXCLUDED = "excluded"  # the user said so (--exclude)
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class MountEntry:
+    """One mount of one service and how it moves; `moves_to` is where its data lands."""
+
+    service: str
+    target: str  # the path in the container
+    source: str  # "bind /srv/x", "volume app_db", "tmpfs", "anonymous volume 3f2a..."
+    mover: Mover
+    reason: str = ""
+    size_bytes: int = 0
+    moves_to: str = ""
+
+
+@dataclass(frozen=True)
+class FileMove:
+    """One tree the file mover copies: a source directory or volume to a target directory or
+    volume (a volume is recreated on the target first, with the source's driver, options and
+    labels). `bytes_moved` adds up the stream bytes of its passes."""
+
+    name: str  # how people are told of it: the directory, or "volume NAME"
+    source_path: str = ""
+    source_volume: str = ""
+    target_path: str = ""
+    target_volume: str = ""
+    volume_driver: str = ""
+    volume_options: dict[str, str] = field(default_factory=dict)
+    volume_labels: dict[str, str] = field(default_factory=dict)
+    estimated_bytes: int = 0
+    bytes_moved: int = 0
+    written_path: str = ""  # the path the compose file names, when a link leads to source_path
 
 
 @dataclass(frozen=True)
@@ -138,7 +197,8 @@ class Migration:
     and a save with a stale version fails with Conflict, so two drivers cannot both advance.
     `pending_action` is the machine's action owed by the last transition (None in a terminal
     state); a controller that restarts runs it again, which is safe because every action is
-    idempotent.
+    idempotent. `waiting` says, while the driver waits to try an unreachable agent again,
+    which agent and when ("" otherwise); every transition clears it.
     """
 
     id: str
@@ -159,6 +219,9 @@ class Migration:
     snapshots: list[SnapshotRecord] = field(default_factory=list)
     source_stopped_at: float | None = None
     target_serving_at: float | None = None
+    waiting: str = ""
+    files: list[FileMove] = field(default_factory=list)  # the file mover's trees
+    mounts: list[MountEntry] = field(default_factory=list)  # every mount and its mover
 
     def step(self, name: str) -> Step:
         """The step called `name`, appended as pending when the migration has none yet."""

@@ -15,23 +15,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stackferry.compose import Rewrite, RewriteKind, translate_compose, unified_diff
-from stackferry.compose.paths import PathMap, is_within, normalize
-from stackferry.controller.domain.model import DatasetPlan, MigrationSpec, PathMapping
+from stackferry.compose.paths import PathMap, normalize
+from stackferry.controller.domain.model import (
+    DatasetPlan,
+    FileMove,
+    MigrationSpec,
+    MountEntry,
+    Mover,
+    PathMapping,
+)
+from stackferry.controller.domain.mounts import file_path_map, mover_of
 from stackferry.controller.errors import InvalidArgument
-from stackferry.hostapi import MountInfo, StackInfo
+from stackferry.hostapi import StackInfo
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)*$")
 ADDRESS = re.compile(r"^[^\s:]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$")
-# Host paths a stack may bind-mount that every Docker host has: left as they are.
-SYSTEM_PATHS = (
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/etc/localtime",
-    "/etc/timezone",
-    "/dev",
-    "/proc",
-    "/sys",
-)
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,12 @@ class Plan:
     compose_text: str  # translated
     env_text: str  # translated
     env_exists: bool
+    mounts: tuple[MountEntry, ...] = ()  # every mount of every service and its mover
+    files: tuple[FileMove, ...] = ()  # the trees the file mover copies
+
+    @property
+    def refused(self) -> list[MountEntry]:
+        return [m for m in self.mounts if m.mover is Mover.REFUSED]
 
     @property
     def target_compose_path(self) -> str:
@@ -72,7 +76,8 @@ def check_spec(spec: MigrationSpec) -> None:
     for what, address in (("source_agent", spec.source_agent), ("target_agent", spec.target_agent)):
         if not ADDRESS.match(address):
             raise InvalidArgument(f"{what}: {address!r} is not HOST:PORT")
-    if not DATASET_NAME.match(spec.target_dataset) or ".." in spec.target_dataset.split("/"):
+    bad_name = not DATASET_NAME.match(spec.target_dataset) or ".." in spec.target_dataset.split("/")
+    if spec.target_dataset and bad_name:  # "": a stack whose data is all off ZFS
         raise InvalidArgument(
             f"target_dataset: {spec.target_dataset!r} is not a dataset name like pool/parent"
         )
@@ -89,9 +94,14 @@ def check_spec(spec: MigrationSpec) -> None:
         _absolute(mapping.target, "path map target")
 
 
-def stack_datasets(stack: StackInfo) -> dict[str, str]:
-    """Dataset → mountpoint of every dataset that holds a bind mount of the stack."""
-    found = {m.dataset: m.dataset_mountpoint for m in stack.mounts if m.on_zfs and m.dataset}
+def stack_datasets(stack: StackInfo, excludes: Sequence[str] = ()) -> dict[str, str]:
+    """Dataset → mountpoint of every dataset that holds a mount of the stack the zfs mover
+    moves (not an excluded one)."""
+    found = {
+        m.dataset: m.dataset_mountpoint
+        for m in stack.mounts
+        if m.dataset and mover_of(m, excludes)[0] is Mover.ZFS
+    }
     return dict(sorted(found.items()))
 
 
@@ -130,12 +140,17 @@ def plan_datasets(
     return plans
 
 
-def plan_path_map(datasets: Sequence[DatasetPlan], spec: MigrationSpec) -> list[PathMapping]:
-    """Explicit mappings win over dataset mountpoints for the same source; longest first."""
+def plan_path_map(
+    datasets: Sequence[DatasetPlan], spec: MigrationSpec, files: Sequence[FileMove] = ()
+) -> list[PathMapping]:
+    """Explicit mappings win over dataset mountpoints and moved directories for the same
+    source; longest first."""
     chosen = {normalize(m.source): normalize(m.target) for m in spec.options.path_maps}
     for d in datasets:
         if d.source_mountpoint:
             chosen.setdefault(normalize(d.source_mountpoint), d.target_mountpoint)
+    for mapping in file_path_map(files):
+        chosen.setdefault(normalize(mapping.source), normalize(mapping.target))
     ordered = sorted(chosen.items(), key=lambda item: (-len(item[0]), item[0]))
     return [PathMapping(source, target) for source, target in ordered]
 
@@ -152,20 +167,6 @@ def plan_compose_dir(source_dir: str, path_map: Sequence[PathMapping], spec: Mig
     return translate_path(source_dir, path_map)
 
 
-def is_system_path(path: str) -> bool:
-    return any(is_within(normalize(path), system) for system in SYSTEM_PATHS)
-
-
-def unresolved_mounts(mounts: Sequence[MountInfo], path_map: Sequence[PathMapping]) -> list[str]:
-    """Bind mount sources neither on a migrated dataset, nor mapped, nor a system path."""
-    table = PathMap.of([(m.source, m.target) for m in path_map])
-    return [
-        f"{m.service}: {m.source}"
-        for m in mounts
-        if table.match(normalize(m.source)) is None and not is_system_path(m.source)
-    ]
-
-
 def build_plan(
     spec: MigrationSpec,
     project_name: str,
@@ -173,9 +174,11 @@ def build_plan(
     env_text: str,
     env_exists: bool,
     datasets: Sequence[DatasetPlan],
+    files: Sequence[FileMove] = (),
+    mounts: Sequence[MountEntry] = (),
 ) -> Plan:
     """The whole plan from what the source agent reported; ComposeError for a bad file."""
-    path_map = plan_path_map(datasets, spec)
+    path_map = plan_path_map(datasets, spec, files)
     source_dir = posixpath.dirname(spec.compose_path)
     compose_dir = plan_compose_dir(source_dir, path_map, spec)
     filename = posixpath.basename(spec.compose_path)
@@ -194,9 +197,12 @@ def build_plan(
         env_diff=unified_diff(env_text, translation.env_text, ".env"),
         rewrites=translation.rewrites,
         target_compose_dir=compose_dir,
-        total_bytes=sum(d.estimated_bytes for d in datasets),
+        total_bytes=sum(d.estimated_bytes for d in datasets)
+        + sum(f.estimated_bytes for f in files),
         compose_filename=filename,
         compose_text=translation.compose_text,
         env_text=translation.env_text,
         env_exists=env_exists,
+        mounts=tuple(mounts),
+        files=tuple(files),
     )

@@ -41,6 +41,7 @@ class MigrationStatus:
     eta_seconds: float | None  # None when unknown
     error: str
     downtime_seconds: float | None  # None until the target serves
+    waiting: str = ""  # Migration.waiting: the agent the driver waits for, and until when
 
 
 def _fraction(step: Step) -> float:
@@ -122,4 +123,5 @@ def status_of(migration: Migration, now: float) -> MigrationStatus:
         eta_seconds=eta,
         error=migration.error,
         downtime_seconds=migration.downtime_seconds,
+        waiting=migration.waiting,
     )

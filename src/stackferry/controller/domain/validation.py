@@ -7,11 +7,20 @@ sees every problem at once instead of the first one.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from stackferry.controller.domain.plan import Plan, unresolved_mounts
-from stackferry.hostapi import AGENT_API_VERSION, AgentPing, DatasetInfo, DeployChecks, StackInfo
+from stackferry.controller.domain.mounts import overlapping_targets
+from stackferry.controller.domain.plan import Plan
+from stackferry.hostapi import (
+    AGENT_API_VERSION,
+    AgentPing,
+    DatasetInfo,
+    DeployChecks,
+    StackInfo,
+    VolumeInfo,
+)
 
 # zfs send | zfs receive needs ZFS on both hosts.
 STORAGE = "zfs"
@@ -50,6 +59,11 @@ class Facts:
     target_datasets: tuple[DatasetInfo, ...] = ()  # planned targets and the parent's ancestors
     deploy: DeployChecks | None = None
     deploy_error: str = ""
+    target_volumes: tuple[VolumeInfo, ...] = ()  # the target engine's volumes of the plan's names
+    volumes_error: str = ""
+    # (path, entries below it, why it cannot be written) of each file move's target directory
+    target_directories: tuple[tuple[str, int, str], ...] = ()
+    allow_overwrite: bool = False
 
 
 def agents_reachable(f: Facts) -> Check:
@@ -58,17 +72,22 @@ def agents_reachable(f: Facts) -> Check:
 
 
 def agents_compatible(f: Facts) -> Check:
+    """The same agent API; zfs on both hosts when datasets move, rsync when files move."""
     problems = []
+    moves_datasets = f.plan is None or bool(f.plan.datasets)
+    moves_files = f.plan is not None and bool(f.plan.files)
     for ping in (f.source, f.target):
         if ping.info is None:
             problems.append(f"{ping.address}: unknown (unreachable)")
             continue
         if ping.info.api_version != AGENT_API_VERSION:
             problems.append(f"{ping.address}: API {ping.info.api_version!r}")
-        if ping.info.storage_backend != STORAGE:
+        if moves_datasets and ping.info.storage_backend != STORAGE:
             problems.append(
                 f"{ping.address}: storage {ping.info.storage_backend!r}, zfs_send needs {STORAGE!r}"
             )
+        if moves_files and not ping.info.rsync_version:
+            problems.append(f"{ping.address}: no rsync, the file mover needs it")
     return Check("agents_compatible", not problems, "; ".join(problems) or AGENT_API_VERSION)
 
 
@@ -82,22 +101,62 @@ def compose_parses(f: Facts) -> Check:
     )
 
 
-def bind_mounts_resolved(f: Facts) -> Check:
+def every_mount_has_a_mover(f: Facts) -> Check:
+    """Every mount of every service moves, or is left alone / excluded / empty for a reason;
+    a refused one (and a path the compose file cannot have rewritten) fails, by name."""
+    name = "every_mount_has_a_mover"
     if f.stack is None or f.plan is None:
-        return Check("bind_mounts_resolved", False, "unknown: the compose file was not read")
-    unresolved = unresolved_mounts(f.stack.mounts, f.plan.path_map)
+        return Check(name, False, "unknown: the compose file was not read")
+    refused = [f"{m.service} {m.source} ({m.target}): {m.reason}" for m in f.plan.refused]
     untranslatable = [f"{r.location}: {r.reason}" for r in f.plan.untranslatable]
-    if unresolved or untranslatable:
-        detail = "; ".join(
-            [f"not on a dataset and not mapped (add --map SRC=DST): {m}" for m in unresolved]
-            + untranslatable
+    dataset_targets = [d.target_mountpoint for d in f.plan.datasets]
+    overlaps = [
+        f"targets overlap (add --map SRC=DST): {pair}"
+        for pair in overlapping_targets(f.plan.files, dataset_targets)
+    ]
+    if refused or untranslatable or overlaps:
+        return Check(name, False, "; ".join(refused + untranslatable + overlaps))
+    counts = Counter(m.mover.value for m in f.plan.mounts)
+    summary = ", ".join(f"{n} {mover}" for mover, n in sorted(counts.items()))
+    return Check(name, True, f"{len(f.plan.mounts)} mounts: {summary or 'none'}")
+
+
+def target_volumes_free(f: Facts) -> Check:
+    """A volume of the same name on the target is never overwritten without --allow-overwrite:
+    one that exists and holds data refuses the migration, before anything is written."""
+    name = "target_volumes_free"
+    if f.plan is None or f.volumes_error:
+        return Check(name, False, f.volumes_error or "unknown: no plan")
+    wanted = [m.target_volume for m in f.plan.files if m.target_volume]
+    taken = [
+        f"{v.name} ({v.size_bytes} bytes)" for v in f.target_volumes if v.exists and not v.empty
+    ]
+    if taken and not f.allow_overwrite:
+        return Check(
+            name,
+            False,
+            f"not empty on the target (--allow-overwrite to sync into them): {', '.join(taken)}",
         )
-        return Check("bind_mounts_resolved", False, detail)
-    return Check(
-        "bind_mounts_resolved",
-        True,
-        f"{len(f.stack.mounts)} bind mounts on {len(f.plan.datasets)} datasets or mappings",
-    )
+    if taken:
+        return Check(name, True, f"synced into with --allow-overwrite: {', '.join(taken)}")
+    return Check(name, True, f"{len(wanted)} volumes free")
+
+
+def target_directories_free(f: Facts) -> Check:
+    """Each directory a file move writes can be written, and holds nothing yet (unless
+    --allow-overwrite): a full one is never synced into (its extra files would go)."""
+    name = "target_directories_free"
+    if f.plan is None:
+        return Check(name, False, "unknown: no plan")
+    problems = [f"{path}: {error}" for path, _, error in f.target_directories if error]
+    taken = [f"{path} ({n} entries)" for path, n, error in f.target_directories if n and not error]
+    if taken and not f.allow_overwrite:
+        problems.append(
+            f"not empty on the target (--allow-overwrite to sync into them): {', '.join(taken)}"
+        )
+    if problems:
+        return Check(name, False, "; ".join(problems))
+    return Check(name, True, f"{len(f.target_directories)} directories can be written")
 
 
 def _infos(f: Facts) -> dict[str, DatasetInfo]:
@@ -107,13 +166,17 @@ def _infos(f: Facts) -> dict[str, DatasetInfo]:
 def target_space(f: Facts) -> Check:
     if f.plan is None:
         return Check("target_space", False, "unknown: no plan")
+    if not f.plan.datasets:
+        return Check("target_space", True, "no datasets to receive (files: the target checks)")
+    if not f.target_dataset:
+        return Check("target_space", False, "datasets move: give --target-dataset POOL/PARENT")
     infos = _infos(f)
     parts = f.target_dataset.split("/")
     ancestors = ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
     existing = [infos[a] for a in ancestors if a in infos and infos[a].exists]
     if not existing:
         return Check("target_space", False, f"no dataset of {f.target_dataset} exists on target")
-    room, need = existing[0].available_bytes, f.plan.total_bytes
+    room, need = existing[0].available_bytes, sum(d.estimated_bytes for d in f.plan.datasets)
     detail = f"{need} bytes estimated, {room} available in {existing[0].name}"
     return Check("target_space", room >= need, detail)
 
@@ -182,8 +245,10 @@ CHECKS: tuple[Callable[[Facts], Check], ...] = (
     agents_reachable,
     agents_compatible,
     compose_parses,
-    bind_mounts_resolved,
+    every_mount_has_a_mover,
     target_space,
+    target_volumes_free,
+    target_directories_free,
     target_datasets_free,
     target_compose_dir_free,
     target_docker,

@@ -29,6 +29,16 @@ class StepFailed(ControllerError):
     """A step failed in a way the migration must react to (fail or roll back)."""
 
 
+class TargetUnknown(StepFailed):
+    """Whether the target stack runs is not known: its agent did not answer (`transient`:
+    tried again within the retry window) or its stop failed. The source must stay stopped."""
+
+    def __init__(self, message: str, address: str, transient: bool) -> None:
+        self.address = address
+        self.transient = transient
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class EngineTimings:
     progress_seconds: float = 1.0  # between progress saves (and cancel checks) of a stream

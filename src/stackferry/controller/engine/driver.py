@@ -7,6 +7,10 @@ is idempotent (engine/steps/), so a controller that was killed runs the saved
 A cancel is saved by the API without the lease; the driver notices it at its next save
 (Conflict) or at its next progress check, stops the running stream, re-reads the migration
 and follows the undo action the cancel owes.
+
+The agents are dialled bound to the migration's id, and the forward steps hold the
+migration's claims on both (engine/claims.py): another migration, from this controller or
+any other, cannot touch the stack or its target meanwhile.
 """
 
 from __future__ import annotations
@@ -20,14 +24,16 @@ from structlog.contextvars import bound_contextvars
 
 from stackferry.common import metrics
 from stackferry.controller.domain.machine import Action, MigrationEvent
-from stackferry.controller.domain.model import Migration
+from stackferry.controller.domain.model import Event, EventKind, Migration
+from stackferry.controller.engine import claims
 from stackferry.controller.engine.context import (
     EngineTimings,
     Interrupted,
     Interruption,
     StepContext,
+    TargetUnknown,
 )
-from stackferry.controller.engine.record import Notify, save_transition
+from stackferry.controller.engine.record import Notify, append_event, save_transition
 from stackferry.controller.engine.retry import RetryPolicy
 from stackferry.controller.engine.steps import STEPS
 from stackferry.controller.errors import Conflict, ControllerError, LeaseLost
@@ -99,8 +105,8 @@ class Driver:
         stops when this driver is interrupted."""
         return StepContext(
             migration,
-            self.dialer.dial(migration.spec.source_agent),
-            self.dialer.dial(migration.spec.target_agent),
+            self.dialer.dial(migration.spec.source_agent, migration.id),
+            self.dialer.dial(migration.spec.target_agent, migration.id),
             self.planner,
             self.timings,
             self._interruption,
@@ -116,8 +122,7 @@ class Driver:
             self._interruption.clear()
             action = Action(migration.pending_action)
             try:
-                error = self._run(action, migration)
-                event = MigrationEvent.STEP_FAILED if error else MigrationEvent.STEP_OK
+                event, error = self._run(action, migration)
                 migration = save_transition(
                     self.store,
                     migration,
@@ -148,10 +153,13 @@ class Driver:
             except Exception as exc:  # a database blip: the next round retries before expiry
                 log.warning("lease renewal failed", error=str(exc), exc_info=True)
 
-    def _run(self, action: Action, migration: Migration) -> str:
-        """Runs the step on `migration` (changed in place); "" when it succeeded, else why it
-        failed. Errors the retry policy names are tried again first: steps are idempotent."""
+    def _run(self, action: Action, migration: Migration) -> tuple[MigrationEvent, str]:
+        """Runs the step on `migration` (changed in place): the event it ends with, and why it
+        failed ("" when it did not). A transient error is tried again within the retry
+        window (steps are idempotent); a rollback that still cannot tell whether the target
+        stack runs ends with TARGET_UNKNOWN."""
         attempt = 0
+        first_failure: float | None = None
         while True:
             attempt += 1
             log.info(
@@ -160,11 +168,14 @@ class Driver:
             started = time.monotonic()
             try:
                 with metrics.timed_step(action.value):
-                    STEPS[action](self.step_context(migration))
+                    ctx = self.step_context(migration)
+                    if action in claims.HELD_DURING:
+                        claims.hold(ctx)
+                    STEPS[action](ctx)
                 seconds = round(time.monotonic() - started, 3)
                 bytes_done = migration.step(action).bytes_done
                 log.info("step done", step=action.value, seconds=seconds, bytes=bytes_done)
-                return ""
+                return MigrationEvent.STEP_OK, ""
             except (Interrupted, LeaseLost):
                 raise
             except Conflict:
@@ -172,10 +183,15 @@ class Driver:
             except Exception as exc:
                 if self._interruption.is_set():
                     raise Interrupted() from None
-                if self.retry.should_retry(exc, attempt):
-                    log.warning("agent unavailable, retrying", step=action.value, error=str(exc))
-                    if self._interruption.wait(self.retry.pause(attempt)):
-                        raise Interrupted() from None
+                now = self.retry.clock.now()
+                first_failure = now if first_failure is None else first_failure
+                pause = (
+                    self.retry.next_pause(attempt, now - first_failure)
+                    if self.retry.is_transient(exc)
+                    else None
+                )
+                if pause is not None:
+                    self._wait(migration, action, exc, attempt, pause)
                     continue
                 if not isinstance(exc, ControllerError):
                     log.exception("step crashed", step=action.value)
@@ -185,4 +201,42 @@ class Driver:
                 log.error(
                     "step failed", step=action.value, seconds=seconds, bytes=bytes_done, error=error
                 )
-                return error
+                if isinstance(exc, TargetUnknown):
+                    return MigrationEvent.TARGET_UNKNOWN, error
+                return MigrationEvent.STEP_FAILED, error
+
+    def _wait(
+        self, migration: Migration, action: Action, exc: Exception, attempt: int, pause: float
+    ) -> None:
+        """Records what the driver waits for (Migration.waiting and an event), pauses, and
+        clears it again for the next attempt; Interrupted when a cancel or a shutdown comes
+        meanwhile."""
+        address = getattr(exc, "address", "") or "(unknown address)"
+        next_in = f"next in {pause:.3g} s"
+        migration.waiting = f"waiting for agent {address} (attempt {attempt}, {next_in})"
+        log.warning(
+            "agent unavailable, retrying",
+            step=action.value,
+            error=str(exc),
+            attempt=attempt,
+            pause=pause,
+        )
+        self._save(migration)
+        event = Event(
+            migration.id,
+            time.time(),
+            EventKind.LOG,
+            migration.state,
+            action.value,
+            f"{migration.waiting}: {exc}",
+        )
+        append_event(self.store, event, self.notify)
+        if self.retry.clock.pause(pause, self._interruption):
+            raise Interrupted()
+        migration.waiting = ""
+        self._save(migration)
+
+    def _save(self, migration: Migration) -> None:
+        """Stores the working copy under the lease (Conflict after a cancel)."""
+        saved = self.store.save(migration, lease_owner=self.owner_id)
+        migration.version, migration.updated_at = saved.version, saved.updated_at

@@ -12,10 +12,13 @@ from stackferry.controller.domain.model import (
     DatasetPlan,
     Event,
     EventKind,
+    FileMove,
     Migration,
     MigrationOptions,
     MigrationSpec,
     MigrationState,
+    MountEntry,
+    Mover,
     PathMapping,
     SnapshotRecord,
     Step,
@@ -37,6 +40,7 @@ def spec_to_json(spec: MigrationSpec) -> dict[str, Any]:
 def spec_from_json(data: Mapping[str, Any]) -> MigrationSpec:
     options = dict(data["options"])
     options["path_maps"] = tuple(PathMapping(*pair) for pair in options["path_maps"])
+    options["excludes"] = tuple(options.get("excludes", ()))
     return MigrationSpec(**{**data, "options": MigrationOptions(**options)})
 
 
@@ -57,6 +61,9 @@ def migration_values(migration: Migration) -> dict[str, Any]:
         "bytes_transferred": migration.bytes_transferred,
         "source_stopped_at": migration.source_stopped_at,
         "target_serving_at": migration.target_serving_at,
+        "waiting": migration.waiting,
+        "files": [dataclasses.asdict(f) for f in migration.files],
+        "mounts": [dataclasses.asdict(m) for m in migration.mounts],
         "created_at": migration.created_at,
         "updated_at": migration.updated_at,
     }
@@ -154,4 +161,7 @@ def migration_from_rows(
         snapshots=[snapshot_from_row(r) for r in snapshot_rows],
         source_stopped_at=row["source_stopped_at"],
         target_serving_at=row["target_serving_at"],
+        waiting=row["waiting"],
+        files=[FileMove(**f) for f in row["files"]],
+        mounts=[MountEntry(**{**m, "mover": Mover(m["mover"])}) for m in row["mounts"]],
     )

@@ -21,6 +21,7 @@ class StreamKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STREAM_KIND_UNSPECIFIED: _ClassVar[StreamKind]
     STREAM_ZFS: _ClassVar[StreamKind]
     STREAM_IMAGES: _ClassVar[StreamKind]
+    STREAM_FILES: _ClassVar[StreamKind]
 SNAPSHOT_ACTION_UNSPECIFIED: SnapshotAction
 SNAPSHOT_CREATE: SnapshotAction
 SNAPSHOT_LIST: SnapshotAction
@@ -30,13 +31,14 @@ SNAPSHOT_RELEASE: SnapshotAction
 STREAM_KIND_UNSPECIFIED: StreamKind
 STREAM_ZFS: StreamKind
 STREAM_IMAGES: StreamKind
+STREAM_FILES: StreamKind
 
 class GetInfoRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("version", "hostname", "storage_backend", "storage_features", "zfs_version", "docker_version", "compose_variant", "compose_version", "allowed_dataset_roots", "allowed_path_roots", "api_version")
+    __slots__ = ("version", "hostname", "storage_backend", "storage_features", "zfs_version", "docker_version", "compose_variant", "compose_version", "allowed_dataset_roots", "allowed_path_roots", "api_version", "rsync_version")
     class StorageFeaturesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +57,7 @@ class AgentInfo(_message.Message):
     ALLOWED_DATASET_ROOTS_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_PATH_ROOTS_FIELD_NUMBER: _ClassVar[int]
     API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RSYNC_VERSION_FIELD_NUMBER: _ClassVar[int]
     version: str
     hostname: str
     storage_backend: str
@@ -66,21 +69,24 @@ class AgentInfo(_message.Message):
     allowed_dataset_roots: _containers.RepeatedScalarFieldContainer[str]
     allowed_path_roots: _containers.RepeatedScalarFieldContainer[str]
     api_version: str
-    def __init__(self, version: _Optional[str] = ..., hostname: _Optional[str] = ..., storage_backend: _Optional[str] = ..., storage_features: _Optional[_Mapping[str, bool]] = ..., zfs_version: _Optional[str] = ..., docker_version: _Optional[str] = ..., compose_variant: _Optional[str] = ..., compose_version: _Optional[str] = ..., allowed_dataset_roots: _Optional[_Iterable[str]] = ..., allowed_path_roots: _Optional[_Iterable[str]] = ..., api_version: _Optional[str] = ...) -> None: ...
+    rsync_version: str
+    def __init__(self, version: _Optional[str] = ..., hostname: _Optional[str] = ..., storage_backend: _Optional[str] = ..., storage_features: _Optional[_Mapping[str, bool]] = ..., zfs_version: _Optional[str] = ..., docker_version: _Optional[str] = ..., compose_variant: _Optional[str] = ..., compose_version: _Optional[str] = ..., allowed_dataset_roots: _Optional[_Iterable[str]] = ..., allowed_path_roots: _Optional[_Iterable[str]] = ..., api_version: _Optional[str] = ..., rsync_version: _Optional[str] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ("action", "datasets", "name", "recursive", "hold_tag")
+    __slots__ = ("action", "datasets", "name", "recursive", "hold_tag", "migration_id")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     DATASETS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     RECURSIVE_FIELD_NUMBER: _ClassVar[int]
     HOLD_TAG_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     action: SnapshotAction
     datasets: _containers.RepeatedScalarFieldContainer[str]
     name: str
     recursive: bool
     hold_tag: str
-    def __init__(self, action: _Optional[_Union[SnapshotAction, str]] = ..., datasets: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., recursive: _Optional[bool] = ..., hold_tag: _Optional[str] = ...) -> None: ...
+    migration_id: str
+    def __init__(self, action: _Optional[_Union[SnapshotAction, str]] = ..., datasets: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., recursive: _Optional[bool] = ..., hold_tag: _Optional[str] = ..., migration_id: _Optional[str] = ...) -> None: ...
 
 class SnapshotInfo(_message.Message):
     __slots__ = ("dataset", "name", "guid", "created_unix", "used_bytes", "referenced_bytes")
@@ -159,7 +165,7 @@ class SendEstimate(_message.Message):
     def __init__(self, bytes: _Optional[int] = ..., method: _Optional[str] = ...) -> None: ...
 
 class PrepareReceiveRequest(_message.Message):
-    __slots__ = ("kind", "target_dataset", "base_snapshot_guid", "allow_overwrite", "ttl_seconds", "images", "resume")
+    __slots__ = ("kind", "target_dataset", "base_snapshot_guid", "allow_overwrite", "ttl_seconds", "images", "resume", "migration_id", "target_files", "file_checksum")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
     BASE_SNAPSHOT_GUID_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +173,9 @@ class PrepareReceiveRequest(_message.Message):
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     RESUME_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FILES_FIELD_NUMBER: _ClassVar[int]
+    FILE_CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     target_dataset: str
     base_snapshot_guid: str
@@ -174,7 +183,10 @@ class PrepareReceiveRequest(_message.Message):
     ttl_seconds: int
     images: _containers.RepeatedScalarFieldContainer[str]
     resume: bool
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., resume: _Optional[bool] = ...) -> None: ...
+    migration_id: str
+    target_files: FileTree
+    file_checksum: bool
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., resume: _Optional[bool] = ..., migration_id: _Optional[str] = ..., target_files: _Optional[_Union[FileTree, _Mapping]] = ..., file_checksum: _Optional[bool] = ...) -> None: ...
 
 class PrepareReceiveReply(_message.Message):
     __slots__ = ("ticket", "expires_unix")
@@ -185,7 +197,7 @@ class PrepareReceiveReply(_message.Message):
     def __init__(self, ticket: _Optional[str] = ..., expires_unix: _Optional[int] = ...) -> None: ...
 
 class SendRequest(_message.Message):
-    __slots__ = ("kind", "snapshot", "base_snapshot", "images", "peer", "header", "bandwidth_limit_bytes_per_second", "resume_token")
+    __slots__ = ("kind", "snapshot", "base_snapshot", "images", "peer", "header", "bandwidth_limit_bytes_per_second", "resume_token", "source_files")
     KIND_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     BASE_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +206,7 @@ class SendRequest(_message.Message):
     HEADER_FIELD_NUMBER: _ClassVar[int]
     BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FILES_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     snapshot: str
     base_snapshot: str
@@ -202,7 +215,8 @@ class SendRequest(_message.Message):
     header: ReceiveHeader
     bandwidth_limit_bytes_per_second: int
     resume_token: str
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., snapshot: _Optional[str] = ..., base_snapshot: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., peer: _Optional[str] = ..., header: _Optional[_Union[ReceiveHeader, _Mapping]] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., resume_token: _Optional[str] = ...) -> None: ...
+    source_files: FileTree
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., snapshot: _Optional[str] = ..., base_snapshot: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., peer: _Optional[str] = ..., header: _Optional[_Union[ReceiveHeader, _Mapping]] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., resume_token: _Optional[str] = ..., source_files: _Optional[_Union[FileTree, _Mapping]] = ...) -> None: ...
 
 class TransferProgress(_message.Message):
     __slots__ = ("bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "elapsed_seconds")
@@ -243,7 +257,7 @@ class SendEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[TransferProgress, _Mapping]] = ..., chunk: _Optional[bytes] = ..., done: _Optional[_Union[TransferResult, _Mapping]] = ...) -> None: ...
 
 class ReceiveHeader(_message.Message):
-    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot", "resume")
+    __slots__ = ("kind", "ticket", "target_dataset", "base_snapshot_guid", "allow_overwrite", "bytes_expected", "resumable", "source_snapshot", "resume", "target_files", "file_checksum")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICKET_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -253,6 +267,8 @@ class ReceiveHeader(_message.Message):
     RESUMABLE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     RESUME_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FILES_FIELD_NUMBER: _ClassVar[int]
+    FILE_CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     kind: StreamKind
     ticket: str
     target_dataset: str
@@ -262,7 +278,9 @@ class ReceiveHeader(_message.Message):
     resumable: bool
     source_snapshot: str
     resume: bool
-    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ..., resume: _Optional[bool] = ...) -> None: ...
+    target_files: FileTree
+    file_checksum: bool
+    def __init__(self, kind: _Optional[_Union[StreamKind, str]] = ..., ticket: _Optional[str] = ..., target_dataset: _Optional[str] = ..., base_snapshot_guid: _Optional[str] = ..., allow_overwrite: _Optional[bool] = ..., bytes_expected: _Optional[int] = ..., resumable: _Optional[bool] = ..., source_snapshot: _Optional[str] = ..., resume: _Optional[bool] = ..., target_files: _Optional[_Union[FileTree, _Mapping]] = ..., file_checksum: _Optional[bool] = ...) -> None: ...
 
 class ReceiveTrailer(_message.Message):
     __slots__ = ("bytes", "checksum", "error")
@@ -341,20 +359,68 @@ class ImageInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., present: _Optional[bool] = ..., id: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
 class MountInfo(_message.Message):
-    __slots__ = ("service", "source", "target", "on_zfs", "dataset", "dataset_mountpoint")
+    __slots__ = ("service", "source", "target", "on_zfs", "dataset", "dataset_mountpoint", "type", "resolved_source", "outside_roots", "source_kind", "volume", "volume_key", "volume_driver", "volume_options", "volume_labels", "external", "volume_mountpoint", "shared_with", "seen_in", "size_bytes", "read_only", "location", "anonymous")
+    class VolumeOptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class VolumeLabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     ON_ZFS_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
     DATASET_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OUTSIDE_ROOTS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_KIND_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_KEY_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_DRIVER_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_LABELS_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    SHARED_WITH_FIELD_NUMBER: _ClassVar[int]
+    SEEN_IN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    ANONYMOUS_FIELD_NUMBER: _ClassVar[int]
     service: str
     source: str
     target: str
     on_zfs: bool
     dataset: str
     dataset_mountpoint: str
-    def __init__(self, service: _Optional[str] = ..., source: _Optional[str] = ..., target: _Optional[str] = ..., on_zfs: _Optional[bool] = ..., dataset: _Optional[str] = ..., dataset_mountpoint: _Optional[str] = ...) -> None: ...
+    type: str
+    resolved_source: str
+    outside_roots: bool
+    source_kind: str
+    volume: str
+    volume_key: str
+    volume_driver: str
+    volume_options: _containers.ScalarMap[str, str]
+    volume_labels: _containers.ScalarMap[str, str]
+    external: bool
+    volume_mountpoint: str
+    shared_with: _containers.RepeatedScalarFieldContainer[str]
+    seen_in: str
+    size_bytes: int
+    read_only: bool
+    location: str
+    anonymous: bool
+    def __init__(self, service: _Optional[str] = ..., source: _Optional[str] = ..., target: _Optional[str] = ..., on_zfs: _Optional[bool] = ..., dataset: _Optional[str] = ..., dataset_mountpoint: _Optional[str] = ..., type: _Optional[str] = ..., resolved_source: _Optional[str] = ..., outside_roots: _Optional[bool] = ..., source_kind: _Optional[str] = ..., volume: _Optional[str] = ..., volume_key: _Optional[str] = ..., volume_driver: _Optional[str] = ..., volume_options: _Optional[_Mapping[str, str]] = ..., volume_labels: _Optional[_Mapping[str, str]] = ..., external: _Optional[bool] = ..., volume_mountpoint: _Optional[str] = ..., shared_with: _Optional[_Iterable[str]] = ..., seen_in: _Optional[str] = ..., size_bytes: _Optional[int] = ..., read_only: _Optional[bool] = ..., location: _Optional[str] = ..., anonymous: _Optional[bool] = ...) -> None: ...
 
 class StackInfo(_message.Message):
     __slots__ = ("project_name", "project_dir", "compose_path", "compose_text", "env_text", "env_exists", "services", "images", "mounts", "datasets")
@@ -381,14 +447,16 @@ class StackInfo(_message.Message):
     def __init__(self, project_name: _Optional[str] = ..., project_dir: _Optional[str] = ..., compose_path: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., env_exists: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., mounts: _Optional[_Iterable[_Union[MountInfo, _Mapping]]] = ..., datasets: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StackRef(_message.Message):
-    __slots__ = ("project_name", "compose_path", "timeout_seconds")
+    __slots__ = ("project_name", "compose_path", "timeout_seconds", "migration_id")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     compose_path: str
     timeout_seconds: int
-    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ...) -> None: ...
+    migration_id: str
+    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., migration_id: _Optional[str] = ...) -> None: ...
 
 class StackStatus(_message.Message):
     __slots__ = ("project_name", "services")
@@ -407,7 +475,7 @@ class DatasetMount(_message.Message):
     def __init__(self, dataset: _Optional[str] = ..., mountpoint: _Optional[str] = ...) -> None: ...
 
 class DeployRequest(_message.Message):
-    __slots__ = ("project_name", "compose_dir", "compose_text", "env_text", "write_env", "mounts", "wait_timeout_seconds", "compose_filename")
+    __slots__ = ("project_name", "compose_dir", "compose_text", "env_text", "write_env", "mounts", "wait_timeout_seconds", "compose_filename", "migration_id")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_DIR_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -416,6 +484,7 @@ class DeployRequest(_message.Message):
     MOUNTS_FIELD_NUMBER: _ClassVar[int]
     WAIT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_FILENAME_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     compose_dir: str
     compose_text: str
@@ -424,7 +493,8 @@ class DeployRequest(_message.Message):
     mounts: _containers.RepeatedCompositeFieldContainer[DatasetMount]
     wait_timeout_seconds: int
     compose_filename: str
-    def __init__(self, project_name: _Optional[str] = ..., compose_dir: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., write_env: _Optional[bool] = ..., mounts: _Optional[_Iterable[_Union[DatasetMount, _Mapping]]] = ..., wait_timeout_seconds: _Optional[int] = ..., compose_filename: _Optional[str] = ...) -> None: ...
+    migration_id: str
+    def __init__(self, project_name: _Optional[str] = ..., compose_dir: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., write_env: _Optional[bool] = ..., mounts: _Optional[_Iterable[_Union[DatasetMount, _Mapping]]] = ..., wait_timeout_seconds: _Optional[int] = ..., compose_filename: _Optional[str] = ..., migration_id: _Optional[str] = ...) -> None: ...
 
 class DeployCheck(_message.Message):
     __slots__ = ("name", "ok", "detail")
@@ -464,3 +534,197 @@ class DeployResult(_message.Message):
     logs: _containers.ScalarMap[str, str]
     compose_path: str
     def __init__(self, ok: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., error: _Optional[str] = ..., logs: _Optional[_Mapping[str, str]] = ..., compose_path: _Optional[str] = ...) -> None: ...
+
+class Claim(_message.Message):
+    __slots__ = ("role", "project_name", "compose_path", "datasets", "paths", "volumes", "ttl_seconds")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    project_name: str
+    compose_path: str
+    datasets: _containers.RepeatedScalarFieldContainer[str]
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    volumes: _containers.RepeatedScalarFieldContainer[str]
+    ttl_seconds: int
+    def __init__(self, role: _Optional[str] = ..., project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., datasets: _Optional[_Iterable[str]] = ..., paths: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[str]] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class ClaimRequest(_message.Message):
+    __slots__ = ("migration_id", "claim")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    claim: Claim
+    def __init__(self, migration_id: _Optional[str] = ..., claim: _Optional[_Union[Claim, _Mapping]] = ...) -> None: ...
+
+class ClaimGrant(_message.Message):
+    __slots__ = ("migration_id", "expires_unix")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_UNIX_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    expires_unix: int
+    def __init__(self, migration_id: _Optional[str] = ..., expires_unix: _Optional[int] = ...) -> None: ...
+
+class ReleaseRequest(_message.Message):
+    __slots__ = ("migration_id", "committed")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    committed: bool
+    def __init__(self, migration_id: _Optional[str] = ..., committed: _Optional[bool] = ...) -> None: ...
+
+class ReleaseResult(_message.Message):
+    __slots__ = ("deploy_live",)
+    DEPLOY_LIVE_FIELD_NUMBER: _ClassVar[int]
+    deploy_live: bool
+    def __init__(self, deploy_live: _Optional[bool] = ...) -> None: ...
+
+class DiscardRequest(_message.Message):
+    __slots__ = ("migration_id",)
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    migration_id: str
+    def __init__(self, migration_id: _Optional[str] = ...) -> None: ...
+
+class DiscardResult(_message.Message):
+    __slots__ = ("removed", "kept")
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    removed: _containers.RepeatedScalarFieldContainer[str]
+    kept: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, removed: _Optional[_Iterable[str]] = ..., kept: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FileTree(_message.Message):
+    __slots__ = ("path", "volume")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    volume: str
+    def __init__(self, path: _Optional[str] = ..., volume: _Optional[str] = ...) -> None: ...
+
+class FileSyncEnd(_message.Message):
+    __slots__ = ("exit_code", "error")
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    exit_code: int
+    error: str
+    def __init__(self, exit_code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class FileSyncMessage(_message.Message):
+    __slots__ = ("header", "chunk", "end")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    header: ReceiveHeader
+    chunk: bytes
+    end: FileSyncEnd
+    def __init__(self, header: _Optional[_Union[ReceiveHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ..., end: _Optional[_Union[FileSyncEnd, _Mapping]] = ...) -> None: ...
+
+class FileManifestRequest(_message.Message):
+    __slots__ = ("tree",)
+    TREE_FIELD_NUMBER: _ClassVar[int]
+    tree: FileTree
+    def __init__(self, tree: _Optional[_Union[FileTree, _Mapping]] = ...) -> None: ...
+
+class FileManifestReply(_message.Message):
+    __slots__ = ("digest", "files", "bytes")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    files: int
+    bytes: int
+    def __init__(self, digest: _Optional[str] = ..., files: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class VolumeSpec(_message.Message):
+    __slots__ = ("name", "driver", "driver_opts", "labels")
+    class DriverOptsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_OPTS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    driver: str
+    driver_opts: _containers.ScalarMap[str, str]
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., driver: _Optional[str] = ..., driver_opts: _Optional[_Mapping[str, str]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class VolumeUser(_message.Message):
+    __slots__ = ("container", "project", "service", "running")
+    CONTAINER_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    container: str
+    project: str
+    service: str
+    running: bool
+    def __init__(self, container: _Optional[str] = ..., project: _Optional[str] = ..., service: _Optional[str] = ..., running: _Optional[bool] = ...) -> None: ...
+
+class VolumeInfo(_message.Message):
+    __slots__ = ("name", "exists", "driver", "driver_opts", "labels", "mountpoint", "empty", "size_bytes", "used_by")
+    class DriverOptsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_OPTS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
+    EMPTY_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    USED_BY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    exists: bool
+    driver: str
+    driver_opts: _containers.ScalarMap[str, str]
+    labels: _containers.ScalarMap[str, str]
+    mountpoint: str
+    empty: bool
+    size_bytes: int
+    used_by: _containers.RepeatedCompositeFieldContainer[VolumeUser]
+    def __init__(self, name: _Optional[str] = ..., exists: _Optional[bool] = ..., driver: _Optional[str] = ..., driver_opts: _Optional[_Mapping[str, str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., mountpoint: _Optional[str] = ..., empty: _Optional[bool] = ..., size_bytes: _Optional[int] = ..., used_by: _Optional[_Iterable[_Union[VolumeUser, _Mapping]]] = ...) -> None: ...
+
+class VolumeInspectRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class VolumeCreateRequest(_message.Message):
+    __slots__ = ("spec", "allow_overwrite", "migration_id")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    spec: VolumeSpec
+    allow_overwrite: bool
+    migration_id: str
+    def __init__(self, spec: _Optional[_Union[VolumeSpec, _Mapping]] = ..., allow_overwrite: _Optional[bool] = ..., migration_id: _Optional[str] = ...) -> None: ...

@@ -94,6 +94,41 @@ class AgentStub:
                 request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DeployRequest.SerializeToString,
                 response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DeployResult.FromString,
                 _registered_method=True)
+        self.Claim = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/Claim',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ClaimRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ClaimGrant.FromString,
+                _registered_method=True)
+        self.Release = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/Release',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ReleaseRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ReleaseResult.FromString,
+                _registered_method=True)
+        self.Discard = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/Discard',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardResult.FromString,
+                _registered_method=True)
+        self.FileSync = channel.stream_stream(
+                '/stackferry.api.agent.v1.Agent/FileSync',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.FromString,
+                _registered_method=True)
+        self.FileManifest = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/FileManifest',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestReply.FromString,
+                _registered_method=True)
+        self.VolumeInspect = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/VolumeInspect',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInspectRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.FromString,
+                _registered_method=True)
+        self.VolumeCreate = channel.unary_unary(
+                '/stackferry.api.agent.v1.Agent/VolumeCreate',
+                request_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeCreateRequest.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -183,6 +218,66 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Claim(self, request, context):
+        """Reserves a project (source) or target datasets / paths / volumes for one migration id.
+        Another migration's mutating call on them is refused with ALREADY_EXISTS naming the holder
+        until Release or expiry (ttl after the last Claim; a repeated Claim renews). Persisted in
+        the agent's state dir: a claim survives an agent restart.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Release(self, request, context):
+        """Drops every claim of the migration; committed=true also marks its journaled deploy
+        committed, so a restart of the agent keeps it. deploy_live=false: that deploy is no longer
+        in place (the agent's restart reconcile removed it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Discard(self, request, context):
+        """Target clean-up after a failed migration: stops and removes the containers of a deploy the
+        agent journaled for the migration, then destroys datasets, volumes, directories and compose
+        files that carry the migration's mark. Everything else is kept and listed with the reason.
+        Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FileSync(self, request_iterator, context):
+        """Agent to agent, one pass of the file mover: the sender's first message is a ReceiveHeader
+        with the STREAM_FILES ticket; then both directions carry rsync's protocol bytes as chunks
+        (the sender's rsync client <-> this agent's rsync --server); the receiver ends with
+        FileSyncEnd once its rsync exited. A stream cut before that end is a failed pass.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FileManifest(self, request, context):
+        """A tree summed up (paths, types, modes, owners, sizes, mtimes, links, contents, xattrs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VolumeInspect(self, request, context):
+        """A named volume on this host's engine: driver, options, labels, mountpoint, who uses it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VolumeCreate(self, request, context):
+        """Creates a named volume like the source's, labelled stackferry.migration=<migration_id>.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -245,6 +340,41 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.DeployStack,
                     request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DeployRequest.FromString,
                     response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DeployResult.SerializeToString,
+            ),
+            'Claim': grpc.unary_unary_rpc_method_handler(
+                    servicer.Claim,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ClaimRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ClaimGrant.SerializeToString,
+            ),
+            'Release': grpc.unary_unary_rpc_method_handler(
+                    servicer.Release,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ReleaseRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ReleaseResult.SerializeToString,
+            ),
+            'Discard': grpc.unary_unary_rpc_method_handler(
+                    servicer.Discard,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardResult.SerializeToString,
+            ),
+            'FileSync': grpc.stream_stream_rpc_method_handler(
+                    servicer.FileSync,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.SerializeToString,
+            ),
+            'FileManifest': grpc.unary_unary_rpc_method_handler(
+                    servicer.FileManifest,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestReply.SerializeToString,
+            ),
+            'VolumeInspect': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeInspect,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInspectRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.SerializeToString,
+            ),
+            'VolumeCreate': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeCreate,
+                    request_deserializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeCreateRequest.FromString,
+                    response_serializer=stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -571,6 +701,195 @@ class Agent:
             '/stackferry.api.agent.v1.Agent/DeployStack',
             stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DeployRequest.SerializeToString,
             stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DeployResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Claim(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/Claim',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ClaimRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ClaimGrant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Release(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/Release',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ReleaseRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.ReleaseResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Discard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/Discard',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.DiscardResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileSync(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/stackferry.api.agent.v1.Agent/FileSync',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileSyncMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileManifest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/FileManifest',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.FileManifestReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeInspect(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/VolumeInspect',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInspectRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeCreate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.agent.v1.Agent/VolumeCreate',
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeCreateRequest.SerializeToString,
+            stackferry_dot_api_dot_agent_dot_v1_dot_agent__pb2.VolumeInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,6 +27,7 @@ class MigrationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANCELLED: _ClassVar[MigrationState]
     FAILED: _ClassVar[MigrationState]
     FAILING: _ClassVar[MigrationState]
+    NEEDS_ATTENTION: _ClassVar[MigrationState]
 MIGRATION_STATE_UNSPECIFIED: MigrationState
 PENDING: MigrationState
 VALIDATING: MigrationState
@@ -45,6 +46,7 @@ CANCELLING: MigrationState
 CANCELLED: MigrationState
 FAILED: MigrationState
 FAILING: MigrationState
+NEEDS_ATTENTION: MigrationState
 
 class PathMapping(_message.Message):
     __slots__ = ("source", "target")
@@ -55,16 +57,22 @@ class PathMapping(_message.Message):
     def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class MigrationOptions(_message.Message):
-    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps")
+    __slots__ = ("keep_snapshots", "verify_timeout_seconds", "bandwidth_limit_bytes_per_second", "path_maps", "keep_target_on_failure", "excludes", "allow_overwrite")
     KEEP_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     VERIFY_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     BANDWIDTH_LIMIT_BYTES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     PATH_MAPS_FIELD_NUMBER: _ClassVar[int]
+    KEEP_TARGET_ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDES_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_OVERWRITE_FIELD_NUMBER: _ClassVar[int]
     keep_snapshots: bool
     verify_timeout_seconds: int
     bandwidth_limit_bytes_per_second: int
     path_maps: _containers.RepeatedCompositeFieldContainer[PathMapping]
-    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ...) -> None: ...
+    keep_target_on_failure: bool
+    excludes: _containers.RepeatedScalarFieldContainer[str]
+    allow_overwrite: bool
+    def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ..., excludes: _Optional[_Iterable[str]] = ..., allow_overwrite: _Optional[bool] = ...) -> None: ...
 
 class MigrationSpec(_message.Message):
     __slots__ = ("name", "compose_path", "source_agent", "target_agent", "target_dataset", "target_base", "target_compose_dir", "transfer_method", "options", "project_name")
@@ -123,7 +131,7 @@ class Step(_message.Message):
     def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., started_unix: _Optional[float] = ..., ended_unix: _Optional[float] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Migration(_message.Message):
-    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name")
+    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name", "waiting", "mounts", "files", "datasets")
     ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +142,10 @@ class Migration(_message.Message):
     DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     BYTES_TRANSFERRED_FIELD_NUMBER: _ClassVar[int]
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FIELD_NUMBER: _ClassVar[int]
+    MOUNTS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
     id: str
     spec: MigrationSpec
     state: MigrationState
@@ -144,10 +156,14 @@ class Migration(_message.Message):
     downtime_seconds: float
     bytes_transferred: int
     project_name: str
-    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ...) -> None: ...
+    waiting: str
+    mounts: _containers.RepeatedCompositeFieldContainer[MountPlan]
+    files: _containers.RepeatedCompositeFieldContainer[FileMovePlan]
+    datasets: _containers.RepeatedCompositeFieldContainer[DatasetPlan]
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ..., waiting: _Optional[str] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ...) -> None: ...
 
 class MigrationStatus(_message.Message):
-    __slots__ = ("id", "state", "progress_percent", "current_step", "step", "bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "error", "downtime_seconds")
+    __slots__ = ("id", "state", "progress_percent", "current_step", "step", "bytes_done", "bytes_expected", "rate_bytes_per_second", "eta_seconds", "error", "downtime_seconds", "waiting")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_PERCENT_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +175,7 @@ class MigrationStatus(_message.Message):
     ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FIELD_NUMBER: _ClassVar[int]
     id: str
     state: MigrationState
     progress_percent: float
@@ -170,7 +187,8 @@ class MigrationStatus(_message.Message):
     eta_seconds: float
     error: str
     downtime_seconds: float
-    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., progress_percent: _Optional[float] = ..., current_step: _Optional[str] = ..., step: _Optional[_Union[Step, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., error: _Optional[str] = ..., downtime_seconds: _Optional[float] = ...) -> None: ...
+    waiting: str
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., progress_percent: _Optional[float] = ..., current_step: _Optional[str] = ..., step: _Optional[_Union[Step, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., rate_bytes_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., error: _Optional[str] = ..., downtime_seconds: _Optional[float] = ..., waiting: _Optional[str] = ...) -> None: ...
 
 class ListMigrationsRequest(_message.Message):
     __slots__ = ("states", "page_size", "page_token")
@@ -242,19 +260,51 @@ class MigrationEvent(_message.Message):
     bytes_expected: int
     def __init__(self, migration_id: _Optional[str] = ..., time_unix: _Optional[float] = ..., kind: _Optional[str] = ..., state: _Optional[_Union[MigrationState, str]] = ..., step: _Optional[str] = ..., message: _Optional[str] = ..., status: _Optional[_Union[MigrationStatus, _Mapping]] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ...) -> None: ...
 
+class MountPlan(_message.Message):
+    __slots__ = ("service", "target", "source", "mover", "reason", "size_bytes", "moves_to")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MOVER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MOVES_TO_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    target: str
+    source: str
+    mover: str
+    reason: str
+    size_bytes: int
+    moves_to: str
+    def __init__(self, service: _Optional[str] = ..., target: _Optional[str] = ..., source: _Optional[str] = ..., mover: _Optional[str] = ..., reason: _Optional[str] = ..., size_bytes: _Optional[int] = ..., moves_to: _Optional[str] = ...) -> None: ...
+
+class FileMovePlan(_message.Message):
+    __slots__ = ("name", "moves_to", "estimated_bytes", "bytes_moved")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MOVES_TO_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_MOVED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    moves_to: str
+    estimated_bytes: int
+    bytes_moved: int
+    def __init__(self, name: _Optional[str] = ..., moves_to: _Optional[str] = ..., estimated_bytes: _Optional[int] = ..., bytes_moved: _Optional[int] = ...) -> None: ...
+
 class DatasetPlan(_message.Message):
-    __slots__ = ("source_dataset", "source_mountpoint", "target_dataset", "target_mountpoint", "estimated_bytes")
+    __slots__ = ("source_dataset", "source_mountpoint", "target_dataset", "target_mountpoint", "estimated_bytes", "bytes_moved")
     SOURCE_DATASET_FIELD_NUMBER: _ClassVar[int]
     SOURCE_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
     TARGET_DATASET_FIELD_NUMBER: _ClassVar[int]
     TARGET_MOUNTPOINT_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_MOVED_FIELD_NUMBER: _ClassVar[int]
     source_dataset: str
     source_mountpoint: str
     target_dataset: str
     target_mountpoint: str
     estimated_bytes: int
-    def __init__(self, source_dataset: _Optional[str] = ..., source_mountpoint: _Optional[str] = ..., target_dataset: _Optional[str] = ..., target_mountpoint: _Optional[str] = ..., estimated_bytes: _Optional[int] = ...) -> None: ...
+    bytes_moved: int
+    def __init__(self, source_dataset: _Optional[str] = ..., source_mountpoint: _Optional[str] = ..., target_dataset: _Optional[str] = ..., target_mountpoint: _Optional[str] = ..., estimated_bytes: _Optional[int] = ..., bytes_moved: _Optional[int] = ...) -> None: ...
 
 class Rewrite(_message.Message):
     __slots__ = ("location", "before", "after", "reason", "changed")
@@ -271,7 +321,7 @@ class Rewrite(_message.Message):
     def __init__(self, location: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ..., reason: _Optional[str] = ..., changed: _Optional[bool] = ...) -> None: ...
 
 class MigrationPlan(_message.Message):
-    __slots__ = ("project_name", "datasets", "path_map", "compose_diff", "env_diff", "rewrites", "target_compose_dir", "total_bytes")
+    __slots__ = ("project_name", "datasets", "path_map", "compose_diff", "env_diff", "rewrites", "target_compose_dir", "total_bytes", "mounts", "files")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     DATASETS_FIELD_NUMBER: _ClassVar[int]
     PATH_MAP_FIELD_NUMBER: _ClassVar[int]
@@ -280,6 +330,8 @@ class MigrationPlan(_message.Message):
     REWRITES_FIELD_NUMBER: _ClassVar[int]
     TARGET_COMPOSE_DIR_FIELD_NUMBER: _ClassVar[int]
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MOUNTS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     datasets: _containers.RepeatedCompositeFieldContainer[DatasetPlan]
     path_map: _containers.RepeatedCompositeFieldContainer[PathMapping]
@@ -288,7 +340,9 @@ class MigrationPlan(_message.Message):
     rewrites: _containers.RepeatedCompositeFieldContainer[Rewrite]
     target_compose_dir: str
     total_bytes: int
-    def __init__(self, project_name: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ..., path_map: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., compose_diff: _Optional[str] = ..., env_diff: _Optional[str] = ..., rewrites: _Optional[_Iterable[_Union[Rewrite, _Mapping]]] = ..., target_compose_dir: _Optional[str] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+    mounts: _containers.RepeatedCompositeFieldContainer[MountPlan]
+    files: _containers.RepeatedCompositeFieldContainer[FileMovePlan]
+    def __init__(self, project_name: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ..., path_map: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., compose_diff: _Optional[str] = ..., env_diff: _Optional[str] = ..., rewrites: _Optional[_Iterable[_Union[Rewrite, _Mapping]]] = ..., target_compose_dir: _Optional[str] = ..., total_bytes: _Optional[int] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ...) -> None: ...
 
 class PingAgentRequest(_message.Message):
     __slots__ = ("address",)

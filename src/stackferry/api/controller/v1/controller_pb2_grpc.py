@@ -49,6 +49,11 @@ class ControllerStub:
                 request_serializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.MigrationRef.SerializeToString,
                 response_deserializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.Migration.FromString,
                 _registered_method=True)
+        self.ResumeMigration = channel.unary_unary(
+                '/stackferry.api.controller.v1.Controller/ResumeMigration',
+                request_serializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.MigrationRef.SerializeToString,
+                response_deserializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.Migration.FromString,
+                _registered_method=True)
         self.GetMigration = channel.unary_unary(
                 '/stackferry.api.controller.v1.Controller/GetMigration',
                 request_serializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.MigrationRef.SerializeToString,
@@ -108,6 +113,14 @@ class ControllerServicer:
 
     def CancelMigration(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeMigration(self, request, context):
+        """Drives a migration whose driver is gone, here; one in NEEDS_ATTENTION retries its rollback
+        (the operator checked the target). One driven by a live controller: ABORTED naming it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -176,6 +189,11 @@ def add_ControllerServicer_to_server(servicer, server):
             ),
             'CancelMigration': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelMigration,
+                    request_deserializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.MigrationRef.FromString,
+                    response_serializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.Migration.SerializeToString,
+            ),
+            'ResumeMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeMigration,
                     request_deserializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.MigrationRef.FromString,
                     response_serializer=stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.Migration.SerializeToString,
             ),
@@ -299,6 +317,33 @@ class Controller:
             request,
             target,
             '/stackferry.api.controller.v1.Controller/CancelMigration',
+            stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.MigrationRef.SerializeToString,
+            stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.Migration.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stackferry.api.controller.v1.Controller/ResumeMigration',
             stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.MigrationRef.SerializeToString,
             stackferry_dot_api_dot_controller_dot_v1_dot_controller__pb2.Migration.FromString,
             options,

@@ -21,5 +21,5 @@ STEPS: dict[Action, Callable[[StepContext], None]] = {
     Action.CLEANUP: undo.cleanup,
     Action.ROLLBACK: undo.rollback,
     Action.DISCARD: undo.discard,
-    Action.ROLLBACK_AND_DISCARD: undo.rollback_and_discard,
+    Action.ROLLBACK_AND_DISCARD: undo.rollback,  # the rollback discards what it made too
 }

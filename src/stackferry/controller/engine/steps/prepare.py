@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from stackferry.controller.domain.model import SnapshotRecord, snapshot_name
+from stackferry.controller.engine import claims
 from stackferry.controller.engine.context import StepContext, StepFailed
 
 
@@ -18,8 +19,10 @@ def validate(ctx: StepContext) -> None:
     m.project_name = survey.plan.project_name
     m.compose_text, m.env_text = survey.stack.compose_text, survey.stack.env_text
     m.datasets = list(survey.plan.datasets)
-    if not m.datasets:
-        raise StepFailed("the stack has no bind mount on a dataset: nothing to migrate")
+    m.files, m.mounts = list(survey.plan.files), list(survey.plan.mounts)
+    if not m.datasets and not m.files:
+        raise StepFailed("the stack keeps no data in a mount: nothing to migrate")
+    claims.take(ctx)
 
 
 def snapshot(ctx: StepContext, phase: int = 1) -> None:
@@ -27,6 +30,8 @@ def snapshot(ctx: StepContext, phase: int = 1) -> None:
     m = ctx.migration
     name = snapshot_name(m, phase)
     datasets = [d.source_dataset for d in m.datasets]
+    if not datasets:
+        return  # a stack whose data is all off ZFS: the file passes copy it
     existing = {s.dataset: s for s in ctx.source.list_snapshots(datasets, name)}
     missing = [d for d in datasets if d not in existing]
     if missing:

@@ -1,4 +1,5 @@
-"""The copy steps: each source snapshot streamed agent to agent into the target.
+"""The copy steps: each source snapshot streamed agent to agent into the target, then the
+file passes of the trees off ZFS (steps/files.py).
 
 Idempotent: a snapshot the target already holds (same GUID) is not sent again, and where
 both agents' zfs can resume a cut stream (OpenZFS `receive -s` / `send -t`; not zfs-fuse)
@@ -7,52 +8,31 @@ a retry continues the partial receive an earlier attempt left instead of startin
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from stackferry.controller.domain.machine import Action
 from stackferry.controller.domain.model import DatasetPlan, SnapshotRecord, snapshot_name
 from stackferry.controller.domain.progress import incremental_estimate
-from stackferry.controller.engine.context import Interrupted, StepContext, StepFailed
+from stackferry.controller.engine.context import StepContext
+from stackferry.controller.engine.steps.files import file_passes
+from stackferry.controller.engine.steps.stream import stream
 from stackferry.controller.errors import NotFound
-from stackferry.controller.ports import TransferCall
-from stackferry.hostapi import TransferProgress, TransferResult, ZfsTransfer
+from stackferry.hostapi import ZfsTransfer
+
+__all__ = ["bulk_send", "incremental_send", "stream"]
 
 
 def bulk_send(ctx: StepContext) -> None:
+    """The zfs bulk sends, then the bulk file pass (the app still runs)."""
     _send(ctx, Action.BULK_SEND, phase=1)
+    file_passes(ctx, Action.BULK_SEND, final=False)
 
 
 def incremental_send(ctx: StepContext) -> None:
+    """The zfs deltas, then the final file pass, verified (the app is stopped)."""
     _send(ctx, Action.INCREMENTAL_SEND, phase=2)
-
-
-def stream(ctx: StepContext, action: Action, call: TransferCall) -> TransferResult:
-    """Follows one agent-to-agent stream into the step's bytes, recording progress at most
-    once per `timings.progress_seconds` (and then checking for a cancel)."""
-    step = ctx.migration.step(action)
-    done_before = step.bytes_done
-    last_save = time.monotonic()
-    finished = False
-    with ctx.interruption.cutting(call):
-        try:
-            for event in call:
-                if isinstance(event, TransferResult):
-                    finished = True
-                    step.bytes_done = done_before + event.bytes
-                    ctx.progress(step, check_cancel=False)
-                    return event
-                assert isinstance(event, TransferProgress)
-                step.bytes_done = done_before + event.bytes_done
-                step.bytes_expected = max(step.bytes_expected, step.bytes_done)
-                if time.monotonic() - last_save >= ctx.timings.progress_seconds:
-                    last_save = time.monotonic()
-                    ctx.progress(step)
-        finally:
-            if not finished:
-                call.cancel()
-    if ctx.interruption.is_set():
-        raise Interrupted()
-    raise StepFailed(f"{action.value}: the stream ended without a result")
+    file_passes(ctx, Action.INCREMENTAL_SEND, final=True)
 
 
 def _send(ctx: StepContext, action: Action, phase: int) -> None:
@@ -99,6 +79,8 @@ def _send(ctx: StepContext, action: Action, phase: int) -> None:
         guid = result.received_guid or m.snapshot_guid("source", d.source_dataset, name)
         m.remember(SnapshotRecord("target", d.target_dataset, name, guid, time.time()))
         m.bytes_transferred += result.bytes
+        index = m.datasets.index(d)
+        m.datasets[index] = dataclasses.replace(d, bytes_moved=d.bytes_moved + result.bytes)
         ctx.save()
 
 

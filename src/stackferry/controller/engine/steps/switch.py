@@ -1,4 +1,5 @@
-"""The steps that move the service: stop the source, deploy on the target, verify it serves.
+"""The steps that move the service: stop the source, deploy on the target, verify it serves
+and commit the deploy.
 
 Downtime runs from the moment the stop was asked for (`source_stopped_at`, saved before the
 stop) to the end of the first deploy that succeeded (`target_serving_at`); a repeated step
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 
 from stackferry.controller.domain.machine import Action
+from stackferry.controller.engine import claims
 from stackferry.controller.engine.context import StepContext, StepFailed
 from stackferry.controller.engine.steps.send import stream
 from stackferry.controller.planner import deploy_request
@@ -60,3 +62,16 @@ def verify(ctx: StepContext) -> None:
     bad += [f"{s.name}: no container" for s in stack.services if not s.containers]
     if bad:
         raise StepFailed(f"target not serving: {', '.join(bad)}")
+    commit(ctx)
+
+
+def commit(ctx: StepContext) -> None:
+    """The target agent marks the deploy committed (a restart of that agent keeps it from now
+    on) and drops the claims; before that, a restart removes it. Not in place any more: it
+    was removed, so the migration must not complete but roll back."""
+    if not ctx.target.release(committed=True).deploy_live:
+        raise StepFailed(
+            "the target agent no longer has the deploy (it restarted before the commit "
+            "and removed it)"
+        )
+    claims.release_source(ctx)

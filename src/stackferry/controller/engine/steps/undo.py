@@ -1,14 +1,27 @@
 """The steps that end a migration: clean up after success, or undo after a failure or a
-cancel (start the source again, discard the migration's snapshots)."""
+cancel (start the source again, discard what the migration made).
+
+One live copy, always: the source stack is started again only once the target stack is
+known not to run, because the target agent stopped and discarded it, or said there is
+nothing there, or the migration never got to its deploy. An agent that does not answer
+tells nothing: the rollback tries it again within the retry window, then ends with
+TargetUnknown (NEEDS_ATTENTION), the source left stopped, the message saying what to run.
+
+What the migration made on the target goes with it (the agent's discard destroys only what
+carries the migration's mark), unless the spec keeps it for inspection
+(keep_target_on_failure); a plain retry then finds the target as it was before.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
 
-from stackferry.controller.domain.model import snapshot_name
-from stackferry.controller.engine.context import StepContext
-from stackferry.controller.errors import ControllerError, NotFound
+from stackferry.controller.domain.machine import Action
+from stackferry.controller.domain.model import Migration, snapshot_name
+from stackferry.controller.engine import claims
+from stackferry.controller.engine.context import StepContext, TargetUnknown
+from stackferry.controller.errors import ControllerError, NotFound, Unavailable
 
 
 def cleanup(ctx: StepContext) -> None:
@@ -18,31 +31,83 @@ def cleanup(ctx: StepContext) -> None:
 
 
 def rollback(ctx: StepContext) -> None:
-    """Target stack stopped (left for inspection), source stack started again."""
+    """The target stack stopped and discarded (or kept, stopped), the source stack started
+    again, the migration's source snapshots destroyed and its claims released."""
     m = ctx.migration
-    target_compose = ctx.planner.replan(m).target_compose_path
-    stop_timeout = ctx.timings.stop_timeout_seconds
-    try:
-        ctx.target.stop_stack(m.project_name, target_compose, stop_timeout)
-    except ControllerError as exc:
-        ctx.log(f"target stack not stopped ({exc}): nothing deployed there", "rollback")
-    ctx.source.start_stack(m.project_name, m.spec.compose_path)
+    keep = m.spec.options.keep_target_on_failure
+    if _maybe_deployed(m):
+        _fence_target(ctx, keep)
+        ctx.source.start_stack(m.project_name, m.spec.compose_path)
+    else:
+        # Nothing can run on the target: the source serves first, the target is cleaned
+        # after (an unreachable target is tried again, the source already running).
+        ctx.source.start_stack(m.project_name, m.spec.compose_path)
+        if not keep:
+            _discard_target(ctx)
     if m.source_stopped_at is not None:
         m.downtime_seconds = time.time() - m.source_stopped_at
+    _destroy_snapshots(ctx, hosts=("source",))
+    claims.release_source(ctx)
+    claims.release_target(ctx)
 
 
 def discard(ctx: StepContext) -> None:
-    """The migration's snapshots on the source go; data already on the target stays."""
+    """Before the stop (the source still serves): the migration's source snapshots go, and
+    what it received on the target unless the spec keeps it."""
     m = ctx.migration
     _destroy_snapshots(ctx, hosts=("source",))
-    received = sorted({s.dataset for s in m.snapshots if s.host == "target"})
-    if received:
-        ctx.log(f"data already copied stays on the target: {', '.join(received)}")
+    claims.release_source(ctx)
+    if _maybe_received(m):
+        if m.spec.options.keep_target_on_failure:
+            received = sorted({s.dataset for s in m.snapshots if s.host == "target"})
+            ctx.log(f"data already copied stays on the target: {', '.join(received) or '-'}")
+        else:
+            _discard_target(ctx)
+    claims.release_target(ctx)
 
 
-def rollback_and_discard(ctx: StepContext) -> None:
-    rollback(ctx)
-    discard(ctx)
+def _maybe_deployed(m: Migration) -> bool:
+    """The deploy step was opened: its compose up may have run, whatever was heard of it."""
+    return any(s.name == Action.DEPLOY and s.started_at is not None for s in m.steps)
+
+
+def _maybe_received(m: Migration) -> bool:
+    return any(s.name == Action.BULK_SEND and s.started_at is not None for s in m.steps)
+
+
+def _fence_target(ctx: StepContext, keep: bool) -> None:
+    """Returns once the target agent said its stack is stopped (and discarded, unless
+    `keep`), or that it has none; else TargetUnknown."""
+    m = ctx.migration
+    address = m.spec.target_agent
+    then = f"Check it, then run `stackferry resume {m.id}`"
+    try:
+        with contextlib.suppress(NotFound):  # no compose file there: nothing deployed
+            ctx.target.stop_stack(
+                m.project_name,
+                ctx.planner.replan(m).target_compose_path,
+                ctx.timings.stop_timeout_seconds,
+            )
+        if not keep:
+            _discard_target(ctx)
+    except Unavailable:
+        message = f"target agent {address} unreachable: the stack may run there. {then}"
+        raise TargetUnknown(message, address, transient=True) from None
+    except ControllerError as exc:
+        message = f"target stack on {address} not stopped ({exc}): it may run there. {then}"
+        raise TargetUnknown(message, address, transient=False) from None
+
+
+def _discard_target(ctx: StepContext) -> None:
+    """The agent stops and removes the migration's deploy, then destroys what carries the
+    migration's mark (its snapshots with its datasets)."""
+    m = ctx.migration
+    result = ctx.target.discard()
+    if result.removed:
+        ctx.log(f"removed from the target: {', '.join(result.removed)}")
+    if result.kept:
+        ctx.log(f"kept on the target (not made by this migration): {', '.join(result.kept)}")
+    m.snapshots = [s for s in m.snapshots if s.host != "target"]
 
 
 def _destroy_snapshots(ctx: StepContext, hosts: tuple[str, ...]) -> None:

@@ -1,0 +1,129 @@
+"""The agent's side of "one migration at a time, and never someone else's data": claims checked
+before every mutating operation, and deploys journaled so a restart can take down one that
+never committed (agent/claims.py, agent/journal.py, agent/cleanup.py). AgentService calls
+this; no grpc here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from stackferry.agent.claims import ClaimBook, Wanted, validate_migration_id
+from stackferry.agent.cleanup import Cleanup
+from stackferry.agent.errors import AlreadyExists, InvalidArgument
+from stackferry.agent.journal import Journal
+from stackferry.agent.roots import Roots
+from stackferry.agent.runtime.base import ContainerRuntime
+from stackferry.compose import normalise_project_name
+from stackferry.hostapi import Claim, ClaimGrant, DeployRequest, DeployResult
+
+DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
+_VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+
+
+def checked_migration_id(migration_id: str) -> str:
+    """ "" (a call outside any migration) or a valid id."""
+    return validate_migration_id(migration_id) if migration_id else ""
+
+
+class Fencing:
+    def __init__(
+        self,
+        roots: Roots,
+        claims: ClaimBook,
+        journal: Journal,
+        cleanup: Cleanup,
+        runtime: ContainerRuntime,
+    ) -> None:
+        self.roots = roots
+        self.claims = claims
+        self.journal = journal
+        self.cleanup = cleanup
+        self.runtime = runtime
+
+    def claim(self, migration_id: str, claim: Claim) -> ClaimGrant:
+        for volume in claim.volumes:
+            if not _VOLUME_NAME.match(volume):
+                raise InvalidArgument(f"invalid volume name {volume!r}")
+        wanted = Wanted(
+            projects=(_project(claim.project_name),) if claim.project_name else (),
+            compose_paths=(self.roots.check_path(claim.compose_path),)
+            if claim.compose_path
+            else (),
+            datasets=tuple(self.roots.check_dataset(d) for d in claim.datasets),
+            paths=tuple(self.roots.check_path(p) for p in claim.paths),
+            volumes=tuple(claim.volumes),
+        )
+        return self.claims.claim(migration_id, claim, wanted)
+
+    def check_stack(self, migration_id: str, compose_path: str, project_name: str) -> None:
+        """Stop / start of a project another migration claimed is refused."""
+        wanted = Wanted(
+            projects=(_project(project_name),) if project_name else (),
+            compose_paths=(self.roots.check_path(compose_path),),
+        )
+        self.claims.check(checked_migration_id(migration_id), wanted)
+
+    def check_datasets(self, migration_id: str, datasets: tuple[str, ...]) -> None:
+        self.claims.check(checked_migration_id(migration_id), Wanted(datasets=datasets))
+
+    def check(self, migration_id: str, wanted: Wanted) -> None:
+        """For any other mutating call (the file mover's paths and volumes)."""
+        self.claims.check(checked_migration_id(migration_id), wanted)
+
+    def deploy(
+        self, request: DeployRequest, run: Callable[[DeployRequest], DeployResult]
+    ) -> DeployResult:
+        """Runs the deploy (``run``) after the claim check; with a migration id, journals it
+        "started" before `compose up` and records what it creates (compose dir, files)."""
+        migration_id = checked_migration_id(request.migration_id)
+        compose_dir = Path(self.roots.check_path(request.compose_dir))
+        project = _project(request.project_name or compose_dir.name)
+        compose_path = compose_dir / (request.compose_filename or DEFAULT_COMPOSE_FILENAME)
+        wanted = Wanted(
+            projects=(project,),
+            paths=(str(compose_dir),),
+            datasets=tuple(self.roots.check_dataset(d) for d, _ in request.mounts),
+        )
+        self.claims.check(migration_id, wanted)
+        if not migration_id:
+            return run(request)
+        before = self.journal.deploy_of(migration_id)
+        if before is None and self.runtime.project_containers(project):
+            # Journaled deploys are taken down on restart: only ever one this migration made.
+            raise AlreadyExists(
+                f"project {project!r} already has containers on this host, not deployed by "
+                f"migration {migration_id}"
+            )
+        if before is not None and before.state == "committed":
+            return run(request)  # a repeated deploy of a committed migration stays committed
+        self._record_writes(migration_id, compose_dir, compose_path, request.write_env)
+        self.journal.deploy_started(migration_id, project, str(compose_path), request.compose_text)
+        result = run(request)
+        if not result.ok and not self.runtime.project_containers(project):
+            self.journal.set_deploy_state(migration_id, "removed")  # it took itself down
+        return result
+
+    def _record_writes(
+        self, migration_id: str, compose_dir: Path, compose_path: Path, write_env: bool
+    ) -> None:
+        """The topmost directory the deploy will create, else the files it will create."""
+        missing = compose_dir
+        while not missing.parent.exists() and missing.parent != missing:
+            missing = missing.parent
+        if not missing.exists():
+            self.journal.record_created(migration_id, "dir", str(missing))
+            return
+        written = [compose_path, *([compose_dir / ".env"] if write_env else [])]
+        for path in written:
+            if not path.exists():
+                self.journal.record_created(migration_id, "file", str(path))
+
+
+def _project(name: str) -> str:
+    project = normalise_project_name(name)
+    if not project:
+        raise InvalidArgument(f"invalid project name {name!r}")
+    return project

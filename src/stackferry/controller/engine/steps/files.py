@@ -1,0 +1,79 @@
+"""The file passes: every tree the zfs mover cannot take (a plain directory, a named volume)
+copied agent to agent by rsync's protocol, next to the zfs sends of the same phase.
+
+Phase 1 runs while the app is up (a bulk pass); after the stop the final pass sends only what
+changed (new and changed files, deletions, modes and owners), and then both agents' manifests
+of every tree must be equal before the migration may go on. Each pass is idempotent: a
+repeated one sends the difference again. A named volume is created on the target (same name,
+driver, options and labels, marked with the migration) before its first pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from stackferry.controller.domain.machine import Action
+from stackferry.controller.domain.model import FileMove
+from stackferry.controller.engine.context import StepContext, StepFailed
+from stackferry.controller.engine.steps.stream import stream
+from stackferry.hostapi import FileTransfer, FileTree, VolumeSpec
+
+
+def source_tree(move: FileMove) -> FileTree:
+    return FileTree(volume=move.source_volume) if move.source_volume else FileTree(move.source_path)
+
+
+def target_tree(move: FileMove) -> FileTree:
+    return FileTree(volume=move.target_volume) if move.target_volume else FileTree(move.target_path)
+
+
+def file_passes(ctx: StepContext, action: Action, final: bool) -> None:
+    """One pass of every tree; the final one is verified by manifest."""
+    m = ctx.migration
+    if not m.files:
+        return
+    options = m.spec.options
+    step = m.step(action)
+    if not final:
+        step.bytes_expected += sum(f.estimated_bytes for f in m.files)
+    for index, move in enumerate(m.files):
+        if move.target_volume:
+            ctx.target.create_volume(
+                VolumeSpec(
+                    move.target_volume,
+                    move.volume_driver or "local",
+                    dict(move.volume_options),
+                    dict(move.volume_labels),
+                ),
+                allow_overwrite=options.allow_overwrite,
+            )
+        transfer = FileTransfer(
+            source_tree(move),
+            target_tree(move),
+            bandwidth_limit=options.bandwidth_limit_bytes_per_second,
+            allow_overwrite=options.allow_overwrite,
+        )
+        ctx.log(f"{'final' if final else 'bulk'} file pass: {move.name}", action.value)
+        result = stream(ctx, action, ctx.source.push_files(transfer, ctx.target))
+        m.files[index] = dataclasses.replace(move, bytes_moved=move.bytes_moved + result.bytes)
+        m.bytes_transferred += result.bytes
+        ctx.save()
+    if final:
+        verify_trees(ctx, action)
+
+
+def verify_trees(ctx: StepContext, action: Action) -> None:
+    """Equal manifests on both hosts (the source is stopped by now), or the data did not
+    arrive whole and the migration must not go on."""
+    different = []
+    for move in ctx.migration.files:
+        source = ctx.source.file_manifest(source_tree(move))
+        target = ctx.target.file_manifest(target_tree(move))
+        if source.digest != target.digest:
+            different.append(
+                f"{move.name}: {source.files} entries / {source.bytes} bytes on the source, "
+                f"{target.files} / {target.bytes} on the target"
+            )
+    if different:
+        raise StepFailed(f"the trees differ after the final pass: {'; '.join(different)}")
+    ctx.log(f"{len(ctx.migration.files)} file trees verified (manifests equal)", action.value)

@@ -1,0 +1,159 @@
+"""The agent's journal on a real agent process and Docker engine B: a deploy started for a
+migration that never committed is taken down when the agent restarts, before it serves;
+one released committed stays; Discard takes down the deploy and removes the compose dir and
+the volumes the migration created, and nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+from conftest import AgentProcess, unique
+from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
+
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
+
+Stub = agent_pb2_grpc.AgentStub
+SLEEPER = """\
+services:
+  app:
+    image: local/busybox:1
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+"""
+
+
+@pytest.fixture
+def agent_args(tmp_path: Path, docker_hosts: tuple[str, str]) -> tuple[str, ...]:
+    (tmp_path / "stacks").mkdir()
+    return (
+        "--insecure",
+        "--docker-host",
+        docker_hosts[1],
+        "--storage-backend",
+        "directory",
+        "--allowed-path-root",
+        str(tmp_path / "stacks"),
+        "--state-dir",
+        str(tmp_path / "state"),
+    )
+
+
+def deploy(stub: Stub, project: str, compose_dir: Path, migration_id: str) -> None:
+    reply = stub.DeployStack(
+        agent_pb2.DeployRequest(
+            project_name=project,
+            compose_dir=str(compose_dir),
+            compose_text=SLEEPER,
+            wait_timeout_seconds=60,
+            migration_id=migration_id,
+        )
+    )
+    assert reply.ok, reply.error
+
+
+def release(stub: Stub, migration_id: str) -> bool:
+    request = agent_pb2.ReleaseRequest(migration_id=migration_id, committed=True)
+    return bool(stub.Release(request).deploy_live)
+
+
+def test_an_uncommitted_deploy_is_taken_down_before_the_restarted_agent_serves(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    project = compose_projects(docker_hosts[1], unique("sfjournal"))
+    first = start_agent(*agent_args)
+    deploy(agent_stub(first.address), project, tmp_path / "stacks" / "app", "m-crash")
+    assert project_containers(docker_hosts[1], project)
+    first.stop(signal.SIGKILL)
+
+    second = start_agent(*agent_args)  # returns once the ready file is there
+    assert project_containers(docker_hosts[1], project) == [], "taken down before serving"
+    assert "taken down" in second.log()
+    assert not release(agent_stub(second.address), "m-crash"), "deploy_live is False"
+
+
+def test_a_committed_deploy_survives_a_restart_and_is_never_discarded(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    project = compose_projects(docker_hosts[1], unique("sfcommit"))
+    first = start_agent(*agent_args)
+    stub = agent_stub(first.address)
+    deploy(stub, project, tmp_path / "stacks" / "app", "m-ok")
+    assert release(stub, "m-ok"), "deploy_live while it runs"
+    first.stop(signal.SIGKILL)
+
+    stub = agent_stub(start_agent(*agent_args).address)
+    running = project_containers(docker_hosts[1], project)
+    assert running
+    kept = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-ok"))
+    assert list(kept.removed) == [] and any("committed" in k for k in kept.kept)
+    assert project_containers(docker_hosts[1], project) == running
+
+
+def test_discard_takes_down_the_deploy_and_removes_what_it_created(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    project = compose_projects(docker_hosts[1], unique("sfdiscard"))
+    stacks = tmp_path / "stacks"
+    (stacks / "shared").mkdir()
+    (stacks / "shared" / "keep.txt").write_text("not the migration's\n")
+    stub = agent_stub(start_agent(*agent_args).address)
+    deploy(stub, project, stacks / "new" / "app", "m-undo")
+    deploy(stub, f"{project}b", stacks / "shared", "m-undo2")
+    compose_projects(docker_hosts[1], f"{project}b")
+
+    result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-undo"))
+    assert list(result.removed) == [f"deploy {project}", f"dir {stacks / 'new'}"]
+    assert project_containers(docker_hosts[1], project) == []
+    assert not (stacks / "new").exists()
+    assert stub.Discard(agent_pb2.DiscardRequest(migration_id="m-undo")).removed == []
+
+    other = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-undo2"))
+    assert f"file {stacks / 'shared' / 'docker-compose.yml'}" in other.removed
+    assert (stacks / "shared" / "keep.txt").read_text() == "not the migration's\n"
+
+
+def test_discard_removes_the_volumes_the_migration_created_and_only_those(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+) -> None:
+    engine = docker.DockerClient(base_url=docker_hosts[1])
+    ours, theirs = unique("sfvolours"), unique("sfvoltheirs")
+    try:
+        stub = agent_stub(start_agent(*agent_args).address)
+        for name, migration_id in ((ours, "m-vol"), (theirs, "m-other")):
+            request = agent_pb2.VolumeCreateRequest(
+                spec=agent_pb2.VolumeSpec(name=name, driver="local"), migration_id=migration_id
+            )
+            assert stub.VolumeCreate(request).exists
+
+        result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-vol"))
+        assert list(result.removed) == [f"volume {ours}"]
+        names = {v.name for v in engine.volumes.list()}
+        assert ours not in names and theirs in names
+    finally:
+        for name in (ours, theirs):
+            with contextlib.suppress(docker.errors.NotFound):
+                engine.volumes.get(name).remove()
+        engine.close()
