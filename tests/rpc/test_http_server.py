@@ -87,6 +87,16 @@ def test_both_faces_serve_the_same_migrations_and_errors(faces: Faces) -> None:
         assert again.status_code == 409 and again.json()["code"] == "failed_precondition"
         assert again.json()["message"] == refused.value.details()
 
+        pending = client.post(API, json={**BODY, "compose_stack_path": "/srv/b/compose.yml"})
+        pending_id = pending.json()["id"]
+        with pytest.raises(grpc.RpcError) as never_started:
+            faces.stub.ResumeMigration(pb.MigrationRef(id=pending_id))
+        resumed = client.post(f"{API}/{pending_id}/resume")
+        assert resumed.status_code == 409, resumed.text
+        assert never_started.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert resumed.json()["message"] == never_started.value.details()
+        assert client.post(f"{API}/no-such-id/resume").status_code == 404
+
 
 def test_a_stream_lets_go_when_its_client_leaves(faces: Faces) -> None:
     with httpx.Client(base_url=faces.http.url, timeout=10) as client:

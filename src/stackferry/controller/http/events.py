@@ -1,8 +1,9 @@
 """GET /api/v1/migrations/{id}/events: WatchMigration as Server-Sent Events.
 
 Each event's SSE id is its id in the store, so a browser's EventSource that reconnects sends
-Last-Event-ID and gets only what came after. When the migration has ended the stream sends an
-`end` event and closes; a client that sees it stops reconnecting.
+Last-Event-ID and gets only what came after. When the migration has halted (ended, or
+NEEDS_ATTENTION) the stream sends an `end` event and closes; a client that sees it stops
+reconnecting.
 """
 
 from __future__ import annotations

@@ -100,6 +100,13 @@ def cancel_migration(request: Request, migration_id: str) -> shapes.Migration:
     return convert.migration_to_json(_service(request).cancel(migration_id))
 
 
+@router.post("/{migration_id}/resume", response_model=shapes.Migration)
+def resume_migration(request: Request, migration_id: str) -> shapes.Migration:
+    """gRPC ResumeMigration: drives a migration whose driver is gone, or runs the rollback of
+    one that NEEDS_ATTENTION again (once a person has checked the target)."""
+    return convert.migration_to_json(_service(request).resume(migration_id))
+
+
 @router.delete("/{migration_id}", status_code=204, response_class=Response)
 def delete_migration(request: Request, migration_id: str) -> Response:
     _service(request).delete(migration_id)

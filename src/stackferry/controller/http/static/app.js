@@ -161,6 +161,7 @@ function renderStatus(status) {
   const ended = ENDED.includes(status.status);
   $("cancel").disabled = ended || status.status === "CANCELLING";
   $("delete").disabled = !ended;
+  $("resume").hidden = status.status !== "NEEDS_ATTENTION";
 }
 
 function logEvent(event) {
@@ -196,6 +197,13 @@ async function cancelShown() {
   if (!window.confirm("Cancel this migration? The source stack keeps (or goes back to) running."))
     return;
   await call("POST", `${API}/${$("main").dataset.migration}/cancel`);
+}
+
+async function resumeShown() {
+  if (!window.confirm("Run the rollback again? Check the target first (see the error above)."))
+    return;
+  await call("POST", `${API}/${$("main").dataset.migration}/resume`);
+  await route(); // the stream ended when the migration halted: follow it anew
 }
 
 async function deleteShown() {
@@ -237,5 +245,6 @@ function failed(error) {
 
 $("cancel").addEventListener("click", () => cancelShown().catch(failed));
 $("delete").addEventListener("click", () => deleteShown().catch(failed));
+$("resume").addEventListener("click", () => resumeShown().catch(failed));
 window.addEventListener("hashchange", route);
 route();
