@@ -8,7 +8,9 @@ starts one agent per engine on loopback, runs `stackferry migrate` with its live
 shows the stack now running on engine B, reading its data through the container there.
 
 Re-running it first tears down the previous demo. The agents stop at the end; the migrated
-stack stays on B for you to look at (the next run removes it).
+stack stays on B for you to look at (the next run removes it). With DEMO_DASHBOARD=1 the
+migration goes through a controller's HTTP API instead, and the controller (its dashboard)
+and the agents stay running: see scripts/demo_dashboard.py.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import demo_dashboard
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin"
@@ -91,7 +95,7 @@ def remove_project(docker_host: str) -> None:
 
 
 def stop_previous_agents() -> None:
-    for pid_file in BASE.glob("agent-*.pid"):
+    for pid_file in BASE.glob("*.pid"):  # the agents, and a dashboard demo's controller
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
         pid_file.unlink()
@@ -154,16 +158,19 @@ def start_stack() -> Path:
 def start_agent(label: str, pool: str, docker_host: str) -> tuple[subprocess.Popen[bytes], str]:
     ready = BASE / f"agent-{label}.ready"
     log = (BASE / f"agent-{label}.log").open("wb")
+    dashboard = demo_dashboard.wanted()
+    port = demo_dashboard.AGENT_PORTS[label] if dashboard else 0
     agent = subprocess.Popen(
         [
             str(BIN / "stackferry-agent"),
-            *("--listen", "127.0.0.1:0", "--insecure", "--ready-file", str(ready)),
+            *("--listen", f"127.0.0.1:{port}", "--insecure", "--ready-file", str(ready)),
             *("--allowed-dataset-root", pool, "--allowed-path-root", str(BASE)),
             *("--docker-host", docker_host, "--state-dir", str(BASE / f"agent-{label}-state")),
             *("--log-format", "json"),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=dashboard,  # the dashboard demo leaves the agents running
     )
     (BASE / f"agent-{label}.pid").write_text(str(agent.pid))
     deadline = time.monotonic() + 30
@@ -210,6 +217,19 @@ def show_result(code: int) -> None:
     print(order, end="")
 
 
+def dashboard_demo(compose: Path, address_a: str, address_b: str) -> int:
+    say("starting a controller with the HTTP API and dashboard (agent A is its local agent)")
+    url = demo_dashboard.start_controller(BASE, BIN, address_a, f"{POOL_B}/migrated")
+    print(f"dashboard: {url}/", flush=True)
+    time.sleep(1)  # let the writer write a little before the copy starts
+    say("the specification's HTTP flow: create, start, poll the status")
+    code = demo_dashboard.migrate(url, compose, address_b, BASE / "host-b", PROJECT)
+    show_result(code)
+    say(f"the dashboard stays up at {url}/ (controller and agents keep running; logs in {BASE})")
+    print("`make demo` again stops them and starts over")
+    return code
+
+
 def main() -> int:
     if os.geteuid() != 0:
         sys.exit("demo: run as root (zfs-fuse and the Docker engines need it)")
@@ -220,6 +240,8 @@ def main() -> int:
     agents = [start_agent("a", POOL_A, DOCKER_A), start_agent("b", POOL_B, DOCKER_B)]
     (_, address_a), (_, address_b) = agents
     print(f"agent A at {address_a} (engine {DOCKER_A})\nagent B at {address_b} (engine {DOCKER_B})")
+    if demo_dashboard.wanted():
+        return dashboard_demo(compose, address_a, address_b)
     try:
         time.sleep(1)  # let the writer write a little before the copy starts
         say(f"stackferry migrate: {compose} from host A to host B")

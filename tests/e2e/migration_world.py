@@ -130,7 +130,7 @@ def build_world(
             for _ in range(data_mib):
                 blob.write(os.urandom(1 << 20))
     (stack_dir / "docker-compose.yml").write_text(compose_text(data_dir, healthy_after))
-    target_base = tmp_path / "hostb"
+    target_base = tmp_path / f"hostb-{project}"  # one test may build several worlds
     target_base.mkdir()
     common = ["--insecure", "--allowed-path-root", str(tmp_path)]
     source = start_agent(
@@ -304,9 +304,11 @@ def launch_controller(
     lease_seconds: float = 3,
     timeout: float = 30,
     extra: tuple[str, ...] = (),
+    insecure: bool = True,
 ) -> ControllerProcess:
     """`python -m stackferry.controller` on a free loopback port, its state in state_dir
-    (SQLite), with `extra` command-line flags."""
+    (SQLite), with `extra` command-line flags (plaintext unless insecure=False: then `extra`
+    names the TLS files)."""
     ready = log_path.with_suffix(".ready")
     ready.unlink(missing_ok=True)
     argv = [
@@ -315,7 +317,7 @@ def launch_controller(
         "stackferry.controller",
         "--listen",
         "127.0.0.1:0",
-        "--insecure",
+        *(["--insecure"] if insecure else []),
         "--state-dir",
         str(state_dir),
         "--lease-seconds",

@@ -75,3 +75,32 @@ def test_a_unix_socket_listen_is_served_there(tmp_path: Path) -> None:
     finally:
         service.shutdown()
         service.store.close()
+
+
+def test_the_http_api_is_off_by_default_and_a_bare_port_binds_loopback() -> None:
+    assert ControllerConfig(insecure=True).http_listen is None
+    config = load_config(
+        ControllerConfig, None, {"insecure": True, "http_listen": "8080"}, ENV_PREFIX, {}
+    )
+    assert config.http_address == ("127.0.0.1", 8080)
+    assert ControllerConfig(insecure=True, http_listen="[::1]:0").http_address == ("::1", 0)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"insecure": True, "http_listen": "0.0.0.0:8080"}, "not loopback"),
+        ({"insecure": True, "http_listen": "127.0.0.1:http"}, "HOST:PORT"),
+        ({"tls_cert": "c", "tls_key": "k", "http_listen": "8080"}, "tls_ca"),
+    ],
+)
+def test_an_http_api_nobody_would_authenticate_is_refused(
+    values: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ControllerConfig(**values)  # type: ignore[arg-type]
+
+
+def test_a_token_lets_plaintext_http_leave_loopback() -> None:
+    config = ControllerConfig(insecure=True, http_listen="0.0.0.0:8080", http_token_file="/t")
+    assert config.http_address == ("0.0.0.0", 8080)

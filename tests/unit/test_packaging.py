@@ -60,6 +60,9 @@ def test_the_wheel_installs_one_top_level_package_with_its_data(tmp_path: Path) 
         "stackferry/controller/store/alembic/versions/v0004_file_moves.py",
         "stackferry/api/agent/v1/agent_pb2.pyi",
         "stackferry/api/controller/v1/controller_pb2.pyi",
+        "stackferry/controller/http/static/index.html",
+        "stackferry/controller/http/static/app.js",
+        "stackferry/controller/http/static/style.css",
     ):
         assert data in names
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]

@@ -1,5 +1,5 @@
-"""stackferry-controller: config -> logging -> store -> service -> resume -> serve, until
-SIGTERM / SIGINT."""
+"""stackferry-controller: config -> logging -> store -> service -> resume -> serve (gRPC, and
+HTTP when http_listen is set), until SIGTERM / SIGINT."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from stackferry.common.daemon import load_daemon_config, wait_for_termination, w
 from stackferry.common.logging import configure_logging
 from stackferry.common.metrics import start_metrics_server
 from stackferry.controller.config import ENV_PREFIX, ControllerConfig
+from stackferry.controller.http.server import HttpServer
 from stackferry.controller.server import ControllerServer
 from stackferry.controller.wiring import build_service
 
@@ -47,10 +48,21 @@ def main(argv: list[str] | None = None) -> int:
         owner=service.owner_id,
         pid=os.getpid(),
     )
+    try:
+        http = HttpServer(config, service) if config.http_listen is not None else None
+    except (OSError, ValueError) as exc:  # port taken, token file missing or empty
+        print(f"stackferry-controller: http_listen {config.http_listen}: {exc}", file=sys.stderr)
+        server.stop()
+        service.shutdown()
+        return 2
+    if http is not None:
+        log.info("http api listening", url=http.url, token=bool(config.http_token_file))
     if config.ready_file:
         write_ready_file(config.ready_file, server.address)
     wait_for_termination()
     log.info("controller stopping: no new calls, drivers pause where they can resume")
+    if http is not None:
+        http.stop()
     server.stop()
     service.shutdown()
     log.info("controller stopped")

@@ -51,6 +51,11 @@ class ControllerConfig:
     log_format: str = "auto"
     log_level: str = "info"
     ready_file: str | None = None
+    # The HTTP API and dashboard (controller/http/): off unless http_listen is set.
+    http_listen: str | None = None
+    http_token_file: str | None = None  # bearer token for browsers without client certificates
+    local_agent: str = ""  # HOST:PORT; the source agent of an HTTP create body that names none
+    default_target_dataset: str = ""  # the target dataset parent when a create body names none
 
     def __post_init__(self) -> None:
         if not self.listen.startswith("unix:"):
@@ -69,6 +74,8 @@ class ControllerConfig:
                 raise ConfigError(
                     f"metrics_listen: expected HOST:PORT, got {self.metrics_listen!r}"
                 )
+        if self.http_listen is not None:
+            check_http_settings(self)
         if self.lease_seconds <= 0:
             raise ConfigError("lease_seconds: must be positive")
         if self.retry_window_seconds < 0:
@@ -100,9 +107,40 @@ class ControllerConfig:
         )
 
     @property
+    def http_address(self) -> tuple[str, int]:
+        """(host, port) of http_listen; a bare PORT binds to loopback."""
+        assert self.http_listen is not None
+        host, _, port = self.http_listen.rpartition(":")
+        return (host.strip("[]") or "127.0.0.1", int(port))
+
+    @property
     def resolved_state_dir(self) -> str:
         return self.state_dir or default_state_dir()
 
     @property
     def resolved_db_url(self) -> str:
         return self.db_url or sqlite_url(Path(self.resolved_state_dir) / "controller.db")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def check_http_settings(config: ControllerConfig) -> None:
+    """The HTTP API has the gRPC API's trust model: client certificates of the stackferry CA
+    or a bearer token; plaintext only with insecure: true, and without a token only on
+    loopback."""
+    assert config.http_listen is not None
+    host, _, port = config.http_listen.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"http_listen: expected HOST:PORT or PORT, got {config.http_listen!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    if config.insecure:
+        if host not in LOOPBACK_HOSTS and not config.http_token_file:
+            raise ConfigError(
+                f"http_listen: {host} is not loopback; plaintext HTTP without http_token_file "
+                "would let anyone on the network run migrations"
+            )
+    elif not (config.tls_ca or config.http_token_file):
+        raise ConfigError(
+            "http_listen: set tls_ca (browsers present client certificates) or http_token_file"
+        )

@@ -204,11 +204,12 @@ class ControllerService:
         page = self.store.list_migrations(states, page_size, page_token)
         return page.migrations, page.next_page_token
 
-    def watch(self, migration_id: str, stop: threading.Event) -> Iterator[Event]:
-        """Every event of the migration from its creation on, then new ones as they come;
-        ends when the migration has halted (ended, or NEEDS_ATTENTION) or `stop` is set."""
+    def watch(self, migration_id: str, stop: threading.Event, after_id: int = 0) -> Iterator[Event]:
+        """Every event of the migration from its creation on (or after the event `after_id`,
+        for a client that reconnects), then new ones as they come; ends when the migration
+        has halted (ended, or NEEDS_ATTENTION) or `stop` is set."""
         self.store.get(migration_id)
-        after = 0
+        after = after_id
         while not stop.is_set():
             events = self.store.list_events(migration_id, after_id=after)
             for event in events:
