@@ -177,7 +177,14 @@ def test_stop_without_the_compose_file_stops_the_projects_containers_by_label(
     project = compose_projects(docker_hosts[1], unique("sfnofile"))
     stub = agent_stub(start_agent(*agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
-    deploy(stub, project, compose_dir, "m-nofile")
+    request = agent_pb2.DeployRequest(
+        project_name=project,
+        compose_dir=str(compose_dir),
+        compose_text=SLEEPER + "    restart: always\n",
+        wait_timeout_seconds=60,
+        migration_id="m-nofile",
+    )
+    assert stub.DeployStack(request).ok
     (compose_dir / "docker-compose.yml").unlink()  # as a failed deploy's undo leaves it
     ref = agent_pb2.StackRef(
         project_name=project, compose_path=str(compose_dir / "docker-compose.yml")
@@ -188,6 +195,9 @@ def test_stop_without_the_compose_file_stops_the_projects_containers_by_label(
     try:
         names = project_containers(docker_hosts[1], project)
         assert [engine.containers.get(n).status for n in names] == ["exited"]
+        # restart: always would bring it back when the engine restarts
+        policies = [engine.containers.get(n).attrs["HostConfig"]["RestartPolicy"] for n in names]
+        assert [p["Name"] for p in policies] == ["no"]
     finally:
         engine.close()
     with pytest.raises(grpc.RpcError) as refused:

@@ -168,6 +168,7 @@ class StackService:
         containers = self.runtime.project_containers(project) if project else []
         if not containers:
             raise NotFound(f"no compose file at {compose_path} and no container of its project")
+        self.runtime.disable_restart(project)  # left by a failed deploy: never to come back
         seconds, stops = stop_project(self.runtime, project, (), timeout or None)
         names = sorted({c.service for c in containers})
         services = tuple(

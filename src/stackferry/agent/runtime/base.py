@@ -67,6 +67,11 @@ class ContainerRuntime(Protocol):
         own stop_grace_period) before SIGKILL; says which were killed."""
         ...
 
+    def disable_restart(self, project: str) -> None:
+        """Sets restart policy "no" on every container of the project: a stopped one with
+        `restart: always` would otherwise come back when the engine restarts."""
+        ...
+
     def compose_start(self, project: str, compose_file: str, timeout: float) -> None: ...
 
     def compose_down(self, project: str, compose_file: str, timeout: float) -> None:

@@ -180,6 +180,15 @@ class DockerApi:
         killed = tuple(sorted(c.name for c in running if self._exit_code(c) == SIGKILL_EXIT))
         return StopOutcome(service, max(graces.values(), default=0.0), seconds, killed)
 
+    def disable_restart(self, project: str) -> None:
+        labels = [f"{PROJECT_LABEL}={project}"]
+        found = self._call(
+            lambda c: c.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
+        )
+        for container in found:
+            with self._engine():
+                container.update(restart_policy={"Name": "no"})
+
     def _stop_one(self, container: Any, grace: float) -> None:
         with self._engine():
             container.stop(timeout=math.ceil(grace))

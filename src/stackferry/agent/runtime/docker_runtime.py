@@ -78,6 +78,9 @@ class DockerRuntime:
     def stop_service(self, project: str, service: str, timeout: float | None) -> StopOutcome:
         return self.api.stop_service(project, service, timeout)
 
+    def disable_restart(self, project: str) -> None:
+        self.api.disable_restart(project)
+
     def compose_start(self, project: str, compose_file: str, timeout: float) -> None:
         self.compose.run(project, compose_file, "start", timeout=timeout)
 
