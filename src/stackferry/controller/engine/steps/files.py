@@ -52,6 +52,7 @@ def file_passes(ctx: StepContext, action: Action, final: bool) -> None:
             target_tree(move),
             bandwidth_limit=options.bandwidth_limit_bytes_per_second,
             allow_overwrite=options.allow_overwrite,
+            final=final,  # the stack is stopped: a file vanishing under this pass fails it
         )
         ctx.log(f"{'final' if final else 'bulk'} file pass: {move.name}", action.value)
         result = stream(ctx, action, ctx.source.push_files(transfer, ctx.target))
