@@ -236,6 +236,18 @@ class StackStatus:
     stops: tuple[StopOutcome, ...] = ()
 
 
+# The longest a deploy takes on the agent (agent/stacks.py): compose up and the wait for the
+# services together within wait_timeout_seconds (DEPLOY_DEFAULT_WAIT_SECONDS for 0), then,
+# when it failed, a compose down of at most DEPLOY_DOWN_SECONDS. The controller's deadline
+# for the call exceeds this bound, so that a deploy still running is never retried.
+DEPLOY_DEFAULT_WAIT_SECONDS = 120
+DEPLOY_DOWN_SECONDS = 120
+
+
+def deploy_bound_seconds(wait_timeout_seconds: int) -> int:
+    return (wait_timeout_seconds or DEPLOY_DEFAULT_WAIT_SECONDS) + DEPLOY_DOWN_SECONDS
+
+
 @dataclass(frozen=True)
 class DeployRequest:
     project_name: str

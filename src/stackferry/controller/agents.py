@@ -41,6 +41,7 @@ from stackferry.hostapi import (
     VolumeInfo,
     VolumeSpec,
     ZfsTransfer,
+    deploy_bound_seconds,
 )
 
 UNARY_TIMEOUT = 60.0
@@ -48,6 +49,13 @@ UNARY_TIMEOUT = 60.0
 # within its stop_grace_period; this bounds the wait for all of them.
 GRACE_STOP_SECONDS = 900
 MANIFEST_TIMEOUT = 3600.0  # a manifest reads every byte of the tree
+
+
+def deploy_deadline(wait_timeout_seconds: int) -> float:
+    """The agent's own bound for the deploy (hostapi.deploy_bound_seconds) with a margin for
+    the journal, the status and the logs it collects: passed, the agent is in trouble, and
+    the call ends Unavailable while the deploy cannot still be running."""
+    return deploy_bound_seconds(wait_timeout_seconds) + UNARY_TIMEOUT
 
 
 class AgentFailed(errors.ControllerError):
@@ -166,9 +174,9 @@ class GrpcAgentClient:
         return convert.deploy_checks_from_pb(reply)
 
     def deploy_stack(self, request: DeployRequest) -> DeployResult:
-        timeout = request.wait_timeout_seconds + UNARY_TIMEOUT
         request_pb = self._deploy_request(request)
-        reply = self._call(self._stub.DeployStack, request_pb, timeout=timeout)
+        deadline = deploy_deadline(request.wait_timeout_seconds)
+        reply = self._call(self._stub.DeployStack, request_pb, timeout=deadline)
         return convert.deploy_result_from_pb(reply)
 
     def prepare_zfs_receive(
