@@ -128,15 +128,16 @@ def renew(ctx: StepContext) -> None:
                 log.warning("claim not renewed", side=side, error=str(exc))
 
 
-def park(ctx: StepContext) -> None:
-    """NEEDS_ATTENTION: both claims for ATTENTION_TTL_SECONDS (the source stays stopped until
-    a person resumes); an agent that does not answer keeps the claim it has."""
+def park(ctx: StepContext, target_answers: bool) -> None:
+    """NEEDS_ATTENTION: the claims for ATTENTION_TTL_SECONDS (the source stays stopped until
+    a person resumes); the target's only if it answers (an unreachable one is not waited for
+    again); an agent that does not answer keeps the claim it has."""
     with ctx.claims.lock:
         ctx.claims.sides = set()
-        for agent, claim in (
-            (ctx.source, source_claim(ctx, ATTENTION_TTL_SECONDS)),
-            (ctx.target, target_claim(ctx, ATTENTION_TTL_SECONDS)),
-        ):
+        parked = [(ctx.source, source_claim(ctx, ATTENTION_TTL_SECONDS))]
+        if target_answers:
+            parked.append((ctx.target, target_claim(ctx, ATTENTION_TTL_SECONDS)))
+        for agent, claim in parked:
             with contextlib.suppress(ControllerError):
                 agent.claim(claim)
 

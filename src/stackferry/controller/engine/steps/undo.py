@@ -38,8 +38,8 @@ def rollback(ctx: StepContext) -> None:
     if _maybe_deployed(m):
         try:
             _fence_target(ctx, keep)
-        except TargetUnknown:
-            claims.park(ctx)
+        except TargetUnknown as unknown:
+            claims.park(ctx, target_answers=not unknown.transient)
             raise
         ctx.source.start_stack(m.project_name, m.spec.compose_path)
     else:
