@@ -34,7 +34,7 @@ lint: venv
 	$(BIN)/mypy src/stackferry tests bench scripts
 
 test: venv services proto-check
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 tests
 
 bench: venv services
 	$(BIN)/python bench/transfer.py
