@@ -136,3 +136,20 @@ def test_a_second_migrate_leaves_a_live_first_one_alone(
 
     assert first.finish() == 0, first.output()
     assert_migrated(world)
+
+
+def test_a_migrate_of_another_stack_resumes_the_orphan_first(
+    make_world: Callable[..., World],
+) -> None:
+    """migrate is one of the commands that take up an interrupted migration: run for another
+    stack on the same state dir, it says so, drives the orphan to its end, and migrates its own."""
+    world = make_world()
+    other = make_world()
+    migration_id, left_in = killed_after_the_stop(world)
+
+    run = stackferry("migrate", *other.migrate_flags(), state_dir=world.state_dir)
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    assert f"resuming migration {migration_id} (interrupted in {left_in.value})" in run.stderr
+    assert stored(world.state_dir, migration_id)[0].state == MigrationState.COMPLETED
+    assert_migrated(world)
+    assert_migrated(other)
