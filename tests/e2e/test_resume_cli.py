@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import re
 import signal
+import sqlite3
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cli_runs import RunningCli, running_on, start_migrate, stored, wait_until
@@ -27,6 +30,30 @@ from stackferry.controller.domain.model import MigrationState
 pytestmark = [pytest.mark.zfs, pytest.mark.docker]
 
 RESUME_COMMAND = re.compile(r"Resume that one with: (stackferry resume \S+[^\n]*)")
+
+
+def stopped(pid: int) -> bool:
+    """The process is in state T (stopped by a signal), read from /proc."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def freeze_between_writes(cli: RunningCli, database: Path) -> None:
+    """SIGSTOPs the CLI at a moment it holds no write transaction on its SQLite store: frozen
+    inside one, it would keep every other process from writing ("database is locked")."""
+    for _ in range(100):
+        cli.kill(signal.SIGSTOP)
+        wait_until("the CLI stopped", lambda: stopped(cli.proc.pid), timeout=10)
+        probe = sqlite3.connect(database, timeout=0.5)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return
+        except sqlite3.OperationalError:
+            cli.kill(signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError("the CLI kept its store locked")
 
 
 def killed_after_the_stop(world: World) -> tuple[str, MigrationState]:
@@ -121,7 +148,7 @@ def test_a_second_migrate_leaves_a_live_first_one_alone(
         timeout=60,
     )
     # Frozen, the first CLI is alive (its lock held) but records nothing meanwhile.
-    first.kill(signal.SIGSTOP)
+    freeze_between_writes(first, world.state_dir / "controller.db")
     try:
         before, events_before = stored(world.state_dir, migration_id)
         second = stackferry("migrate", *world.migrate_flags(), state_dir=world.state_dir)
