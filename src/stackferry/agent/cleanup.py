@@ -28,6 +28,7 @@ import structlog
 from stackferry.agent import exec as agent_exec
 from stackferry.agent.claims import ClaimBook, validate_migration_id
 from stackferry.agent.errors import AgentError
+from stackferry.agent.files.volumes import MIGRATION_LABEL
 from stackferry.agent.journal import Created, DeployEntry, Journal
 from stackferry.agent.project_locks import ProjectLocks
 from stackferry.agent.runtime.base import ContainerRuntime
@@ -37,7 +38,6 @@ from stackferry.hostapi import DiscardResult, ReleaseResult
 log = structlog.get_logger(__name__)
 
 DOWN_TIMEOUT = 120
-VOLUME_MARK_LABEL = "stackferry.migration"
 REMOVAL_ORDER = ("dataset", "volume", "adopted", "file", "dir", "contents", "ancestor")
 
 
@@ -186,9 +186,9 @@ class Cleanup:
         volume = self.runtime.volume(name)
         if volume is None:
             return "", False
-        mark = (volume.get("Labels") or {}).get(VOLUME_MARK_LABEL, "")
+        mark = (volume.get("Labels") or {}).get(MIGRATION_LABEL, "")
         if mark and mark != migration_id:
-            return f"labelled {VOLUME_MARK_LABEL}={mark}", False
+            return f"labelled {MIGRATION_LABEL}={mark}", False
         users = self.runtime.volume_projects(name)
         if users:
             return f"in use by {', '.join(users)}", False
