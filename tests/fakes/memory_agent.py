@@ -158,6 +158,7 @@ class MemoryAgent:
             compose_version="fake",
             allowed_dataset_roots=(self.dataset_root,),
             allowed_path_roots=("/",),
+            compressions=self.host.compressions,
         )
 
     def create_snapshot(self, datasets: Sequence[str], name: str) -> list[SnapshotInfo]:
@@ -198,7 +199,13 @@ class MemoryAgent:
         snap, base = self._sent(snapshot, base_snapshot)
         return SendEstimate(stream_bytes(snap, base), "zfs send -nvP")
 
-    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
+    def inspect_stack(
+        self,
+        compose_path: str,
+        project_name: str = "",
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> StackInfo:
         self._reach()
         stack = self._stack(compose_path)
         compose = self._compose(stack.compose_text, compose_path, project_name)
@@ -214,7 +221,14 @@ class MemoryAgent:
             datasets=tuple(sorted({m.dataset for m in mounts if m.on_zfs})),
         )
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 0) -> StackStatus:
+    def stop_stack(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int = 0,
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> StackStatus:
         self._reach()
         self._unclaimed(f"project {project_name}")
         stack = self._stack(compose_path)
@@ -224,7 +238,14 @@ class MemoryAgent:
             self.world.changed()
         return StackStatus(project_name)
 
-    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
+    def start_stack(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int = 60,
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> None:
         self._reach()
         self._unclaimed(f"project {project_name}")
         self._stack(compose_path).running = True
@@ -271,6 +292,7 @@ class MemoryAgent:
     def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
         self._reach()
         resume = bool(transfer.resume_token)
+        self.host.compressions_asked.append(transfer.compression)
         ticket = peer.prepare_zfs_receive(transfer.target_dataset, transfer.base_guid, resume)
         return FakeTransferCall(self._send_zfs(transfer, peer.address, ticket))
 

@@ -110,6 +110,8 @@ class FakeHost:
     journal: dict[str, FakeDeploy] = field(default_factory=dict)  # by compose path
     down_until: float = 0.0  # fake time; math.inf: gone for good
     restart_pending: bool = False  # the agent reconciles its journal when it is back
+    compressions: tuple[str, ...] = ()  # AgentInfo.compressions (an older agent has none)
+    compressions_asked: list[str] = field(default_factory=list)  # by each push_zfs, in order
 
     # -- the agent's claims, journal and discard (hostapi.Claim, ReleaseResult, DiscardResult)
 

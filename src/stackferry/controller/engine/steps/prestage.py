@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from stackferry.controller.domain.machine import Action
 from stackferry.controller.engine.context import StepContext, StepFailed
+from stackferry.controller.engine.steps.compression import wire_compression
 from stackferry.controller.engine.steps.stream import stream
 from stackferry.controller.planner import deploy_request
 
@@ -35,7 +36,7 @@ def prestage(ctx: StepContext) -> None:
             checks.missing_images,
             ctx.target,
             options.bandwidth_limit_bytes_per_second,
-            options.compression,
+            wire_compression(ctx, say=False),  # said at the bulk pass
         )
         m.moved("images", stream(ctx, Action.BULK_SEND, call).bytes)
         ctx.save()

@@ -20,6 +20,7 @@ from stackferry.controller.domain.model import (
 )
 from stackferry.controller.domain.progress import incremental_estimate
 from stackferry.controller.engine.context import StepContext
+from stackferry.controller.engine.steps.compression import wire_compression
 from stackferry.controller.engine.steps.converge import converge
 from stackferry.controller.engine.steps.files import file_passes
 from stackferry.controller.engine.steps.parallel import OpenCall, follow_all
@@ -80,6 +81,8 @@ def send_snapshots(
     m = ctx.migration
     resumable = _resumable(ctx)
     zfs_compressed = _both_have(ctx, "compressed")
+    # Said once for the live passes (at the bulk pass) and once after the stop.
+    compression = wire_compression(ctx, action.value, say=not base or action != Action.BULK_SEND)
     todo: list[tuple[DatasetPlan, ZfsTransfer]] = []
     for d in m.datasets:
         guid = m.snapshot_guid("source", d.source_dataset, name)
@@ -110,7 +113,7 @@ def send_snapshots(
             bandwidth_limit=m.spec.options.bandwidth_limit_bytes_per_second,
             resumable=resumable,
             resume_token=token,
-            compression=m.spec.options.compression,
+            compression=compression,
             zfs_compressed=zfs_compressed,
         )
         todo.append((d, transfer))
