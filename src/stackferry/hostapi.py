@@ -187,6 +187,20 @@ class MountInfo:
 
 
 @dataclass(frozen=True)
+class ProjectFile:
+    """One file of a compose project that a migration carries: on the source (StackInfo) with the
+    source path, in a DeployRequest with the absolute path it is written to on the target."""
+
+    path: str  # absolute
+    kind: str  # compose, include, extends, env, env_file, secret, config, label_file
+    relative: str = ""  # relative to the project directory; "" when outside it
+    content: bytes = b""  # the bytes (a secrets file may be binary)
+    owner: str = ""  # the compose file that names it ("" for -f files and the .env)
+    exists: bool = True  # an optional env_file (required: false) may be absent
+    mode: int = 0o644  # permission bits on the source
+
+
+@dataclass(frozen=True)
 class StackInfo:
     """A compose stack on one host, as InspectStack sees it."""
 
@@ -208,6 +222,10 @@ class StackInfo:
     compose_check: str = ""
     compose_check_failed: bool = False
     started_with: tuple[str, ...] = ()  # the -f list its containers' labels name, () without
+    env_files: tuple[str, ...] = ()  # the interpolation env files really read
+    project_files: tuple[ProjectFile, ...] = ()  # every carried file, in load order
+    discovered_from: str = ""  # how the -f list was found: labels, explicit, default
+    running_services: tuple[str, ...] = ()  # with a running container here, in start order
 
 
 @dataclass(frozen=True)
@@ -259,6 +277,16 @@ class DeployRequest:
     wait_timeout_seconds: int = 0
     compose_filename: str = ""
     migration_id: str = ""  # journaled; what the deploy writes carries it
+    # The whole compose project (empty: compose_dir/compose_filename and its .env alone): the
+    # -f list (absolute, its first entry compose_dir/compose_filename), the --env-file list,
+    # the active profiles, the services `up` starts (empty: every active one), every other
+    # carried file at its target path; create_only: `up --no-start`, nothing started.
+    compose_files: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    files: tuple[ProjectFile, ...] = ()
+    create_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,11 @@ mounts = st.builds(
     text,
     st.booleans(),
 )
+project_files = st.builds(
+    h.ProjectFile, text, text, text, st.binary(max_size=12), text, st.booleans(), small
+)
+file_lists = st.lists(project_files, max_size=2).map(tuple)
+text_lists = st.lists(text, max_size=2).map(tuple)
 stacks = st.builds(
     h.StackInfo,
     text,
@@ -75,6 +80,10 @@ stacks = st.builds(
     text,
     st.booleans(),
     st.lists(text, max_size=2).map(tuple),
+    text_lists,
+    file_lists,
+    text,
+    text_lists,
 )
 pairs = st.lists(st.tuples(text, text), max_size=3).map(tuple)
 
@@ -123,6 +132,7 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
     ("service", services, convert.service_to_pb, convert.service_from_pb),
     ("image", images, convert.image_to_pb, convert.image_from_pb),
     ("mount", mounts, convert.mount_to_pb, convert.mount_from_pb),
+    ("project_file", project_files, convert.project_file_to_pb, convert.project_file_from_pb),
     ("stack", stacks, convert.stack_to_pb, convert.stack_from_pb),
     (
         "stack_status",
@@ -143,7 +153,24 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
     ),
     (
         "deploy_request",
-        st.builds(h.DeployRequest, text, text, text, text, st.booleans(), pairs, small, text, text),
+        st.builds(
+            h.DeployRequest,
+            text,
+            text,
+            text,
+            text,
+            st.booleans(),
+            pairs,
+            small,
+            text,
+            text,
+            text_lists,
+            text_lists,
+            text_lists,
+            text_lists,
+            file_lists,
+            st.booleans(),
+        ),
         convert.deploy_request_to_pb,
         convert.deploy_request_from_pb,
     ),

@@ -284,13 +284,38 @@ class StackService:
             writes.write(target.compose_path, request.compose_text)
             if request.write_env:
                 writes.write(target.env_path, request.env_text)
-            outcome = self._up_and_wait(target, request.wait_timeout_seconds)
+            if request.create_only:
+                outcome = self._create(target, request.wait_timeout_seconds)
+            else:
+                outcome = self._up_and_wait(target, request.wait_timeout_seconds)
         except BaseException:
             writes.undo()
             raise
         if not outcome.ok:
             writes.undo()
         return outcome
+
+    def _create(self, target: _DeployTarget, wait_timeout: int) -> DeployResult:
+        """The containers created, none started (issue 12's pre-create): a later deploy of
+        the same request starts them. A failure takes down what this call created."""
+        project, compose_file = target.compose.project_name, str(target.compose_path)
+        already_there = bool(self.runtime.project_containers(project))
+        started = time.monotonic()
+        try:
+            self.runtime.compose_create(project, compose_file, wait_timeout or DEFAULT_WAIT_SECONDS)
+        except (CommandFailed, DeadlineExceeded) as exc:
+            output = getattr(exc, "stderr", "") or str(exc)
+            error = "compose up --no-start failed: " + "\n".join(output.splitlines()[-ERROR_LINES:])
+            statuses = self.status(target.compose)
+            if not already_there:
+                self.runtime.compose_down(project, compose_file, DOWN_AFTER_FAILURE)
+            return DeployResult(False, statuses, compose_file, error)
+        return DeployResult(
+            True,
+            self.status(target.compose),
+            compose_file,
+            up_seconds=time.monotonic() - started,
+        )
 
     def _up_and_wait(self, target: _DeployTarget, wait_timeout: int) -> DeployResult:
         project, compose_file = target.compose.project_name, str(target.compose_path)

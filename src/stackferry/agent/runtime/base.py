@@ -58,6 +58,10 @@ class ContainerRuntime(Protocol):
         """`compose -p PROJECT -f FILE up -d`; raises CommandFailed with compose's stderr."""
         ...
 
+    def compose_create(self, project: str, compose_file: str, timeout: float) -> None:
+        """`compose up --no-start`: networks and containers created, nothing started."""
+        ...
+
     def project_labels(self, project: str) -> dict[str, str]:
         """The compose labels of the project's containers ({} without containers)."""
         ...

@@ -72,6 +72,11 @@ class DockerRuntime:
     def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
         self.compose.run(project, compose_file, "up", "-d", "--remove-orphans", timeout=timeout)
 
+    def compose_create(self, project: str, compose_file: str, timeout: float) -> None:
+        self.compose.run(
+            project, compose_file, "up", "--no-start", "--remove-orphans", timeout=timeout
+        )
+
     def project_labels(self, project: str) -> dict[str, str]:
         return self.api.project_labels(project)
 

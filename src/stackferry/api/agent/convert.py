@@ -211,6 +211,22 @@ def mount_from_pb(m: pb.MountInfo) -> h.MountInfo:
     )
 
 
+def project_file_to_pb(f: h.ProjectFile) -> pb.ProjectFile:
+    return pb.ProjectFile(
+        path=f.path,
+        kind=f.kind,
+        relative=f.relative,
+        content=f.content,
+        owner=f.owner,
+        exists=f.exists,
+        mode=f.mode,
+    )
+
+
+def project_file_from_pb(m: pb.ProjectFile) -> h.ProjectFile:
+    return h.ProjectFile(m.path, m.kind, m.relative, m.content, m.owner, m.exists, m.mode)
+
+
 def stack_to_pb(s: h.StackInfo) -> pb.StackInfo:
     return pb.StackInfo(
         project_name=s.project_name,
@@ -229,6 +245,10 @@ def stack_to_pb(s: h.StackInfo) -> pb.StackInfo:
         compose_check=s.compose_check,
         compose_check_failed=s.compose_check_failed,
         started_with=list(s.started_with),
+        env_files=list(s.env_files),
+        project_files=[project_file_to_pb(x) for x in s.project_files],
+        discovered_from=s.discovered_from,
+        running_services=list(s.running_services),
     )
 
 
@@ -250,6 +270,10 @@ def stack_from_pb(m: pb.StackInfo) -> h.StackInfo:
         compose_check=m.compose_check,
         compose_check_failed=m.compose_check_failed,
         started_with=tuple(m.started_with),
+        env_files=tuple(m.env_files),
+        project_files=tuple(project_file_from_pb(x) for x in m.project_files),
+        discovered_from=m.discovered_from,
+        running_services=tuple(m.running_services),
     )
 
 
@@ -292,6 +316,12 @@ def deploy_request_to_pb(r: h.DeployRequest) -> pb.DeployRequest:
         wait_timeout_seconds=r.wait_timeout_seconds,
         compose_filename=r.compose_filename,
         migration_id=r.migration_id,
+        compose_files=list(r.compose_files),
+        env_files=list(r.env_files),
+        profiles=list(r.profiles),
+        services=list(r.services),
+        files=[project_file_to_pb(x) for x in r.files],
+        create_only=r.create_only,
     )
 
 
@@ -306,6 +336,12 @@ def deploy_request_from_pb(m: pb.DeployRequest) -> h.DeployRequest:
         wait_timeout_seconds=m.wait_timeout_seconds,
         compose_filename=m.compose_filename,
         migration_id=m.migration_id,
+        compose_files=tuple(m.compose_files),
+        env_files=tuple(m.env_files),
+        profiles=tuple(m.profiles),
+        services=tuple(m.services),
+        files=tuple(project_file_from_pb(x) for x in m.files),
+        create_only=m.create_only,
     )
 
 

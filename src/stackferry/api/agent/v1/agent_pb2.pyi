@@ -323,12 +323,34 @@ class ReceiveReply(_message.Message):
     def __init__(self, result: _Optional[_Union[TransferResult, _Mapping]] = ...) -> None: ...
 
 class InspectStackRequest(_message.Message):
-    __slots__ = ("compose_path", "project_name")
+    __slots__ = ("compose_path", "project_name", "compose_files", "env_files")
     COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_FILES_FIELD_NUMBER: _ClassVar[int]
+    ENV_FILES_FIELD_NUMBER: _ClassVar[int]
     compose_path: str
     project_name: str
-    def __init__(self, compose_path: _Optional[str] = ..., project_name: _Optional[str] = ...) -> None: ...
+    compose_files: _containers.RepeatedScalarFieldContainer[str]
+    env_files: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, compose_path: _Optional[str] = ..., project_name: _Optional[str] = ..., compose_files: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ProjectFile(_message.Message):
+    __slots__ = ("path", "kind", "relative", "content", "owner", "exists", "mode")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RELATIVE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    kind: str
+    relative: str
+    content: bytes
+    owner: str
+    exists: bool
+    mode: int
+    def __init__(self, path: _Optional[str] = ..., kind: _Optional[str] = ..., relative: _Optional[str] = ..., content: _Optional[bytes] = ..., owner: _Optional[str] = ..., exists: _Optional[bool] = ..., mode: _Optional[int] = ...) -> None: ...
 
 class ContainerInfo(_message.Message):
     __slots__ = ("name", "id", "state", "health", "service", "exit_code", "restart_count")
@@ -437,7 +459,7 @@ class MountInfo(_message.Message):
     def __init__(self, service: _Optional[str] = ..., source: _Optional[str] = ..., target: _Optional[str] = ..., on_zfs: _Optional[bool] = ..., dataset: _Optional[str] = ..., dataset_mountpoint: _Optional[str] = ..., type: _Optional[str] = ..., resolved_source: _Optional[str] = ..., outside_roots: _Optional[bool] = ..., source_kind: _Optional[str] = ..., volume: _Optional[str] = ..., volume_key: _Optional[str] = ..., volume_driver: _Optional[str] = ..., volume_options: _Optional[_Mapping[str, str]] = ..., volume_labels: _Optional[_Mapping[str, str]] = ..., external: _Optional[bool] = ..., volume_mountpoint: _Optional[str] = ..., shared_with: _Optional[_Iterable[str]] = ..., seen_in: _Optional[str] = ..., size_bytes: _Optional[int] = ..., read_only: _Optional[bool] = ..., location: _Optional[str] = ..., anonymous: _Optional[bool] = ...) -> None: ...
 
 class StackInfo(_message.Message):
-    __slots__ = ("project_name", "project_dir", "compose_path", "compose_text", "env_text", "env_exists", "services", "images", "mounts", "datasets", "compose_files", "profiles", "required_features", "compose_check", "compose_check_failed", "started_with")
+    __slots__ = ("project_name", "project_dir", "compose_path", "compose_text", "env_text", "env_exists", "services", "images", "mounts", "datasets", "compose_files", "profiles", "required_features", "compose_check", "compose_check_failed", "started_with", "env_files", "project_files", "discovered_from", "running_services")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     PROJECT_DIR_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -454,6 +476,10 @@ class StackInfo(_message.Message):
     COMPOSE_CHECK_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_CHECK_FAILED_FIELD_NUMBER: _ClassVar[int]
     STARTED_WITH_FIELD_NUMBER: _ClassVar[int]
+    ENV_FILES_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FILES_FIELD_NUMBER: _ClassVar[int]
+    DISCOVERED_FROM_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_SERVICES_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     project_dir: str
     compose_path: str
@@ -470,19 +496,27 @@ class StackInfo(_message.Message):
     compose_check: str
     compose_check_failed: bool
     started_with: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, project_name: _Optional[str] = ..., project_dir: _Optional[str] = ..., compose_path: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., env_exists: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., mounts: _Optional[_Iterable[_Union[MountInfo, _Mapping]]] = ..., datasets: _Optional[_Iterable[str]] = ..., compose_files: _Optional[_Iterable[str]] = ..., profiles: _Optional[_Iterable[str]] = ..., required_features: _Optional[_Iterable[str]] = ..., compose_check: _Optional[str] = ..., compose_check_failed: _Optional[bool] = ..., started_with: _Optional[_Iterable[str]] = ...) -> None: ...
+    env_files: _containers.RepeatedScalarFieldContainer[str]
+    project_files: _containers.RepeatedCompositeFieldContainer[ProjectFile]
+    discovered_from: str
+    running_services: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_name: _Optional[str] = ..., project_dir: _Optional[str] = ..., compose_path: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., env_exists: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., mounts: _Optional[_Iterable[_Union[MountInfo, _Mapping]]] = ..., datasets: _Optional[_Iterable[str]] = ..., compose_files: _Optional[_Iterable[str]] = ..., profiles: _Optional[_Iterable[str]] = ..., required_features: _Optional[_Iterable[str]] = ..., compose_check: _Optional[str] = ..., compose_check_failed: _Optional[bool] = ..., started_with: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ..., project_files: _Optional[_Iterable[_Union[ProjectFile, _Mapping]]] = ..., discovered_from: _Optional[str] = ..., running_services: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StackRef(_message.Message):
-    __slots__ = ("project_name", "compose_path", "timeout_seconds", "migration_id")
+    __slots__ = ("project_name", "compose_path", "timeout_seconds", "migration_id", "compose_files", "env_files")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_FILES_FIELD_NUMBER: _ClassVar[int]
+    ENV_FILES_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     compose_path: str
     timeout_seconds: int
     migration_id: str
-    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., migration_id: _Optional[str] = ...) -> None: ...
+    compose_files: _containers.RepeatedScalarFieldContainer[str]
+    env_files: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., migration_id: _Optional[str] = ..., compose_files: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StackStatus(_message.Message):
     __slots__ = ("project_name", "services", "stop_seconds", "stops")
@@ -517,7 +551,7 @@ class DatasetMount(_message.Message):
     def __init__(self, dataset: _Optional[str] = ..., mountpoint: _Optional[str] = ...) -> None: ...
 
 class DeployRequest(_message.Message):
-    __slots__ = ("project_name", "compose_dir", "compose_text", "env_text", "write_env", "mounts", "wait_timeout_seconds", "compose_filename", "migration_id")
+    __slots__ = ("project_name", "compose_dir", "compose_text", "env_text", "write_env", "mounts", "wait_timeout_seconds", "compose_filename", "migration_id", "compose_files", "env_files", "profiles", "services", "files", "create_only")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_DIR_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -527,6 +561,12 @@ class DeployRequest(_message.Message):
     WAIT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_FILENAME_FIELD_NUMBER: _ClassVar[int]
     MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_FILES_FIELD_NUMBER: _ClassVar[int]
+    ENV_FILES_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    CREATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     compose_dir: str
     compose_text: str
@@ -536,7 +576,13 @@ class DeployRequest(_message.Message):
     wait_timeout_seconds: int
     compose_filename: str
     migration_id: str
-    def __init__(self, project_name: _Optional[str] = ..., compose_dir: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., write_env: _Optional[bool] = ..., mounts: _Optional[_Iterable[_Union[DatasetMount, _Mapping]]] = ..., wait_timeout_seconds: _Optional[int] = ..., compose_filename: _Optional[str] = ..., migration_id: _Optional[str] = ...) -> None: ...
+    compose_files: _containers.RepeatedScalarFieldContainer[str]
+    env_files: _containers.RepeatedScalarFieldContainer[str]
+    profiles: _containers.RepeatedScalarFieldContainer[str]
+    services: _containers.RepeatedScalarFieldContainer[str]
+    files: _containers.RepeatedCompositeFieldContainer[ProjectFile]
+    create_only: bool
+    def __init__(self, project_name: _Optional[str] = ..., compose_dir: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., write_env: _Optional[bool] = ..., mounts: _Optional[_Iterable[_Union[DatasetMount, _Mapping]]] = ..., wait_timeout_seconds: _Optional[int] = ..., compose_filename: _Optional[str] = ..., migration_id: _Optional[str] = ..., compose_files: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ..., profiles: _Optional[_Iterable[str]] = ..., services: _Optional[_Iterable[str]] = ..., files: _Optional[_Iterable[_Union[ProjectFile, _Mapping]]] = ..., create_only: _Optional[bool] = ...) -> None: ...
 
 class DeployCheck(_message.Message):
     __slots__ = ("name", "ok", "detail")
