@@ -17,6 +17,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from stackferry.controller.domain.model import (
+    CarriedFilePlan,
     DatasetPlan,
     Event,
     EventKind,
@@ -29,6 +30,7 @@ from stackferry.controller.domain.model import (
     Mover,
     PathMapping,
     SnapshotRecord,
+    SourceProject,
     Step,
     StepState,
     new_migration,
@@ -46,6 +48,7 @@ from stackferry.controller.store import rows
 from stackferry.controller.store.base import MigrationStore
 from stackferry.controller.store.sql import ALEMBIC_INI, SqlMigrationStore
 from stackferry.controller.store.tables import metadata, migrations
+from stackferry.hostapi import ProjectFile
 
 StoreFactory = Callable[[], SqlMigrationStore]
 
@@ -99,7 +102,32 @@ def test_create_and_get_round_trip_every_field(store: MigrationStore) -> None:
     options = dataclasses.replace(
         migration.spec.options, excludes=("cache", "/srv/app/tmp"), allow_overwrite=True
     )
-    migration.spec = dataclasses.replace(migration.spec, options=options)
+    migration.spec = dataclasses.replace(
+        migration.spec,
+        options=options,
+        compose_files=("/srv/app/docker-compose.yml", "/srv/app/prod.yml"),
+        env_files=("/srv/app/prod.env",),
+    )
+    migration.source_project = SourceProject(
+        "/srv/app",
+        ("/srv/app/docker-compose.yml", "/srv/app/prod.yml"),
+        ("/srv/app/prod.env",),
+        ("debug",),
+        ("db", "web"),
+        "explicit",
+        (
+            ProjectFile("/srv/app/prod.yml", "compose", "prod.yml", b"services: {}\n"),
+            ProjectFile(
+                "/srv/secret", "secret", "", b"\xff\x00binary", "/srv/app/prod.yml", mode=0o600
+            ),
+        ),
+    )
+    migration.carried_files = [
+        CarriedFilePlan(
+            "compose", "/srv/app/prod.yml", "/b/app/prod.yml", "prod.yml", True, "-a\n+b\n"
+        ),
+        CarriedFilePlan("secret", "/srv/secret", "/srv/secret"),
+    ]
     migration.files = [
         FileMove("/srv/plain", source_path="/srv/plain", target_path="/b/plain", bytes_moved=9),
         FileMove(
@@ -452,7 +480,7 @@ def test_the_store_satisfies_the_protocol(store: SqlMigrationStore) -> None:
 
 def test_the_schema_is_versioned_by_alembic(store: SqlMigrationStore) -> None:
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0006"
 
 
 def test_a_database_of_the_first_schema_is_upgraded_in_place(store_url: str) -> None:
@@ -477,12 +505,14 @@ def test_a_database_of_the_first_schema_is_upgraded_in_place(store_url: str) -> 
                 del values["files"], values["mounts"]  # columns of 0004
                 del values["downtime_report"], values["converge_rounds"]  # columns of 0005
                 del values["moved_bytes"]
+                del values["source_project"], values["carried_files"]  # columns of 0006
                 options = dict(values["spec"]["options"])
                 del options["keep_target_on_failure"]  # an option added later
                 del options["excludes"], options["allow_overwrite"]  # options of 0004's time
                 del options["converge_max_rounds"], options["converge_target_seconds"]
                 del options["final_parallelism"]  # options of 0005's time
-                values["spec"] = {**values["spec"], "options": options}
+                spec = {k: v for k, v in values["spec"].items() if not k.endswith("_files")}
+                values["spec"] = {**spec, "options": options}  # the -f lists came with 0006
                 values["spec"]["transfer_method"] = "zfs_send"
                 conn.execute(migrations.insert().values(**values, version=1))
             conn.execute(

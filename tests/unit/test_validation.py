@@ -95,6 +95,7 @@ def test_all_checks_pass_and_are_named() -> None:
         "compose_parses",
         "source_compose_valid",
         "compose_files_match",
+        "project_files_carried",
         "every_mount_has_a_mover",
         "target_space",
         "target_volumes_free",

@@ -117,7 +117,21 @@ def _add_spec_flags(parser: argparse.ArgumentParser, required: bool) -> None:
     spec.add_argument("--from", dest="source", metavar="HOST:PORT", required=required)
     spec.add_argument("--to", dest="target", metavar="HOST:PORT", required=required)
     spec.add_argument(
-        "--compose", metavar="PATH", required=required, help="compose file on the source host"
+        "--compose",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="compose file on the source host; repeatable, in order, as -f is (default with "
+        "--project: the files its running containers were started with)",
+    )
+    spec.add_argument(
+        "--env-file",
+        dest="env_files",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="compose's --env-file on the source host (repeatable; default: the one the "
+        "containers' labels name, else the .env beside the first compose file)",
     )
     spec.add_argument(
         "--target-dataset",
@@ -147,7 +161,13 @@ def _add_spec_flags(parser: argparse.ArgumentParser, required: bool) -> None:
         help="extra path mapping (repeatable)",
     )
     spec.add_argument("--name", default="", help="migration name (default: the project name)")
-    spec.add_argument("--project-name", default="", help="compose project name to keep")
+    spec.add_argument(
+        "--project",
+        "--project-name",
+        dest="project_name",
+        default="",
+        help="compose project name to keep (without --compose: the running project to move)",
+    )
     spec.add_argument("--method", default="zfs_send", help="transfer method (default zfs_send)")
     spec.add_argument(
         "--keep-snapshots", action="store_true", help="keep the migration's snapshots"
@@ -224,19 +244,25 @@ def spec_from_args(args: argparse.Namespace) -> pb.MigrationSpec:
         for flag, value in (
             ("--from", args.source),
             ("--to", args.target),
-            ("--compose", args.compose),
+            ("--compose (or --project)", args.compose or args.project_name),
             ("--target-base", args.target_base),
         )
         if not value
     ]
     if missing:
         raise UsageError(f"give a migration id or these flags: {', '.join(missing)}")
-    if not os.path.isabs(args.compose):
-        raise UsageError(f"--compose must be an absolute path on the source host: {args.compose}")
-    name = args.name or args.project_name or os.path.basename(os.path.dirname(args.compose))
+    for flag, path in [("--compose", p) for p in args.compose] + [
+        ("--env-file", p) for p in args.env_files
+    ]:
+        if not os.path.isabs(path):
+            raise UsageError(f"{flag} must be an absolute path on the source host: {path}")
+    compose_path = args.compose[0] if args.compose else ""
+    name = args.name or args.project_name or os.path.basename(os.path.dirname(compose_path))
     return pb.MigrationSpec(
         name=name,
-        compose_path=args.compose,
+        compose_path=compose_path,
+        compose_files=args.compose if len(args.compose) > 1 else [],
+        env_files=args.env_files,
         source_agent=args.source,
         target_agent=args.target,
         target_dataset=args.target_dataset,
@@ -283,9 +309,9 @@ def unfinished_of_stack(stub: Stub, spec: pb.MigrationSpec) -> pb.Migration | No
     running = [s.upper() for s in STATE_NAMES if s.upper() not in ENDED_NAMES]
     page = stub.ListMigrations(pb.ListMigrationsRequest(states=running))
     for migration in page.migrations:
-        if (migration.spec.source_agent, migration.spec.compose_path) == (
+        if (migration.spec.source_agent, out.stack_of(migration.spec)) == (
             spec.source_agent,
-            spec.compose_path,
+            out.stack_of(spec),
         ):
             return migration
     return None
@@ -304,7 +330,7 @@ def cmd_migrate(stub: Stub, args: argparse.Namespace, console: Console) -> int:
         # Nothing is created or driven: the flags may differ from the first migration's, and
         # which of the two the operator meant is theirs to say.
         Console(stderr=True, highlight=False).print(
-            f"stackferry: {spec.compose_path} on {spec.source_agent} is already being migrated "
+            f"stackferry: {out.stack_of(spec)} on {spec.source_agent} is already being migrated "
             f"by {first.id} ({out.state_name(first.state)}); nothing was changed. "
             f"Resume that one with: {resume_command(first.id, args)}",
             soft_wrap=True,
@@ -320,7 +346,7 @@ def cmd_migrate(stub: Stub, args: argparse.Namespace, console: Console) -> int:
         print(out.to_json(final))
         return _final_exit(final, Console(stderr=True))
     console.print(
-        f"migration [bold]{migration.id}[/]: {spec.compose_path} "
+        f"migration [bold]{migration.id}[/]: {out.stack_of(spec)} "
         f"from {spec.source_agent} to {spec.target_agent}"
     )
     final = follow(stub, migration.id, console)
@@ -499,9 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _stack_of(args: argparse.Namespace) -> tuple[str, str] | None:
     """The stack a `migrate` moves: its embedded controller leaves that stack's unfinished
     migration alone (see cmd_migrate)."""
-    if args.command != "migrate" or not (args.source and args.compose):
+    if args.command != "migrate" or not (args.source and (args.compose or args.project_name)):
         return None
-    return args.source, args.compose
+    return args.source, args.compose[0] if args.compose else f"project {args.project_name}"
 
 
 def _run(session: Session, args: argparse.Namespace, console: Console, errors: Console) -> int:

@@ -88,7 +88,7 @@ def print_migration(console: Console, migration: pb.Migration) -> None:
         ("name", spec.name),
         ("state", state_name(migration.state)),
         ("project", migration.project_name or spec.project_name or "-"),
-        ("from", f"{spec.source_agent}  {spec.compose_path}"),
+        ("from", f"{spec.source_agent}  {stack_of(spec)}"),
         ("to", f"{spec.target_agent}  {spec.target_dataset} at {spec.target_base}"),
         ("created", _when(migration.created_unix)),
         ("updated", _when(migration.updated_unix)),
@@ -171,6 +171,14 @@ def print_report(console: Console, report: pb.ValidationReport) -> None:
     console.print(verdict)
 
 
+def stack_of(spec: pb.MigrationSpec) -> str:
+    """What names the stack on its source (domain MigrationSpec.stack): its compose files,
+    else the running project they are read from."""
+    if spec.compose_files:
+        return " -f ".join(spec.compose_files)
+    return spec.compose_path or f"project {spec.project_name}"
+
+
 def print_plan(console: Console, plan: pb.MigrationPlan) -> None:
     console.print(f"[bold]project[/] {plan.project_name}")
     console.print(f"[bold]compose and .env go to[/] {plan.target_compose_dir}")
@@ -198,12 +206,38 @@ def print_plan(console: Console, plan: pb.MigrationPlan) -> None:
             style = "" if r.changed else "dim"
             rewrites.add_row(r.location, r.before, r.after, r.reason, style=style)
         console.print(rewrites)
+    if plan.carried_files:
+        print_carried_files(console, plan)
+        return
     for title, diff in (("compose file", plan.compose_diff), (".env", plan.env_diff)):
         if diff:
             console.print(f"[bold]{title}[/]")
             console.print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
         else:
             console.print(f"[bold]{title}[/]: unchanged")
+
+
+def print_carried_files(console: Console, plan: pb.MigrationPlan) -> None:
+    """The compose project as the target runs it, then every file of it: where it goes, how
+    (with the migrated data, or carried as a file) and its diff."""
+    how = f" (found from the {plan.discovered_from})" if plan.discovered_from == "labels" else ""
+    console.print(f"[bold]compose -f[/] {' -f '.join(plan.compose_files)}{how}")
+    if plan.env_files:
+        console.print(f"[bold]--env-file[/] {' --env-file '.join(plan.env_files)}")
+    console.print(f"[bold]profiles[/] {', '.join(plan.profiles) or '-'}")
+    console.print(f"[bold]services started[/] {', '.join(plan.services) or 'every active one'}")
+    console.print(f"[bold]files of the project[/] ({len(plan.carried_files)})")
+    for f in plan.carried_files:
+        way = (
+            "inside the migrated data"
+            if f.inside_data
+            else "carried as a file (outside the migrated data)"
+        )
+        console.print(f"  {f.kind} {f.source_path} -> {f.target_path}: {way}", soft_wrap=True)
+        if f.diff:
+            console.print(Syntax(f.diff, "diff", theme="ansi_dark", background_color="default"))
+        else:
+            console.print("    unchanged")
 
 
 MOVER_STYLE = {"refused": "red", "excluded": "yellow", "left alone": "dim", "nothing": "dim"}

@@ -142,25 +142,59 @@ class GrpcAgentClient:
         reply = self._call(self._stub.EstimateSend, request)
         return convert.estimate_from_pb(reply)
 
-    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
-        request = pb.InspectStackRequest(compose_path=compose_path, project_name=project_name)
+    def inspect_stack(
+        self,
+        compose_path: str,
+        project_name: str = "",
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> StackInfo:
+        request = pb.InspectStackRequest(
+            compose_path=compose_path,
+            project_name=project_name,
+            compose_files=list(compose_files),
+            env_files=list(env_files),
+        )
         return convert.stack_from_pb(self._call(self._stub.InspectStack, request))
 
-    def _stack_ref(self, project_name: str, compose_path: str, timeout: int) -> pb.StackRef:
+    def _stack_ref(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int,
+        compose_files: Sequence[str],
+        env_files: Sequence[str],
+    ) -> pb.StackRef:
         return pb.StackRef(
             project_name=project_name,
             compose_path=compose_path,
             timeout_seconds=timeout,
             migration_id=self.migration_id,
+            compose_files=list(compose_files),
+            env_files=list(env_files),
         )
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 0) -> StackStatus:
-        ref = self._stack_ref(project_name, compose_path, timeout)
+    def stop_stack(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int = 0,
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> StackStatus:
+        ref = self._stack_ref(project_name, compose_path, timeout, compose_files, env_files)
         deadline = (timeout or GRACE_STOP_SECONDS) + UNARY_TIMEOUT
         return convert.stack_status_from_pb(self._call(self._stub.StopStack, ref, timeout=deadline))
 
-    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
-        ref = self._stack_ref(project_name, compose_path, timeout)
+    def start_stack(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int = 60,
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> None:
+        ref = self._stack_ref(project_name, compose_path, timeout, compose_files, env_files)
         self._call(self._stub.StartStack, ref, timeout=timeout + UNARY_TIMEOUT)
 
     def _deploy_request(self, request: DeployRequest) -> pb.DeployRequest:

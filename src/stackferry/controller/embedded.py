@@ -43,7 +43,7 @@ StackKey = tuple[str, str]  # (source agent, compose path): what one migration a
 
 
 def stack_key(migration: Migration) -> StackKey:
-    return migration.spec.source_agent, migration.spec.compose_path
+    return migration.spec.source_agent, migration.spec.stack
 
 
 class OwnerLocks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stackferry.compose import ComposeError
-from stackferry.controller.domain.model import Migration, MigrationSpec
+from stackferry.controller.domain.model import Migration, MigrationSpec, SourceProject
 from stackferry.controller.domain.mounts import plan_mounts
 from stackferry.controller.domain.plan import (
     Plan,
@@ -41,6 +41,11 @@ def deploy_request(plan: Plan, spec: MigrationSpec) -> DeployRequest:
         mounts=tuple((d.target_dataset, d.target_mountpoint) for d in plan.datasets),
         wait_timeout_seconds=spec.options.verify_timeout_seconds,
         compose_filename=plan.compose_filename or DEFAULT_COMPOSE_FILENAME,
+        compose_files=plan.compose_files,
+        env_files=plan.env_files,
+        profiles=plan.profiles,
+        services=plan.services,
+        files=plan.deploy_files,
     )
 
 
@@ -67,6 +72,13 @@ def target_directory(agent: AgentClient, path: str) -> tuple[str, int, str]:
         return path, 0, str(exc)
 
 
+def inspect(agent: AgentClient, spec: MigrationSpec) -> StackInfo:
+    """The source's stack with the spec's -f and --env-file lists (none: its labels')."""
+    return agent.inspect_stack(
+        spec.compose_path, spec.project_name, spec.compose_files, spec.env_files
+    )
+
+
 class Planner:
     def __init__(self, dialer: Dialer) -> None:
         self.dialer = dialer
@@ -88,14 +100,14 @@ class Planner:
                 datasets,
                 files,
                 mounts,
+                SourceProject.of(stack),
             )
         except ComposeError as exc:
-            raise InvalidArgument(f"{spec.compose_path}: {exc}") from None
+            raise InvalidArgument(f"{spec.stack}: {exc}") from None
 
     def plan(self, spec: MigrationSpec) -> Plan:
         source = self.dialer.dial(spec.source_agent)
-        stack = source.inspect_stack(spec.compose_path, spec.project_name)
-        return self._plan_from(spec, stack, source)
+        return self._plan_from(spec, inspect(source, spec), source)
 
     def replan(self, migration: Migration) -> Plan:
         """The plan again from what validation stored, without asking the source (which may be
@@ -109,6 +121,7 @@ class Planner:
             migration.datasets,
             migration.files,
             migration.mounts,
+            migration.source_project,
         )
 
     def survey(self, spec: MigrationSpec) -> Survey:
@@ -121,7 +134,7 @@ class Planner:
         if source_ping.reachable:
             source = self.dialer.dial(spec.source_agent)
             try:
-                stack = source.inspect_stack(spec.compose_path, spec.project_name)
+                stack = inspect(source, spec)
                 plan = self._plan_from(spec, stack, source)
             except ControllerError as exc:
                 facts["stack_error" if stack is None else "plan_error"] = str(exc)

@@ -68,14 +68,37 @@ class AgentClient(Protocol):
         """With resume_token: what is left to send of that partial receive of snapshot."""
         ...
 
-    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo: ...
+    def inspect_stack(
+        self,
+        compose_path: str,
+        project_name: str = "",
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> StackInfo:
+        """The project of the -f list `compose_files` (() : compose_path alone; with
+        compose_path "" too: the files its running containers' labels name)."""
+        ...
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 0) -> StackStatus:
+    def stop_stack(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int = 0,
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> StackStatus:
         """Stops the services dependents first, each given `timeout` seconds before SIGKILL
         (0: its own stop_grace_period); says how long it took and who was killed."""
         ...
 
-    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None: ...
+    def start_stack(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int = 60,
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> None: ...
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks: ...
 

@@ -96,7 +96,7 @@ class ControllerService:
             log.info(
                 "migration created",
                 name=spec.name,
-                compose_path=spec.compose_path,
+                compose_path=spec.stack,
                 source=spec.source_agent,
                 target=spec.target_agent,
             )

@@ -90,6 +90,8 @@ def spec_from_pb(message: pb.MigrationSpec) -> model.MigrationSpec:
         target_compose_dir=message.target_compose_dir,
         project_name=message.project_name,
         options=options_from_pb(message.options),
+        compose_files=tuple(message.compose_files),
+        env_files=tuple(message.env_files),
     )
 
 
@@ -105,6 +107,8 @@ def spec_to_pb(spec: model.MigrationSpec) -> pb.MigrationSpec:
         transfer_method=TRANSFER_METHOD,
         options=options_to_pb(spec.options),
         project_name=spec.project_name,
+        compose_files=list(spec.compose_files),
+        env_files=list(spec.env_files),
     )
 
 
@@ -159,6 +163,7 @@ def migration_to_pb(migration: model.Migration) -> pb.Migration:
         else None,
         converge_rounds=[converge_round_to_pb(r) for r in migration.converge_rounds],
         moved=pb.MovedBytes(**{k: migration.moved_bytes.get(k, 0) for k in MOVED_KINDS}),
+        carried_files=[carried_file_to_pb(f) for f in migration.carried_files],
     )
 
 
@@ -254,6 +259,23 @@ def plan_to_pb(plan: Plan) -> pb.MigrationPlan:
         total_bytes=plan.total_bytes,
         mounts=[mount_plan_to_pb(m) for m in plan.mounts],
         files=[file_move_to_pb(f) for f in plan.files],
+        carried_files=[carried_file_to_pb(f) for f in plan.carried_files],
+        compose_files=list(plan.compose_files),
+        env_files=list(plan.env_files),
+        profiles=list(plan.profiles),
+        services=list(plan.services),
+        discovered_from=plan.discovered_from,
+    )
+
+
+def carried_file_to_pb(f: model.CarriedFilePlan) -> pb.CarriedFile:
+    return pb.CarriedFile(
+        kind=f.kind,
+        source_path=f.source_path,
+        target_path=f.target_path,
+        relative=f.relative,
+        inside_data=f.inside_data,
+        diff=f.diff,
     )
 
 

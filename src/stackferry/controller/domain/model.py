@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from stackferry.controller.domain.downtime import ConvergeRound, DowntimeBreakdown
+from stackferry.hostapi import ProjectFile, StackInfo
 
 
 class MigrationState(enum.StrEnum):
@@ -117,6 +118,20 @@ class MigrationSpec:
     target_compose_dir: str = ""  # "" = translated location, else the same directory
     project_name: str = ""  # "" = from the compose file / directory
     options: MigrationOptions = field(default_factory=MigrationOptions)
+    # The explicit -f list in order (compose_path is its first entry when given); () with
+    # compose_path "": the files the running project's containers name (project_name needed).
+    compose_files: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()  # explicit --env-file list; (): the labels' or the .env
+
+    @property
+    def stack(self) -> str:
+        """What names the stack on its source host: the first compose file, else the project."""
+        return self.compose_path or f"project {self.project_name}"
+
+    @property
+    def given_files(self) -> tuple[str, ...]:
+        """The explicit -f list to inspect with: compose_files, else compose_path alone."""
+        return self.compose_files or ((self.compose_path,) if self.compose_path else ())
 
 
 @dataclass
@@ -188,6 +203,46 @@ class FileMove:
 
 
 @dataclass(frozen=True)
+class CarriedFilePlan:
+    """One file of the compose project and where it lands on the target: `inside_data` when
+    the migrated data (a dataset or a file move) puts it there anyway, else it is carried as a
+    file by the deploy. `diff` is its translation ("" when it moves unchanged)."""
+
+    kind: str  # compose, include, extends, env, env_file, secret, config ...
+    source_path: str
+    target_path: str
+    relative: str = ""  # relative to the project directory; "" when outside it
+    inside_data: bool = False
+    diff: str = ""
+
+
+@dataclass(frozen=True)
+class SourceProject:
+    """The compose project as the source agent reported it at validation (StackInfo's part of
+    it), kept so that the plan can be made again when the source is stopped or gone."""
+
+    project_dir: str = ""
+    compose_files: tuple[str, ...] = ()  # the -f list the source runs
+    env_files: tuple[str, ...] = ()  # the interpolation env files it reads
+    profiles: tuple[str, ...] = ()
+    running_services: tuple[str, ...] = ()
+    discovered_from: str = ""
+    files: tuple[ProjectFile, ...] = ()  # every carried file, with its content
+
+    @classmethod
+    def of(cls, stack: StackInfo) -> SourceProject:
+        return cls(
+            stack.project_dir,
+            stack.compose_files,
+            stack.env_files,
+            stack.profiles,
+            stack.running_services,
+            stack.discovered_from,
+            stack.project_files,
+        )
+
+
+@dataclass(frozen=True)
 class SnapshotRecord:
     """A snapshot the migration took (or received), kept so resume and cleanup find it by GUID."""
 
@@ -235,6 +290,14 @@ class Migration:
     converge_rounds: list[ConvergeRound] = field(default_factory=list)
     # Bytes the target agent received, by kind of stream ("zfs", "files", "images").
     moved_bytes: dict[str, int] = field(default_factory=dict)
+    source_project: SourceProject = field(default_factory=SourceProject)
+    carried_files: list[CarriedFilePlan] = field(default_factory=list)  # as planned
+
+    @property
+    def source_compose_path(self) -> str:
+        """The source's first compose file: the spec's, else the one its containers named."""
+        files = self.source_project.compose_files
+        return self.spec.compose_path or (files[0] if files else "")
 
     def step(self, name: str) -> Step:
         """The step called `name`, appended as pending when the migration has none yet."""

@@ -17,16 +17,19 @@ from dataclasses import dataclass
 from stackferry.compose import Rewrite, RewriteKind, translate_compose, unified_diff
 from stackferry.compose.paths import PathMap, normalize
 from stackferry.controller.domain.model import (
+    CarriedFilePlan,
     DatasetPlan,
     FileMove,
     MigrationSpec,
     MountEntry,
     Mover,
     PathMapping,
+    SourceProject,
 )
 from stackferry.controller.domain.mounts import file_path_map, mover_of
+from stackferry.controller.domain.project_plan import plan_project
 from stackferry.controller.errors import InvalidArgument
-from stackferry.hostapi import COMPRESSIONS, StackInfo
+from stackferry.hostapi import COMPRESSIONS, ProjectFile, StackInfo
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)*$")
 ADDRESS = re.compile(r"^[^\s:]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$")
@@ -50,6 +53,18 @@ class Plan:
     env_exists: bool
     mounts: tuple[MountEntry, ...] = ()  # every mount of every service and its mover
     files: tuple[FileMove, ...] = ()  # the trees the file mover copies
+    # The compose project as the source runs it (project_plan.py; () from an agent that
+    # reported the main file and .env alone): every file and where it lands, what the deploy
+    # writes besides the main file and .env, the target -f / --env-file lists, the profiles,
+    # the services to start, and what keeps a file from being carried.
+    carried_files: tuple[CarriedFilePlan, ...] = ()
+    deploy_files: tuple[ProjectFile, ...] = ()
+    compose_files: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    discovered_from: str = ""
+    carry_problems: tuple[str, ...] = ()
 
     @property
     def refused(self) -> list[MountEntry]:
@@ -72,9 +87,22 @@ def _absolute(value: str, what: str) -> None:
 
 def check_spec(spec: MigrationSpec) -> None:
     """InvalidArgument, naming the field, for a spec no migration could run."""
-    if not spec.compose_path:
-        raise InvalidArgument("compose_path is required")
-    _absolute(spec.compose_path, "compose_path")
+    if not spec.compose_path and not spec.project_name:
+        raise InvalidArgument(
+            "compose_path is required, unless project_name names a running project "
+            "(its files are then read from its containers' labels)"
+        )
+    if spec.compose_path:
+        _absolute(spec.compose_path, "compose_path")
+    if spec.compose_files and spec.compose_files[0] != spec.compose_path:
+        raise InvalidArgument(
+            f"compose_files: the first file {spec.compose_files[0]!r} must be compose_path "
+            f"({spec.compose_path!r})"
+        )
+    for path in (*spec.compose_files, *spec.env_files):
+        _absolute(path, "compose_files" if path in spec.compose_files else "env_files")
+    if len(set(spec.compose_files)) != len(spec.compose_files):
+        raise InvalidArgument("compose_files: a file is given twice")
     for what, address in (("source_agent", spec.source_agent), ("target_agent", spec.target_agent)):
         if not ADDRESS.match(address):
             raise InvalidArgument(f"{what}: {address!r} is not HOST:PORT")
@@ -191,9 +219,12 @@ def build_plan(
     datasets: Sequence[DatasetPlan],
     files: Sequence[FileMove] = (),
     mounts: Sequence[MountEntry] = (),
+    project: SourceProject | None = None,
 ) -> Plan:
     """The whole plan from what the source agent reported; ComposeError for a bad file."""
     path_map = plan_path_map(datasets, spec, files)
+    if project is not None and project.files:
+        return _project_plan(spec, project_name, project, datasets, files, mounts, path_map)
     source_dir = posixpath.dirname(spec.compose_path)
     compose_dir = plan_compose_dir(source_dir, path_map, spec)
     filename = posixpath.basename(spec.compose_path)
@@ -220,4 +251,50 @@ def build_plan(
         env_exists=env_exists,
         mounts=tuple(mounts),
         files=tuple(files),
+    )
+
+
+def _project_plan(
+    spec: MigrationSpec,
+    project_name: str,
+    project: SourceProject,
+    datasets: Sequence[DatasetPlan],
+    files: Sequence[FileMove],
+    mounts: Sequence[MountEntry],
+    path_map: Sequence[PathMapping],
+) -> Plan:
+    """The plan of a whole compose project, every file of it carried (project_plan.py)."""
+    trees = [(d.source_mountpoint, d.target_mountpoint) for d in datasets if d.source_mountpoint]
+    trees += [(f.source_path, f.target_path) for f in files if f.source_path]
+    carried = plan_project(
+        project,
+        project_name,
+        [(m.source, m.target) for m in path_map],
+        plan_compose_dir(project.project_dir, path_map, spec),
+        trees,
+    )
+    return Plan(
+        project_name=project_name,
+        datasets=tuple(datasets),
+        path_map=tuple(path_map),
+        compose_diff=carried.compose_diff,
+        env_diff=carried.env_diff,
+        rewrites=carried.rewrites,
+        target_compose_dir=carried.compose_dir,
+        total_bytes=sum(d.estimated_bytes for d in datasets)
+        + sum(f.estimated_bytes for f in files),
+        compose_filename=carried.compose_filename,
+        compose_text=carried.compose_text,
+        env_text=carried.env_text,
+        env_exists=carried.env_exists,
+        mounts=tuple(mounts),
+        files=tuple(files),
+        carried_files=carried.carried,
+        deploy_files=carried.deploy_files,
+        compose_files=carried.compose_files,
+        env_files=carried.env_files,
+        profiles=project.profiles,
+        services=project.running_services,
+        discovered_from=project.discovered_from,
+        carry_problems=carried.problems,
     )

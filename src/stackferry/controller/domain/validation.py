@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stackferry.compose.paths import normalize
 from stackferry.controller.domain.mounts import overlapping_targets
 from stackferry.controller.domain.plan import Plan
 from stackferry.hostapi import (
@@ -113,23 +114,61 @@ def source_compose_valid(f: Facts) -> Check:
 
 
 def compose_files_match(f: Facts) -> Check:
-    """The files given are the ones the running stack was started with (its containers'
-    labels): an override or a second -f file left out would change the stack unseen."""
+    """The -f list the migration uses against the one the running stack was started with (its
+    containers' labels). An explicit list takes precedence over the labels: one that differs
+    in order or adds files passes, the difference said in the detail; one that leaves out a
+    file the labels name fails, since the target would run without it (an override left out
+    changes the stack unseen)."""
     name = "compose_files_match"
     if f.stack is None:
         return Check(name, False, "unknown: the stack was not inspected")
-    given = ", ".join(f.stack.compose_files) or f.stack.compose_path
+    used = tuple(normalize(p) for p in f.stack.compose_files or (f.stack.compose_path,))
+    given = ", ".join(used)
     if not f.stack.started_with:
-        return Check(name, True, f"no compose labels on the containers: {given}")
-    labelled = ", ".join(f.stack.started_with)
-    if tuple(f.stack.started_with) != tuple(f.stack.compose_files):
+        return Check(name, True, f"no compose labels on the containers: -f {given}")
+    labelled = tuple(normalize(p) for p in f.stack.started_with)
+    if f.stack.discovered_from == "labels":
+        return Check(name, True, f"read from the containers' labels: -f {given}")
+    if labelled == used:
+        return Check(name, True, f"started with -f {given}")
+    started = ", ".join(labelled)
+    missing = [p for p in labelled if p not in used]
+    if missing:
         return Check(
             name,
             False,
-            f"the stack runs from -f {labelled} (its containers' labels), the migration was "
-            f"given {given}: give the same files",
+            f"the stack runs from -f {started} (its containers' labels), the migration was "
+            f"given {given}, which leaves out {', '.join(missing)}: the target would run "
+            "without it. Give every file with --compose, in order, or no --compose at all "
+            "(with --project) to use the labels' list",
         )
-    return Check(name, True, f"started with {labelled}")
+    return Check(
+        name,
+        True,
+        f"warning: the given -f {given} is used, not -f {started} that the containers' labels "
+        "name (an explicit list takes precedence)",
+    )
+
+
+def project_files_carried(f: Facts) -> Check:
+    """Every file of the compose project has its place on the target: inside the migrated
+    data, or carried as a file by the deploy. One that cannot be is refused by name, never
+    dropped (the target agent says, in its own checks, whether it can write each one)."""
+    name = "project_files_carried"
+    if f.plan is None:
+        return Check(name, False, "unknown: no plan")
+    if f.plan.carry_problems:
+        return Check(name, False, "; ".join(f.plan.carry_problems))
+    carried = f.plan.carried_files
+    if not carried:
+        return Check(name, True, "the compose file and its .env (the agent sent no other file)")
+    as_files = [c.target_path for c in carried if not c.inside_data]
+    return Check(
+        name,
+        True,
+        f"{len(carried)} files, {len(carried) - len(as_files)} inside the migrated data"
+        + (f"; carried as files: {', '.join(as_files)}" if as_files else ""),
+    )
 
 
 def every_mount_has_a_mover(f: Facts) -> Check:
@@ -301,6 +340,7 @@ CHECKS: tuple[Callable[[Facts], Check], ...] = (
     compose_parses,
     source_compose_valid,
     compose_files_match,
+    project_files_carried,
     every_mount_has_a_mover,
     target_space,
     target_volumes_free,

@@ -19,6 +19,7 @@ import posixpath
 
 import structlog
 
+from stackferry.compose.paths import is_within
 from stackferry.controller.domain.machine import Action
 from stackferry.controller.engine.context import StepContext, StepFailed
 from stackferry.controller.errors import AlreadyExists, ControllerError
@@ -53,7 +54,7 @@ def source_claim(ctx: StepContext, ttl: int = CLAIM_TTL_SECONDS) -> Claim:
     return Claim(
         role="source",
         project_name=m.project_name,
-        compose_path=m.spec.compose_path,
+        compose_path=m.source_compose_path,
         datasets=tuple(d.source_dataset for d in m.datasets),
         paths=tuple(f.source_path for f in m.files if f.source_path),
         volumes=tuple(f.source_volume for f in m.files if f.source_volume),
@@ -63,15 +64,18 @@ def source_claim(ctx: StepContext, ttl: int = CLAIM_TTL_SECONDS) -> Claim:
 
 def target_claim(ctx: StepContext, ttl: int = CLAIM_TTL_SECONDS) -> Claim:
     m = ctx.migration
-    compose_path = ctx.planner.replan(m).target_compose_path
+    plan = ctx.planner.replan(m)
+    compose_dir = posixpath.dirname(plan.target_compose_path)
     return Claim(
         role="target",
         project_name=m.project_name,
-        compose_path=compose_path,
+        compose_path=plan.target_compose_path,
         datasets=tuple(d.target_dataset for d in m.datasets),
         paths=(
-            posixpath.dirname(compose_path),
+            compose_dir,
             *(f.target_path for f in m.files if f.target_path),
+            # the carried files the deploy writes outside the compose directory
+            *(f.path for f in plan.deploy_files if not is_within(f.path, compose_dir)),
         ),
         volumes=tuple(f.target_volume for f in m.files if f.target_volume),
         ttl_seconds=ttl,

@@ -226,6 +226,42 @@ def plan_to_json(plan: Plan) -> shapes.Plan:
         ],
         target_compose_dir=plan.target_compose_dir,
         total_bytes=plan.total_bytes,
+        mounts=[
+            shapes.MountPlan(
+                service=m.service,
+                target=m.target,
+                source=m.source,
+                mover=m.mover.value,
+                reason=m.reason,
+                size_bytes=m.size_bytes,
+                moves_to=m.moves_to,
+            )
+            for m in plan.mounts
+        ],
+        files=[
+            shapes.FileMovePlan(
+                name=f.name,
+                moves_to=f"volume {f.target_volume}" if f.target_volume else f.target_path,
+                estimated_bytes=f.estimated_bytes,
+            )
+            for f in plan.files
+        ],
+        carried_files=[
+            shapes.CarriedFile(
+                kind=f.kind,
+                source_path=f.source_path,
+                target_path=f.target_path,
+                relative=f.relative,
+                inside_data=f.inside_data,
+                diff=f.diff,
+            )
+            for f in plan.carried_files
+        ],
+        compose_files=list(plan.compose_files),
+        env_files=list(plan.env_files),
+        profiles=list(plan.profiles),
+        services=list(plan.services),
+        discovered_from=plan.discovered_from,
     )
 
 

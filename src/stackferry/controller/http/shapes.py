@@ -139,6 +139,39 @@ class Rewrite(BaseModel):
     changed: bool
 
 
+class MountPlan(BaseModel):
+    """One mount of one service and how it moves (mover: zfs, files, nothing, left alone,
+    excluded, refused)."""
+
+    service: str
+    target: str
+    source: str
+    mover: str
+    reason: str
+    size_bytes: int
+    moves_to: str
+
+
+class FileMovePlan(BaseModel):
+    """One tree the file mover copies."""
+
+    name: str
+    moves_to: str
+    estimated_bytes: int
+
+
+class CarriedFile(BaseModel):
+    """One file of the compose project: inside_data when the migrated data puts it at
+    target_path, else the deploy carries it as a file; diff is its translation."""
+
+    kind: str
+    source_path: str
+    target_path: str
+    relative: str
+    inside_data: bool
+    diff: str
+
+
 class Plan(BaseModel):
     project_name: str
     datasets: list[DatasetPlan]
@@ -148,6 +181,14 @@ class Plan(BaseModel):
     rewrites: list[Rewrite]
     target_compose_dir: str
     total_bytes: int
+    mounts: list[MountPlan]
+    files: list[FileMovePlan]
+    carried_files: list[CarriedFile]
+    compose_files: list[str]  # the -f list on the target
+    env_files: list[str]
+    profiles: list[str]
+    services: list[str]  # started on the target: the ones that ran on the source
+    discovered_from: str  # labels, explicit or default
 
 
 class Event(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from stackferry.controller.domain.downtime import ConvergeRound, DowntimeBreakdown
 from stackferry.controller.domain.model import (
+    CarriedFilePlan,
     DatasetPlan,
     Event,
     EventKind,
@@ -22,16 +24,18 @@ from stackferry.controller.domain.model import (
     Mover,
     PathMapping,
     SnapshotRecord,
+    SourceProject,
     Step,
     StepState,
 )
+from stackferry.hostapi import ProjectFile
 
 
 def active_stack_key(migration: Migration) -> str | None:
     """The value of the unique `active_stack` column: set while the migration runs."""
     if migration.state.is_terminal:
         return None
-    return f"{migration.spec.source_agent}\n{migration.spec.compose_path}"
+    return f"{migration.spec.source_agent}\n{migration.spec.stack}"
 
 
 def spec_to_json(spec: MigrationSpec) -> dict[str, Any]:
@@ -42,7 +46,34 @@ def spec_from_json(data: Mapping[str, Any]) -> MigrationSpec:
     options = dict(data["options"])
     options["path_maps"] = tuple(PathMapping(*pair) for pair in options["path_maps"])
     options["excludes"] = tuple(options.get("excludes", ()))
-    return MigrationSpec(**{**data, "options": MigrationOptions(**options)})
+    lists = {k: tuple(data.get(k, ())) for k in ("compose_files", "env_files")}
+    return MigrationSpec(**{**data, **lists, "options": MigrationOptions(**options)})
+
+
+def project_to_json(project: SourceProject) -> dict[str, Any]:
+    """The source's compose project; file contents as base64 (a secrets file may be binary)."""
+    data = dataclasses.asdict(project)
+    data["files"] = [
+        {**dataclasses.asdict(f), "content": base64.b64encode(f.content).decode("ascii")}
+        for f in project.files
+    ]
+    return data
+
+
+def project_from_json(data: Mapping[str, Any]) -> SourceProject:
+    if not data:
+        return SourceProject()
+    files = tuple(
+        ProjectFile(**{**f, "content": base64.b64decode(f["content"])}) for f in data["files"]
+    )
+    lists = {k: tuple(data[k]) for k in ("compose_files", "env_files", "profiles")}
+    return SourceProject(
+        project_dir=data["project_dir"],
+        running_services=tuple(data["running_services"]),
+        discovered_from=data["discovered_from"],
+        files=files,
+        **lists,
+    )
 
 
 def migration_values(migration: Migration) -> dict[str, Any]:
@@ -68,6 +99,8 @@ def migration_values(migration: Migration) -> dict[str, Any]:
         "downtime_report": dataclasses.asdict(migration.downtime_report),
         "converge_rounds": [dataclasses.asdict(r) for r in migration.converge_rounds],
         "moved_bytes": dict(migration.moved_bytes),
+        "source_project": project_to_json(migration.source_project),
+        "carried_files": [dataclasses.asdict(f) for f in migration.carried_files],
         "created_at": migration.created_at,
         "updated_at": migration.updated_at,
     }
@@ -171,4 +204,6 @@ def migration_from_rows(
         downtime_report=DowntimeBreakdown(**row["downtime_report"]),
         converge_rounds=[ConvergeRound(**r) for r in row["converge_rounds"]],
         moved_bytes=dict(row["moved_bytes"]),
+        source_project=project_from_json(row["source_project"]),
+        carried_files=[CarriedFilePlan(**f) for f in row["carried_files"]],
     )

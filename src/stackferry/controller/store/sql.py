@@ -138,7 +138,7 @@ class SqlMigrationStore:
             raise AlreadyExists(f"migration {migration.id} already exists")
         if running:
             raise AlreadyExists(
-                f"{migration.spec.compose_path} on {migration.spec.source_agent} is already being"
+                f"{migration.spec.stack} on {migration.spec.source_agent} is already being"
                 f" migrated by {running.id} ({running.state})"
             )
         raise Conflict(f"migration {migration.id} could not be created; retry")

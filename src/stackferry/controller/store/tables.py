@@ -21,8 +21,8 @@ migrations = sa.Table(
     sa.Column("state", sa.String(32), nullable=False, index=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("spec", sa.JSON, nullable=False),
-    # source agent + compose path while not terminal, NULL after: the unique index refuses a
-    # second running migration of the same stack, atomically, on every backend.
+    # source agent + compose path (or project name) while not terminal, NULL after: the unique
+    # index refuses a second running migration of the same stack, atomically, on every backend.
     sa.Column("active_stack", sa.Text, nullable=True, unique=True),
     sa.Column("project_name", sa.Text, nullable=False),
     sa.Column("compose_text", sa.Text, nullable=False),
@@ -40,6 +40,8 @@ migrations = sa.Table(
     sa.Column("downtime_report", sa.JSON, nullable=False, server_default="{}"),
     sa.Column("converge_rounds", sa.JSON, nullable=False, server_default="[]"),
     sa.Column("moved_bytes", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("source_project", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("carried_files", sa.JSON, nullable=False, server_default="[]"),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("lease_owner", sa.String(200), nullable=True),

@@ -85,7 +85,7 @@ class MigrationOptions(_message.Message):
     def __init__(self, keep_snapshots: _Optional[bool] = ..., verify_timeout_seconds: _Optional[int] = ..., bandwidth_limit_bytes_per_second: _Optional[int] = ..., path_maps: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., keep_target_on_failure: _Optional[bool] = ..., excludes: _Optional[_Iterable[str]] = ..., allow_overwrite: _Optional[bool] = ..., stop_timeout_seconds: _Optional[int] = ..., compression: _Optional[str] = ..., converge_max_rounds: _Optional[int] = ..., converge_target_seconds: _Optional[float] = ..., final_parallelism: _Optional[int] = ...) -> None: ...
 
 class MigrationSpec(_message.Message):
-    __slots__ = ("name", "compose_path", "source_agent", "target_agent", "target_dataset", "target_base", "target_compose_dir", "transfer_method", "options", "project_name")
+    __slots__ = ("name", "compose_path", "source_agent", "target_agent", "target_dataset", "target_base", "target_compose_dir", "transfer_method", "options", "project_name", "compose_files", "env_files")
     NAME_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
     SOURCE_AGENT_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +96,8 @@ class MigrationSpec(_message.Message):
     TRANSFER_METHOD_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_FILES_FIELD_NUMBER: _ClassVar[int]
+    ENV_FILES_FIELD_NUMBER: _ClassVar[int]
     name: str
     compose_path: str
     source_agent: str
@@ -106,7 +108,9 @@ class MigrationSpec(_message.Message):
     transfer_method: str
     options: MigrationOptions
     project_name: str
-    def __init__(self, name: _Optional[str] = ..., compose_path: _Optional[str] = ..., source_agent: _Optional[str] = ..., target_agent: _Optional[str] = ..., target_dataset: _Optional[str] = ..., target_base: _Optional[str] = ..., target_compose_dir: _Optional[str] = ..., transfer_method: _Optional[str] = ..., options: _Optional[_Union[MigrationOptions, _Mapping]] = ..., project_name: _Optional[str] = ...) -> None: ...
+    compose_files: _containers.RepeatedScalarFieldContainer[str]
+    env_files: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., compose_path: _Optional[str] = ..., source_agent: _Optional[str] = ..., target_agent: _Optional[str] = ..., target_dataset: _Optional[str] = ..., target_base: _Optional[str] = ..., target_compose_dir: _Optional[str] = ..., transfer_method: _Optional[str] = ..., options: _Optional[_Union[MigrationOptions, _Mapping]] = ..., project_name: _Optional[str] = ..., compose_files: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateMigrationRequest(_message.Message):
     __slots__ = ("spec", "start")
@@ -141,7 +145,7 @@ class Step(_message.Message):
     def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., started_unix: _Optional[float] = ..., ended_unix: _Optional[float] = ..., bytes_done: _Optional[int] = ..., bytes_expected: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Migration(_message.Message):
-    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name", "waiting", "mounts", "files", "datasets", "downtime", "converge_rounds", "moved")
+    __slots__ = ("id", "spec", "state", "error", "created_unix", "updated_unix", "steps", "downtime_seconds", "bytes_transferred", "project_name", "waiting", "mounts", "files", "datasets", "downtime", "converge_rounds", "moved", "carried_files")
     ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +163,7 @@ class Migration(_message.Message):
     DOWNTIME_FIELD_NUMBER: _ClassVar[int]
     CONVERGE_ROUNDS_FIELD_NUMBER: _ClassVar[int]
     MOVED_FIELD_NUMBER: _ClassVar[int]
+    CARRIED_FILES_FIELD_NUMBER: _ClassVar[int]
     id: str
     spec: MigrationSpec
     state: MigrationState
@@ -176,7 +181,8 @@ class Migration(_message.Message):
     downtime: DowntimeBreakdown
     converge_rounds: _containers.RepeatedCompositeFieldContainer[ConvergeRound]
     moved: MovedBytes
-    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ..., waiting: _Optional[str] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ..., downtime: _Optional[_Union[DowntimeBreakdown, _Mapping]] = ..., converge_rounds: _Optional[_Iterable[_Union[ConvergeRound, _Mapping]]] = ..., moved: _Optional[_Union[MovedBytes, _Mapping]] = ...) -> None: ...
+    carried_files: _containers.RepeatedCompositeFieldContainer[CarriedFile]
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[MigrationSpec, _Mapping]] = ..., state: _Optional[_Union[MigrationState, str]] = ..., error: _Optional[str] = ..., created_unix: _Optional[float] = ..., updated_unix: _Optional[float] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., downtime_seconds: _Optional[float] = ..., bytes_transferred: _Optional[int] = ..., project_name: _Optional[str] = ..., waiting: _Optional[str] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ..., downtime: _Optional[_Union[DowntimeBreakdown, _Mapping]] = ..., converge_rounds: _Optional[_Iterable[_Union[ConvergeRound, _Mapping]]] = ..., moved: _Optional[_Union[MovedBytes, _Mapping]] = ..., carried_files: _Optional[_Iterable[_Union[CarriedFile, _Mapping]]] = ...) -> None: ...
 
 class DowntimeBreakdown(_message.Message):
     __slots__ = ("downtime_seconds", "stop_seconds", "final_snapshot_seconds", "final_transfer_seconds", "deploy_seconds", "start_to_healthy_seconds", "final_delta_bytes", "link_rate_bytes_per_second", "floor_seconds", "overhead_seconds", "spans")
@@ -387,7 +393,7 @@ class Rewrite(_message.Message):
     def __init__(self, location: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ..., reason: _Optional[str] = ..., changed: _Optional[bool] = ...) -> None: ...
 
 class MigrationPlan(_message.Message):
-    __slots__ = ("project_name", "datasets", "path_map", "compose_diff", "env_diff", "rewrites", "target_compose_dir", "total_bytes", "mounts", "files")
+    __slots__ = ("project_name", "datasets", "path_map", "compose_diff", "env_diff", "rewrites", "target_compose_dir", "total_bytes", "mounts", "files", "carried_files", "compose_files", "env_files", "profiles", "services", "discovered_from")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     DATASETS_FIELD_NUMBER: _ClassVar[int]
     PATH_MAP_FIELD_NUMBER: _ClassVar[int]
@@ -398,6 +404,12 @@ class MigrationPlan(_message.Message):
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
     MOUNTS_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
+    CARRIED_FILES_FIELD_NUMBER: _ClassVar[int]
+    COMPOSE_FILES_FIELD_NUMBER: _ClassVar[int]
+    ENV_FILES_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    DISCOVERED_FROM_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     datasets: _containers.RepeatedCompositeFieldContainer[DatasetPlan]
     path_map: _containers.RepeatedCompositeFieldContainer[PathMapping]
@@ -408,7 +420,29 @@ class MigrationPlan(_message.Message):
     total_bytes: int
     mounts: _containers.RepeatedCompositeFieldContainer[MountPlan]
     files: _containers.RepeatedCompositeFieldContainer[FileMovePlan]
-    def __init__(self, project_name: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ..., path_map: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., compose_diff: _Optional[str] = ..., env_diff: _Optional[str] = ..., rewrites: _Optional[_Iterable[_Union[Rewrite, _Mapping]]] = ..., target_compose_dir: _Optional[str] = ..., total_bytes: _Optional[int] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ...) -> None: ...
+    carried_files: _containers.RepeatedCompositeFieldContainer[CarriedFile]
+    compose_files: _containers.RepeatedScalarFieldContainer[str]
+    env_files: _containers.RepeatedScalarFieldContainer[str]
+    profiles: _containers.RepeatedScalarFieldContainer[str]
+    services: _containers.RepeatedScalarFieldContainer[str]
+    discovered_from: str
+    def __init__(self, project_name: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[DatasetPlan, _Mapping]]] = ..., path_map: _Optional[_Iterable[_Union[PathMapping, _Mapping]]] = ..., compose_diff: _Optional[str] = ..., env_diff: _Optional[str] = ..., rewrites: _Optional[_Iterable[_Union[Rewrite, _Mapping]]] = ..., target_compose_dir: _Optional[str] = ..., total_bytes: _Optional[int] = ..., mounts: _Optional[_Iterable[_Union[MountPlan, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileMovePlan, _Mapping]]] = ..., carried_files: _Optional[_Iterable[_Union[CarriedFile, _Mapping]]] = ..., compose_files: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ..., profiles: _Optional[_Iterable[str]] = ..., services: _Optional[_Iterable[str]] = ..., discovered_from: _Optional[str] = ...) -> None: ...
+
+class CarriedFile(_message.Message):
+    __slots__ = ("kind", "source_path", "target_path", "relative", "inside_data", "diff")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
+    TARGET_PATH_FIELD_NUMBER: _ClassVar[int]
+    RELATIVE_FIELD_NUMBER: _ClassVar[int]
+    INSIDE_DATA_FIELD_NUMBER: _ClassVar[int]
+    DIFF_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    source_path: str
+    target_path: str
+    relative: str
+    inside_data: bool
+    diff: str
+    def __init__(self, kind: _Optional[str] = ..., source_path: _Optional[str] = ..., target_path: _Optional[str] = ..., relative: _Optional[str] = ..., inside_data: _Optional[bool] = ..., diff: _Optional[str] = ...) -> None: ...
 
 class PingAgentRequest(_message.Message):
     __slots__ = ("address",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from stackferry.controller.domain.model import SnapshotRecord, snapshot_name
+from stackferry.controller.domain.model import SnapshotRecord, SourceProject, snapshot_name
 from stackferry.controller.engine import claims
 from stackferry.controller.engine.context import StepContext, StepFailed
 from stackferry.controller.errors import ControllerError
@@ -21,6 +21,8 @@ def validate(ctx: StepContext) -> None:
     m.compose_text, m.env_text = survey.stack.compose_text, survey.stack.env_text
     m.datasets = list(survey.plan.datasets)
     m.files, m.mounts = list(survey.plan.files), list(survey.plan.mounts)
+    m.source_project = SourceProject.of(survey.stack)
+    m.carried_files = list(survey.plan.carried_files)
     if not survey.report.ok:
         _name_the_holder(ctx)
         raise StepFailed(f"validation failed: {survey.report.failures()}")

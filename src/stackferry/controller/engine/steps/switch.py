@@ -27,7 +27,10 @@ def stop_source(ctx: StepContext) -> None:
         m.source_stopped_at = time.time()
         ctx.save()
     timeout = m.spec.options.stop_timeout_seconds  # 0: each service's stop_grace_period
-    stopped = ctx.source.stop_stack(m.project_name, m.spec.compose_path, timeout)
+    project = m.source_project
+    stopped = ctx.source.stop_stack(
+        m.project_name, m.source_compose_path, timeout, project.compose_files, project.env_files
+    )
     step = Action.STOP_SOURCE.value
     for outcome in stopped.stops:
         ctx.log(outcome.describe(), step)
@@ -95,7 +98,10 @@ def verify(ctx: StepContext) -> None:
     """One look at the target stack the deploy waited for: every service has containers,
     each ready and none crashed since (stopped, restarting, restarted, unhealthy)."""
     m = ctx.migration
-    stack = ctx.target.inspect_stack(ctx.planner.replan(m).target_compose_path, m.project_name)
+    plan = ctx.planner.replan(m)
+    stack = ctx.target.inspect_stack(
+        plan.target_compose_path, m.project_name, plan.compose_files, plan.env_files
+    )
     bad = [
         f"{s.name}: {c.describe()}"
         for s in stack.services

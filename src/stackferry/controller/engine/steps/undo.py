@@ -41,11 +41,11 @@ def rollback(ctx: StepContext) -> None:
         except TargetUnknown as unknown:
             claims.park(ctx, target_answers=not unknown.transient)
             raise
-        ctx.source.start_stack(m.project_name, m.spec.compose_path)
+        _start_source(ctx)
     else:
         # Nothing can run on the target: the source serves first, the target is cleaned
         # after (an unreachable target is tried again, the source already running).
-        ctx.source.start_stack(m.project_name, m.spec.compose_path)
+        _start_source(ctx)
         if not keep:
             _discard_target(ctx)
     if m.source_stopped_at is not None:
@@ -53,6 +53,18 @@ def rollback(ctx: StepContext) -> None:
     _destroy_snapshots(ctx, hosts=("source",))
     claims.release_source(ctx)
     claims.release_target(ctx)
+
+
+def _start_source(ctx: StepContext) -> None:
+    """With the -f list and env files the source was validated with."""
+    m = ctx.migration
+    project = m.source_project
+    ctx.source.start_stack(
+        m.project_name,
+        m.source_compose_path,
+        compose_files=project.compose_files,
+        env_files=project.env_files,
+    )
 
 
 def discard(ctx: StepContext) -> None:
@@ -87,10 +99,13 @@ def _fence_target(ctx: StepContext, keep: bool) -> None:
     then = f"Check it, then run `stackferry resume {m.id}`"
     try:
         with contextlib.suppress(NotFound):  # no compose file there: nothing deployed
+            plan = ctx.planner.replan(m)
             ctx.target.stop_stack(
                 m.project_name,
-                ctx.planner.replan(m).target_compose_path,
+                plan.target_compose_path,
                 m.spec.options.stop_timeout_seconds,
+                plan.compose_files,
+                plan.env_files,
             )
         if not keep:
             _discard_target(ctx)
