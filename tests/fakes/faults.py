@@ -306,26 +306,55 @@ class Faulty:
             "estimate_send", lambda: self.agent.estimate_send(snapshot, base_snapshot, resume_token)
         )
 
-    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
+    def inspect_stack(
+        self,
+        compose_path: str,
+        project_name: str = "",
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> StackInfo:
         return self._call(
-            "inspect_stack", lambda: self.agent.inspect_stack(compose_path, project_name)
+            "inspect_stack",
+            lambda: self.agent.inspect_stack(compose_path, project_name, compose_files, env_files),
         )
 
-    def stop_stack(self, project_name: str, compose_path: str, timeout: int = 0) -> StackStatus:
+    def stop_stack(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int = 0,
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> StackStatus:
         return self._call(
-            "stop_stack", lambda: self.agent.stop_stack(project_name, compose_path, timeout)
+            "stop_stack",
+            lambda: self.agent.stop_stack(
+                project_name, compose_path, timeout, compose_files, env_files
+            ),
         )
 
-    def start_stack(self, project_name: str, compose_path: str, timeout: int = 60) -> None:
+    def start_stack(
+        self,
+        project_name: str,
+        compose_path: str,
+        timeout: int = 60,
+        compose_files: Sequence[str] = (),
+        env_files: Sequence[str] = (),
+    ) -> None:
         self._call(
-            "start_stack", lambda: self.agent.start_stack(project_name, compose_path, timeout)
+            "start_stack",
+            lambda: self.agent.start_stack(
+                project_name, compose_path, timeout, compose_files, env_files
+            ),
         )
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
         return self._call("check_deploy", lambda: self.agent.check_deploy(request))
 
     def deploy_stack(self, request: DeployRequest) -> DeployResult:
-        return self._call("deploy_stack", lambda: self.agent.deploy_stack(request))
+        # The pre-create before the stop counts apart: "deploy_stack" is the deploy itself.
+        method = "create_stack" if request.create_only else "deploy_stack"
+        return self._call(method, lambda: self.agent.deploy_stack(request))
 
     def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
         return self._call("push_zfs", lambda: self.agent.push_zfs(transfer, peer))
