@@ -115,10 +115,12 @@ def free_port() -> int:
 
 
 def _zpool_destroy(name: str) -> None:
-    # "pool is busy" for a moment after containers that bind-mounted it stop: retry briefly.
+    # "pool is busy" for a moment after containers that bind-mounted it stop (on a loaded
+    # machine, for more than 10 s): retry for up to a minute.
     # A hung zfs-fuse must fail the test, not hang the run: every call is time-limited.
     stderr = b""
-    for _ in range(50):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
             done = subprocess.run(["zpool", "destroy", "-f", name], capture_output=True, timeout=60)
         except subprocess.TimeoutExpired:

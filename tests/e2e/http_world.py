@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 
 import httpx
 import jsonschema
-from migration_world import ControllerProcess, World, launch_controller
+from migration_world import ControllerProcess, World, containers, launch_controller
 
 OPENAPI = "/api/v1/openapi.json"
 
@@ -60,6 +62,24 @@ def launch_http_controller(
         insecure=insecure,
     )
     return HttpController(process, http_url(process))
+
+
+def end_the_waiting_deploy(world: World) -> None:
+    """Kills the stack's containers on the target, once a cancel is recorded while the deploy
+    waits for a target that never gets healthy: the deploy sees them fail at its next look, as
+    it would see them unhealthy once the health check gives up (after a minute), and the
+    cancel's rollback follows the same way."""
+    deadline = time.monotonic() + 60
+    while not (running := containers(world.docker_b, world.project, running_only=True)):
+        assert time.monotonic() < deadline, "the deploy started no container on the target"
+        time.sleep(0.1)
+    for container in running:
+        subprocess.run(
+            ["docker", "-H", world.docker_b, "kill", container.name],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
 
 class Schema:

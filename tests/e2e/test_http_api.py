@@ -14,7 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from conftest import free_port
-from http_world import HttpController, Schema, launch_http_controller, sse_events
+from http_world import (
+    HttpController,
+    Schema,
+    end_the_waiting_deploy,
+    launch_http_controller,
+    sse_events,
+)
 from migration_world import (
     ENDED,
     World,
@@ -218,7 +224,8 @@ def slow_controller(
     make_world: Callable[..., World], tmp_path: Path
 ) -> Iterator[tuple[World, HttpController]]:
     """The target's stack reports healthy only after 600 s: a migration waits in DEPLOYING
-    with the source stopped (for about a minute, until the health check gives up)."""
+    with the source stopped (for about a minute, until the health check gives up, unless the
+    test ends that wait: end_the_waiting_deploy)."""
     world = make_world(healthy_after=600)
     controller = launch_http_controller(tmp_path, world=world)
     yield world, controller
@@ -262,6 +269,7 @@ def test_cancel_after_the_source_stopped_brings_it_back(
         cancelled = client.post(f"{API}/{migration_id}/cancel")
         assert cancelled.status_code == 200, cancelled.text
         assert schema.reply(cancelled)["status"] in ("CANCELLING", "CANCELLED")
+        end_the_waiting_deploy(world)
         poll_status(client, schema, migration_id, lambda s: s["status"] == "CANCELLED")
         assert len(containers(world.docker_a, world.project, running_only=True)) == 1
         assert not containers(world.docker_b, world.project, running_only=True)
