@@ -12,8 +12,12 @@ carries the same tar stream from the same snapshot:
     ssh       tar -c | ssh -c aes128-gcm@openssh.com (to a private sshd on loopback) cat > /dev/null
 
 Runs are interleaved (agent, socat, ssh, agent, ...) and the medians printed. CPU seconds
-are the agents' own (utime + stime from /proc/PID/stat); peak RSS is VmHWM, for fresh agent
-processes per size, so 1 GiB and 4 GiB show whether memory stays constant.
+per side are those of every process on that side, children included, the same for every
+transport: the sending agent and its tar, tar and the ssh or socat client; the receiving
+agent and its sink cat, sshd's session and its cat, the listening socat and its cat. The
+agents' own CPU seconds (utime + stime from /proc/PID/stat) are printed too; peak RSS is
+VmHWM, for fresh agent processes per size, so 1 GiB and 4 GiB show whether memory stays
+constant. The load average before and after each table says how busy the machine was.
 """
 
 from __future__ import annotations
@@ -62,15 +66,49 @@ def deployed_malloc_env() -> dict[str, str]:
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu(pid: int, children: bool = False) -> float:
+    """utime + stime of ``pid`` from /proc/PID/stat; with ``children``, plus cutime + cstime
+    (the children it has reaped)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICKS
+
+
+def reap(proc: subprocess.Popen[bytes]) -> float:
+    """Waits for ``proc``; its CPU seconds (user + system, its own reaped children's too)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wait_reaped(pid: int, timeout: float = 10.0) -> None:
+    """Until ``pid`` has no child left (sshd reaps its session after the client has gone)."""
+    deadline = time.monotonic() + timeout
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    while children.read_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@dataclass
+class Run:
+    """One transfer: seconds, and the CPU seconds of each side's processes."""
+
+    seconds: float
+    cpu_send: float
+    cpu_receive: float
+
+
 @dataclass
 class Agent:
     proc: subprocess.Popen[bytes]
     address: str
     state_dir: Path
 
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    def cpu_seconds(self, children: bool = False) -> float:
+        """Its own CPU seconds; with ``children``, plus those of the children it reaped."""
+        return process_cpu(self.proc.pid, children)
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -127,8 +165,9 @@ def make_snapshot(agent: Agent, size: int) -> tuple[str, Path]:
 
 def agent_run(
     source: Agent, target: Agent, snapshot: str, creds: grpc.ChannelCredentials | None
-) -> tuple[float, int, float, float]:
-    """Seconds, bytes, and the CPU seconds of each agent for one SendStream."""
+) -> tuple[Run, int, float, float]:
+    """The run (children included: the source's tar, the target's cat), the bytes, and the
+    CPU seconds of each agent alone, for one SendStream."""
 
     def channel(address: str) -> grpc.Channel:
         if creds is None:
@@ -148,6 +187,7 @@ def agent_run(
             kind=agent_pb2.STREAM_ZFS, snapshot=snapshot, peer=target.address, header=header
         )
         cpu = source.cpu_seconds(), target.cpu_seconds()
+        cpu_all = source.cpu_seconds(children=True), target.cpu_seconds(children=True)
         start = time.monotonic()
         done = None
         for event in agent_pb2_grpc.AgentStub(sch).SendStream(request):
@@ -155,8 +195,13 @@ def agent_run(
                 done = event.done
         seconds = time.monotonic() - start
     assert done is not None, "SendStream ended without a result"
-    return (
+    run = Run(
         seconds,
+        source.cpu_seconds(children=True) - cpu_all[0],
+        target.cpu_seconds(children=True) - cpu_all[1],
+    )
+    return (
+        run,
         done.bytes,
         source.cpu_seconds() - cpu[0],
         target.cpu_seconds() - cpu[1],
@@ -167,16 +212,26 @@ def tar_argv(snapdir: Path) -> list[str]:
     return ["tar", "-b", TAR_BLOCKING, "-C", str(snapdir), "-cf", "-", META, DATA]
 
 
-def pipe_run(snapdir: Path, consumer: list[str]) -> float:
-    """Seconds for tar -c | consumer; the consumer's output goes to /dev/null."""
+def pipe_run(snapdir: Path, consumer: list[str]) -> tuple[float, float]:
+    """Seconds for tar -c | consumer (its output to /dev/null), and the CPU seconds of tar
+    and the consumer."""
     start = time.monotonic()
     tar = subprocess.Popen(tar_argv(snapdir), stdout=subprocess.PIPE)
     assert tar.stdout is not None
-    sink = subprocess.run(consumer, stdin=tar.stdout, stdout=subprocess.DEVNULL, check=False)
+    sink = subprocess.Popen(consumer, stdin=tar.stdout, stdout=subprocess.DEVNULL)
     tar.stdout.close()
-    if tar.wait() != 0 or sink.returncode != 0:
+    cpu = reap(sink) + reap(tar)
+    if tar.returncode != 0 or sink.returncode != 0:
         raise RuntimeError(f"{consumer[0]} pipeline failed ({tar.returncode}, {sink.returncode})")
-    return time.monotonic() - start
+    return time.monotonic() - start, cpu
+
+
+def ssh_run(snapdir: Path, ssh: list[str], sshd_pid: int) -> Run:
+    """tar -c | ssh; the receiving side is sshd's session and its cat, reaped by sshd."""
+    before = process_cpu(sshd_pid, children=True)
+    seconds, cpu = pipe_run(snapdir, ssh)
+    wait_reaped(sshd_pid)
+    return Run(seconds, cpu, process_cpu(sshd_pid, children=True) - before)
 
 
 def free_port() -> int:
@@ -187,7 +242,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def socat_run(snapdir: Path) -> float:
+def socat_run(snapdir: Path) -> Run:
     port = free_port()
     listen = [
         "socat",
@@ -205,11 +260,17 @@ def socat_run(snapdir: Path) -> float:
     time.sleep(0.2)
     start = time.monotonic()
     try:
-        pipe_run(snapdir, ["socat", "-u", "-b", "1048576", "STDIN", f"TCP:127.0.0.1:{port}"])
-    finally:
-        server.wait(10)
-        sink.wait(10)
-    return time.monotonic() - start  # until the sink has every byte, as for the agents and ssh
+        _, cpu = pipe_run(
+            snapdir, ["socat", "-u", "-b", "1048576", "STDIN", f"TCP:127.0.0.1:{port}"]
+        )
+    except BaseException:
+        for proc in (server, sink):
+            proc.kill()
+            proc.wait()
+        raise
+    received = reap(server) + reap(sink)
+    # until the sink has every byte, as for the agents and ssh
+    return Run(time.monotonic() - start, cpu, received)
 
 
 @contextmanager
@@ -260,6 +321,10 @@ def tls_credentials(work: Path) -> tuple[list[str], list[str], grpc.ChannelCrede
     return flags[0], flags[1], creds
 
 
+def load_average() -> str:
+    return " / ".join(f"{v:.1f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)"
+
+
 def mbps(size: int, seconds: float) -> float:
     return size / seconds / 1e6
 
@@ -269,8 +334,11 @@ def bench_size(
 ) -> None:
     size = size_gib * GiB
     print(f"\n== {size_gib} GiB random, loopback, medians of {runs} ==", flush=True)
+    print(f"load average before: {load_average()}", flush=True)
     tls = tls_credentials(work / f"tls-{size_gib}")
+    sshd_pid = int((work / "ssh" / "sshd.pid").read_text())
     results: dict[str, list[float]] = {}
+    sides: dict[str, list[tuple[float, float]]] = {}  # CPU s send / receive, children too
     stats: dict[str, list[tuple[float, float]]] = {}
     agents: dict[str, tuple[Agent, Agent]] = {}
     snapshot, snapdir = "", Path()
@@ -302,34 +370,41 @@ def bench_size(
                 )
                 mine.parent.mkdir(parents=True)
                 mine.symlink_to(snapdir)
-        transports: dict[str, Callable[[], float]] = {
+        transports: dict[str, Callable[[], Run]] = {
             "socat": lambda: socat_run(snapdir),
-            "ssh aes128-gcm": lambda: pipe_run(snapdir, ssh),
+            "ssh aes128-gcm": lambda: ssh_run(snapdir, ssh, sshd_pid),
         }
         for _ in range(runs):
             for mode, (source, target) in agents.items():
                 creds = tls[2] if mode == "tls" else None
-                seconds, sent, cpu_src, cpu_dst = agent_run(source, target, snapshot, creds)
+                run, sent, cpu_src, cpu_dst = agent_run(source, target, snapshot, creds)
                 assert sent >= size, f"sent {sent} bytes, expected at least {size}"
-                results.setdefault(f"agent {mode}", []).append(mbps(sent, seconds))
+                results.setdefault(f"agent {mode}", []).append(mbps(sent, run.seconds))
+                sides.setdefault(f"agent {mode}", []).append((run.cpu_send, run.cpu_receive))
                 stats.setdefault(f"agent {mode}", []).append((cpu_src, cpu_dst))
-            for name, run in transports.items():
-                results.setdefault(name, []).append(mbps(size, run()))
+            for name, transport in transports.items():
+                run = transport()
+                results.setdefault(name, []).append(mbps(size, run.seconds))
+                sides.setdefault(name, []).append((run.cpu_send, run.cpu_receive))
         med = {name: statistics.median(v) for name, v in results.items()}
-        print(f"{'transport':<16} {'MB/s':>7} {'/socat':>7} {'/ssh':>6}  runs")
+        print(f"{'transport':<16} {'MB/s':>7} {'/socat':>7} {'/ssh':>6}  CPU s send/recv  runs")
         for name, value in med.items():
             runs_text = " ".join(f"{v:.0f}" for v in results[name])
+            send = statistics.median(c[0] for c in sides[name])
+            receive = statistics.median(c[1] for c in sides[name])
             print(
                 f"{name:<16} {value:7.0f} {value / med['socat']:7.2f} "
-                f"{value / med['ssh aes128-gcm']:6.2f}  {runs_text}"
+                f"{value / med['ssh aes128-gcm']:6.2f}  {send:6.2f} / {receive:5.2f}  {runs_text}"
             )
         for mode, (source, target) in agents.items():
             cpu = stats[f"agent {mode}"]
+            own = statistics.median(c[0] for c in cpu), statistics.median(c[1] for c in cpu)
             print(
-                f"agent {mode}: CPU s per run source {statistics.median(c[0] for c in cpu):.2f}, "
-                f"target {statistics.median(c[1] for c in cpu):.2f}; peak RSS source "
+                f"agent {mode}: own CPU s per run source {own[0]:.2f}, "
+                f"target {own[1]:.2f}; peak RSS source "
                 f"{source.peak_rss_mb():.0f} MB, target {target.peak_rss_mb():.0f} MB"
             )
+        print(f"load average after: {load_average()}")
     finally:
         for source, target in agents.values():
             source.stop()
