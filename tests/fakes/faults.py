@@ -60,6 +60,7 @@ METHODS = STREAMS | {
     "start_stack",
     "check_deploy",
     "deploy_stack",
+    "create_stack",  # deploy_stack with create_only (the pre-create before the stop)
     "prepare_zfs_receive",
     "prepare_image_receive",
     "claim",
@@ -153,7 +154,7 @@ class FailDeploy:
     """The deploy runs and the agent reports that it failed, as when a container crashed
     after `compose up`: the target stack may be left running, and a rollback must stop it."""
 
-    applies_to = frozenset({"deploy_stack"})
+    applies_to = frozenset({"deploy_stack", "create_stack"})
 
     def __init__(self, error: str = "fault: container web exited (1)") -> None:
         self.error = error

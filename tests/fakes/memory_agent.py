@@ -285,9 +285,12 @@ class MemoryAgent:
             return DeployResult(False, (), path, f"compose up failed: no image {missing[0]}")
         stack = self.stacks.setdefault(path, FakeStack(path, request.compose_text, False))
         self.host.journal[path] = FakeDeploy(request.migration_id or self.migration_id)
-        stack.compose_text, stack.running = request.compose_text, True
-        self.world.changed()
-        return DeployResult(True, service_infos(compose, running=True), path)
+        # create_only (`up --no-start`): the containers exist, none runs
+        stack.compose_text = request.compose_text
+        if not request.create_only:
+            stack.running = True
+            self.world.changed()
+        return DeployResult(True, service_infos(compose, running=stack.running), path)
 
     def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
         self._reach()

@@ -71,6 +71,7 @@ STATE_OF = {
     "snapshot": S.SNAPSHOTTING,
     "bulk_send": S.BULK_SENDING,
     "prestage": S.BULK_SENDING,
+    "pre_create": S.BULK_SENDING,
     "converge": S.BULK_SENDING,
     "stop_source": S.STOPPING_SOURCE,
     "final_snapshot": S.FINAL_SNAPSHOTTING,
@@ -79,7 +80,7 @@ STATE_OF = {
     "verify": S.VERIFYING,
     "cleanup": S.CLEANING_UP,
 }
-BEFORE_STOP = ("validate", "snapshot", "bulk_send", "converge", "prestage")
+BEFORE_STOP = ("validate", "snapshot", "bulk_send", "converge", "prestage", "pre_create")
 
 # The call a fault acts at in each step: (method, its number among that method's calls).
 # Two datasets, so each send streams twice: the fault hits the second stream, once the first
@@ -102,6 +103,7 @@ TARGET_CALLS = {
     "bulk_send": ("prepare_zfs_receive", 2),
     "converge": ("prepare_zfs_receive", 4),
     "prestage": ("check_deploy", 2),
+    "pre_create": ("create_stack", 1),  # prestage's deploy_stack create_only
     "incremental_send": ("prepare_zfs_receive", 6),
     "deploy": ("deploy_stack", 1),
     "verify": ("inspect_stack", 1),
@@ -112,7 +114,7 @@ STREAM_CALLS = {
 }
 # The step's source call, or its target call where it makes none.
 ANY_CALLS = {step: ("source", call) for step, call in SOURCE_CALLS.items()} | {
-    step: ("target", TARGET_CALLS[step]) for step in ("deploy", "verify")
+    step: ("target", TARGET_CALLS[step]) for step in ("pre_create", "deploy", "verify")
 }
 
 # An agent restart: (host, seconds gone, whether the call did its work before it died).
@@ -132,7 +134,7 @@ FAULT_STEPS: dict[str, Collection[str]] = {
     "target_gone": ("deploy", "verify"),
     "stream_cut": STREAM_CALLS,
     "stream_broken": STREAM_CALLS,
-    "deploy_fails": ("deploy",),
+    "deploy_fails": ("pre_create", "deploy"),
     "lease_lost": STATE_OF,
     "controller_restarted": STATE_OF,
     "cancelled": STATE_OF,
@@ -179,7 +181,8 @@ def planned(
         error = ControllerError if fault == "stream_broken" else Unavailable
         return scene.source, Fault(method, CutStream(after_bytes=1, error=error), nth)
     if fault == "deploy_fails":
-        return scene.target, Fault("deploy_stack", FailDeploy())
+        method = "create_stack" if step == "pre_create" else "deploy_stack"
+        return scene.target, Fault(method, FailDeploy())
     host, (method, nth) = ANY_CALLS[step]
     client = scene.source if host == "source" else scene.target
     if fault == "lease_lost":

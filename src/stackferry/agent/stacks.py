@@ -24,6 +24,7 @@ from stackferry.agent.inventory import Inventory
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import FileWrites, wait_until_ready
+from stackferry.agent.stack_precreate import clear_pre_created
 from stackferry.agent.stack_project import compose_check, load_stack_project, started_with
 from stackferry.agent.stack_stop import stop_project
 from stackferry.agent.storage.base import StorageBackend
@@ -276,6 +277,11 @@ class StackService:
         conflict = self._compose_dir_conflict(target, request.compose_text)
         if conflict:
             raise AlreadyExists(conflict)
+        if not request.create_only:  # the files a pre-create wrote into a mount point
+            written = [(target.compose_path, request.compose_text.encode())]
+            if request.write_env:
+                written.append((target.env_path, request.env_text.encode()))
+            clear_pre_created((mountpoint for _, mountpoint in target.mounts), written)
         for dataset, mountpoint in target.mounts:
             self.storage.mount(dataset, mountpoint)
         target.compose_path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,18 +4,34 @@ mounts, the start and the wait for health remain.
 
 The target agent's deploy checks run again (compose CLI and its verdict on the translated
 file, the compose directory, the ports: a target can change between validate and the end of
-the bulk pass), and the images it lacks are copied from the source. A failing check fails
-the migration here, before the stop: the source keeps serving and the discard removes what
-was received. Idempotent: a repeated step finds the images present and copies nothing.
+the bulk pass), the images it lacks are copied from the source, and the target stack is
+created and not started (DeployStack create_only: `up --no-start`, compose files written,
+networks and containers created): the deploy after the stop starts these containers.
+
+The datasets are not mounted for it: received datasets stay unmounted until the deploy
+(agent/storage/zfs.py), so that the converge rounds and the final delta receive into a
+tree nothing can change. The pre-created stack is the migration's journaled deploy on the
+target agent, never started: a failure or cancel before the stop discards it with the rest
+(containers and networks by `compose down`, its files), an agent restart before the commit
+takes it down (journal reconcile), and the rollback after the stop stops and discards it.
+With keep_target_on_failure nothing is pre-created: what a failure keeps on the target is
+data only, never containers a later migration of the project would be refused beside.
+
+A failing check or pre-create fails the migration here, before the stop: the source keeps
+serving. Idempotent: a repeated step finds the images present and the containers created
+(compose creates nothing again).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from stackferry.controller.domain.machine import Action
 from stackferry.controller.engine.context import StepContext, StepFailed
 from stackferry.controller.engine.steps.compression import wire_compression
 from stackferry.controller.engine.steps.stream import stream
 from stackferry.controller.planner import deploy_request
+from stackferry.hostapi import DeployRequest
 
 # A missing image is not a failure: this step copies it.
 COPIED_HERE = "images"
@@ -24,7 +40,8 @@ COPIED_HERE = "images"
 def prestage(ctx: StepContext) -> None:
     m = ctx.migration
     step = Action.BULK_SEND.value
-    checks = ctx.target.check_deploy(deploy_request(ctx.planner.replan(m), m.spec))
+    request = deploy_request(ctx.planner.replan(m), m.spec)
+    checks = ctx.target.check_deploy(request)
     failed = [c for c in checks.checks if not c.ok and c.name != COPIED_HERE]
     if failed:
         details = "; ".join(f"{c.name}: {c.detail}" for c in failed)
@@ -40,4 +57,26 @@ def prestage(ctx: StepContext) -> None:
         )
         m.moved("images", stream(ctx, Action.BULK_SEND, call).bytes)
         ctx.save()
-    ctx.log("pre-staged on the target: deploy checks passed, images present", step)
+    created = _pre_create(ctx, dataclasses.replace(request, mounts=(), create_only=True))
+    ctx.log(
+        "pre-staged on the target: deploy checks passed, images present"
+        + (", containers created (not started)" if created else ""),
+        step,
+    )
+
+
+def _pre_create(ctx: StepContext, request: DeployRequest) -> bool:
+    """The target stack created, not started; False when the spec keeps the target."""
+    step = Action.BULK_SEND.value
+    if ctx.migration.spec.options.keep_target_on_failure:
+        ctx.log(
+            "containers not pre-created (keep_target_on_failure): the deploy creates them", step
+        )
+        return False
+    result = ctx.target.deploy_stack(request)
+    if not result.ok:
+        raise StepFailed(
+            f"the target could not create the stack's containers (before the stop): {result.error}"
+        )
+    ctx.log(f"target containers and networks created in {result.up_seconds:.2f} s", step)
+    return True
