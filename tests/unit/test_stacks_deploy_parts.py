@@ -5,7 +5,10 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from stackferry.agent.runtime.compose import V1, ComposeVariant, compose_argv
+import pytest
+
+from stackferry.agent.errors import InvalidArgument
+from stackferry.agent.runtime.compose import V1, V2, ComposeFiles, ComposeVariant, compose_argv
 from stackferry.agent.stack_deploy import (
     FileWrites,
     failed_containers,
@@ -41,9 +44,26 @@ def test_crashed_restarting_and_unhealthy_containers_fail() -> None:
 
 def test_compose_argv_always_passes_project_and_file() -> None:
     variant = ComposeVariant(V1, ("docker-compose",), "1.29.2")
-    assert compose_argv(variant, "app", "/s/dc.yml", "up", "-d") == [
+    assert compose_argv(variant, "app", ComposeFiles.of("/s/dc.yml"), "up", "-d") == [
         "docker-compose", "-p", "app", "-f", "/s/dc.yml", "up", "-d",
     ]  # fmt: skip
+
+
+def test_compose_argv_passes_every_file_env_file_and_profile_in_order() -> None:
+    variant = ComposeVariant(V2, ("docker", "compose"), "2.29.0")
+    files = ComposeFiles(("/s/base.yml", "/s/prod.yml"), ("/s/a.env", "/s/b.env"), ("x", "y"))
+    assert compose_argv(variant, "app", files, "config", "-q") == [
+        "docker", "compose", "-p", "app", "-f", "/s/base.yml", "-f", "/s/prod.yml",
+        "--env-file", "/s/a.env", "--env-file", "/s/b.env", "--profile", "x", "--profile", "y",
+        "config", "-q",
+    ]  # fmt: skip
+
+
+def test_compose_v1_is_refused_a_second_env_file_by_name() -> None:
+    variant = ComposeVariant(V1, ("docker-compose",), "1.29.2")
+    files = ComposeFiles(("/s/dc.yml",), ("/s/a.env", "/s/b.env"))
+    with pytest.raises(InvalidArgument, match=r"reads one --env-file.*/s/a.env, /s/b.env"):
+        compose_argv(variant, "app", files, "up")
 
 
 def test_file_writes_are_0600_and_undo_restores_or_removes(tmp_path: Path) -> None:

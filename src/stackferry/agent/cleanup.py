@@ -32,6 +32,7 @@ from stackferry.agent.files.volumes import MIGRATION_LABEL
 from stackferry.agent.journal import Created, DeployEntry, Journal
 from stackferry.agent.project_locks import ProjectLocks
 from stackferry.agent.runtime.base import ContainerRuntime
+from stackferry.agent.runtime.compose import ComposeFiles
 from stackferry.agent.storage.base import StorageBackend
 from stackferry.hostapi import DiscardResult, ReleaseResult
 
@@ -79,12 +80,12 @@ class Cleanup:
         the deploy wrote, else with the journal's copy of it."""
         path = Path(entry.compose_path)
         if path.is_file() and path.read_text() == entry.compose_text:
-            self.runtime.compose_down(entry.project_name, str(path), DOWN_TIMEOUT)
+            self.runtime.compose_down(entry.project_name, ComposeFiles.of(str(path)), DOWN_TIMEOUT)
             return
         with tempfile.TemporaryDirectory(prefix="sf-down-") as scratch:
             copy = Path(scratch) / (path.name or "docker-compose.yml")
             copy.write_text(entry.compose_text)
-            self.runtime.compose_down(entry.project_name, str(copy), DOWN_TIMEOUT)
+            self.runtime.compose_down(entry.project_name, ComposeFiles.of(str(copy)), DOWN_TIMEOUT)
 
     def _deploy_live(self, entry: DeployEntry | None) -> bool:
         if entry is None or entry.state == "removed":

@@ -6,6 +6,7 @@ this; no grpc here.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -13,10 +14,11 @@ from pathlib import Path
 
 from stackferry.agent.claims import ClaimBook, Wanted, validate_migration_id
 from stackferry.agent.cleanup import Cleanup
-from stackferry.agent.errors import AlreadyExists, InvalidArgument
+from stackferry.agent.errors import AgentError, AlreadyExists, InvalidArgument
 from stackferry.agent.journal import Journal
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
+from stackferry.agent.stack_deploy import journal_writes
 from stackferry.compose import normalise_project_name
 from stackferry.hostapi import Claim, ClaimGrant, DeployRequest, DeployResult
 
@@ -117,6 +119,7 @@ class Fencing:
         if before is not None and before.state == "committed":
             return run(request)  # a repeated deploy of a committed migration stays committed
         self._record_writes(migration_id, compose_dir, compose_path, request.write_env)
+        journal_writes(self.journal, migration_id, self._carried_paths(request))
         self.journal.deploy_started(migration_id, project, str(compose_path), request.compose_text)
         result = run(request)
         if not result.ok and not self.runtime.project_containers(project):
@@ -135,6 +138,16 @@ class Fencing:
         for path in written:
             if not path.exists():
                 self.journal.record_created(migration_id, "file", str(path))
+
+    def _carried_paths(self, request: DeployRequest) -> list[Path]:
+        """The carried files the deploy will write inside the roots (it refuses the others)."""
+        paths = []
+        for carried in request.files:
+            try:
+                paths.append(Path(self.roots.check_path(os.path.normpath(carried.path))))
+            except AgentError:
+                continue
+        return paths
 
 
 def _project(name: str) -> str:

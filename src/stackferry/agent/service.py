@@ -365,24 +365,42 @@ class AgentService:
 
     # -- compose stacks ----------------------------------------------------------------
 
-    def inspect_stack(self, compose_path: str, project_name: str = "") -> StackInfo:
-        return self.stacks.inspect(compose_path, project_name)
+    def inspect_stack(
+        self,
+        compose_path: str,
+        project_name: str = "",
+        compose_files: tuple[str, ...] = (),
+        env_files: tuple[str, ...] = (),
+    ) -> StackInfo:
+        return self.stacks.inspect(compose_path, project_name, compose_files, env_files)
 
     def stop_stack(
-        self, compose_path: str, project_name: str, timeout: int, migration_id: str = ""
+        self,
+        compose_path: str,
+        project_name: str,
+        timeout: int,
+        migration_id: str = "",
+        compose_files: tuple[str, ...] = (),
+        env_files: tuple[str, ...] = (),
     ) -> StackStatus:
         _require_compose_path(compose_path)
         self.fencing.check_stack(migration_id, compose_path, project_name)
         with self.fencing.stack_lock(compose_path, project_name):
-            return self.stacks.stop(compose_path, project_name, timeout)
+            return self.stacks.stop(compose_path, project_name, timeout, compose_files, env_files)
 
     def start_stack(
-        self, compose_path: str, project_name: str, timeout: int, migration_id: str = ""
+        self,
+        compose_path: str,
+        project_name: str,
+        timeout: int,
+        migration_id: str = "",
+        compose_files: tuple[str, ...] = (),
+        env_files: tuple[str, ...] = (),
     ) -> StackStatus:
         _require_compose_path(compose_path)
         self.fencing.check_stack(migration_id, compose_path, project_name)
         with self.fencing.stack_lock(compose_path, project_name):
-            return self.stacks.start(compose_path, project_name, timeout)
+            return self.stacks.start(compose_path, project_name, timeout, compose_files, env_files)
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
         return self.stacks.check_deploy(request)

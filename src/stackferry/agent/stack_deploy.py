@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.hostapi import ContainerInfo
 
+if TYPE_CHECKING:
+    from stackferry.agent.journal import Journal
 
-def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+
+def write_atomic(path: Path, text: str | bytes, mode: int = 0o600) -> None:
     """Temp file in the same directory, fsync, then rename: readers see old or new, never half."""
+    content = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -33,21 +39,46 @@ def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
 
 @dataclass
 class FileWrites:
-    """Files written by a deploy, with what they held before, so a failed deploy is undone."""
+    """Files written by a deploy, with what they held before, and the directories it made to
+    hold them, so a failed deploy is undone."""
 
-    previous: dict[Path, str | None] = field(default_factory=dict)
+    previous: dict[Path, tuple[bytes, int] | None] = field(default_factory=dict)
+    made: list[Path] = field(default_factory=list)  # directories, outermost first
 
-    def write(self, path: Path, text: str) -> None:
+    def write(self, path: Path, text: str, mode: int = 0o600) -> None:
+        self.write_bytes(path, text.encode("utf-8", "surrogateescape"), mode)
+
+    def write_bytes(self, path: Path, content: bytes, mode: int = 0o600) -> None:
+        missing = [p for p in path.parents if not p.exists()]
+        for directory in reversed(missing):
+            directory.mkdir()
+            self.made.append(directory)
         if path not in self.previous:
-            self.previous[path] = path.read_text() if path.exists() else None
-        write_atomic(path, text)
+            exists = path.exists()
+            self.previous[path] = (
+                (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) if exists else None
+            )
+        write_atomic(path, content, mode)
 
     def undo(self) -> None:
         for path, before in self.previous.items():
             if before is None:
                 path.unlink(missing_ok=True)
             else:
-                write_atomic(path, before)
+                write_atomic(path, *before)
+        for directory in reversed(self.made):
+            with contextlib.suppress(OSError):  # not empty: someone else wrote there since
+                directory.rmdir()
+
+
+def journal_writes(journal: Journal, migration_id: str, paths: Sequence[Path]) -> None:
+    """Records, before a deploy writes them, the files it creates and the directories it makes
+    for them (Discard removes them); a file that exists already is not the migration's."""
+    for path in paths:
+        if not path.parent.exists():
+            journal.record_new_dir(migration_id, str(path.parent))
+        elif not path.exists():
+            journal.record_created(migration_id, "file", str(path))
 
 
 def failed_containers(containers: Sequence[ContainerInfo]) -> list[ContainerInfo]:

@@ -18,7 +18,12 @@ class StackRpc:
     def InspectStack(
         self, request: agent_pb2.InspectStackRequest, context: grpc.ServicerContext
     ) -> agent_pb2.StackInfo:
-        stack = self.service.inspect_stack(request.compose_path, request.project_name)
+        stack = self.service.inspect_stack(
+            request.compose_path,
+            request.project_name,
+            tuple(request.compose_files),
+            tuple(request.env_files),
+        )
         return convert.stack_to_pb(stack)
 
     @maps_errors
@@ -30,6 +35,8 @@ class StackRpc:
             request.project_name,
             request.timeout_seconds,
             request.migration_id,
+            tuple(request.compose_files),
+            tuple(request.env_files),
         )
         return convert.stack_status_to_pb(stopped)
 
@@ -42,6 +49,8 @@ class StackRpc:
             request.project_name,
             request.timeout_seconds,
             request.migration_id,
+            tuple(request.compose_files),
+            tuple(request.env_files),
         )
         return convert.stack_status_to_pb(started)
 

@@ -13,6 +13,7 @@ from stackferry.agent.streams import ByteSink, ByteSource
 from stackferry.hostapi import ContainerInfo, ImageInfo, StopOutcome
 
 if TYPE_CHECKING:
+    from stackferry.agent.runtime.compose import ComposeFiles
     from stackferry.agent.runtime.docker_api import EngineMount
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -50,15 +51,20 @@ class ContainerRuntime(Protocol):
 
     def missing_images(self, images: Sequence[str]) -> list[str]: ...
 
-    def compose_validate(self, project: str, compose_file: str) -> None:
+    def compose_validate(self, project: str, files: ComposeFiles) -> None:
         """`compose config -q`: raises CommandFailed naming what this compose CLI refuses."""
         ...
 
-    def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
-        """`compose -p PROJECT -f FILE up -d`; raises CommandFailed with compose's stderr."""
+    def compose_up(
+        self, project: str, files: ComposeFiles, timeout: float, services: Sequence[str] = ()
+    ) -> None:
+        """`compose -p PROJECT -f F1 -f F2 ... up -d [SERVICES]` (no services: every active
+        one); raises CommandFailed with compose's stderr."""
         ...
 
-    def compose_create(self, project: str, compose_file: str, timeout: float) -> None:
+    def compose_create(
+        self, project: str, files: ComposeFiles, timeout: float, services: Sequence[str] = ()
+    ) -> None:
         """`compose up --no-start`: networks and containers created, nothing started."""
         ...
 
@@ -76,9 +82,9 @@ class ContainerRuntime(Protocol):
         `restart: always` would otherwise come back when the engine restarts."""
         ...
 
-    def compose_start(self, project: str, compose_file: str, timeout: float) -> None: ...
+    def compose_start(self, project: str, files: ComposeFiles, timeout: float) -> None: ...
 
-    def compose_down(self, project: str, compose_file: str, timeout: float) -> None:
+    def compose_down(self, project: str, files: ComposeFiles, timeout: float) -> None:
         """Removes the project's containers and networks; never its volumes or bind sources."""
         ...
 

@@ -2,7 +2,8 @@
 
 Every command goes through agent/exec.py with DOCKER_HOST set, so two agents on one
 machine drive two engines. The project name is always passed with -p (v1 rejects the
-top-level `name:` key).
+top-level `name:` key), the project's files as ComposeFiles: `-f` each, `--env-file` each,
+`--profile` each (docker-compose 1.29 has both flags; it reads one --env-file only).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from stackferry.agent import exec as agent_exec
-from stackferry.agent.errors import NotFound, Unavailable
+from stackferry.agent.errors import InvalidArgument, NotFound, Unavailable
 
 V2 = "docker compose"
 V1 = "docker-compose"
@@ -25,8 +26,42 @@ class ComposeVariant:
     version: str
 
 
-def compose_argv(variant: ComposeVariant, project: str, compose_file: str, *args: str) -> list[str]:
-    return [*variant.argv, "-p", project, "-f", compose_file, *args]
+@dataclass(frozen=True)
+class ComposeFiles:
+    """What compose is told the project is: the -f list in order (the first file's directory
+    is the project directory), the --env-file list (empty: compose's .env there), the
+    profiles (empty: COMPOSE_PROFILES as compose reads it)."""
+
+    files: tuple[str, ...]
+    env_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, compose_file: str) -> ComposeFiles:
+        return cls((compose_file,))
+
+    @property
+    def main(self) -> str:
+        return self.files[0]
+
+
+def compose_argv(
+    variant: ComposeVariant, project: str, files: ComposeFiles, *args: str
+) -> list[str]:
+    if variant.name == V1 and len(files.env_files) > 1:
+        raise InvalidArgument(
+            f"{V1} {variant.version} reads one --env-file, not {len(files.env_files)}: "
+            f"{', '.join(files.env_files)}"
+        )
+    argv = [*variant.argv, "-p", project]
+    for flag, values in (
+        ("-f", files.files),
+        ("--env-file", files.env_files),
+        ("--profile", files.profiles),
+    ):
+        for value in values:
+            argv += [flag, value]
+    return [*argv, *args]
 
 
 def detect_variant(
@@ -75,9 +110,9 @@ class ComposeCli:
             )
         return variant
 
-    def run(self, project: str, compose_file: str, *args: str, timeout: float) -> None:
-        argv = compose_argv(self.require(), project, compose_file, *args)
-        agent_exec.run(argv, timeout=timeout, env=self._env, cwd=_dirname(compose_file))
+    def run(self, project: str, files: ComposeFiles, *args: str, timeout: float) -> None:
+        argv = compose_argv(self.require(), project, files, *args)
+        agent_exec.run(argv, timeout=timeout, env=self._env, cwd=_dirname(files.main))
 
 
 def _dirname(path: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from stackferry.agent.errors import NotFound, Unavailable
-from stackferry.agent.runtime.compose import ComposeCli
+from stackferry.agent.runtime.compose import ComposeCli, ComposeFiles
 from stackferry.agent.runtime.docker_api import DockerApi, EngineMount
 from stackferry.agent.runtime.images import ImageLoadSink, image_save_source, validate_image_name
 from stackferry.agent.streams import ByteSink, ByteSource
@@ -66,15 +66,27 @@ class DockerRuntime:
     def missing_images(self, images: Sequence[str]) -> list[str]:
         return [s.name for s in self.api.image_states(images) if not s.present]
 
-    def compose_validate(self, project: str, compose_file: str) -> None:
-        self.compose.run(project, compose_file, "config", "-q", timeout=60)
+    def compose_validate(self, project: str, files: ComposeFiles) -> None:
+        self.compose.run(project, files, "config", "-q", timeout=60)
 
-    def compose_up(self, project: str, compose_file: str, timeout: float) -> None:
-        self.compose.run(project, compose_file, "up", "-d", "--remove-orphans", timeout=timeout)
-
-    def compose_create(self, project: str, compose_file: str, timeout: float) -> None:
+    def compose_up(
+        self, project: str, files: ComposeFiles, timeout: float, services: Sequence[str] = ()
+    ) -> None:
         self.compose.run(
-            project, compose_file, "up", "--no-start", "--remove-orphans", timeout=timeout
+            project, files, "up", "-d", "--remove-orphans", *_named(services), timeout=timeout
+        )
+
+    def compose_create(
+        self, project: str, files: ComposeFiles, timeout: float, services: Sequence[str] = ()
+    ) -> None:
+        self.compose.run(
+            project,
+            files,
+            "up",
+            "--no-start",
+            "--remove-orphans",
+            *_named(services),
+            timeout=timeout,
         )
 
     def project_labels(self, project: str) -> dict[str, str]:
@@ -86,11 +98,11 @@ class DockerRuntime:
     def disable_restart(self, project: str) -> None:
         self.api.disable_restart(project)
 
-    def compose_start(self, project: str, compose_file: str, timeout: float) -> None:
-        self.compose.run(project, compose_file, "start", timeout=timeout)
+    def compose_start(self, project: str, files: ComposeFiles, timeout: float) -> None:
+        self.compose.run(project, files, "start", timeout=timeout)
 
-    def compose_down(self, project: str, compose_file: str, timeout: float) -> None:
-        self.compose.run(project, compose_file, "down", "--remove-orphans", timeout=timeout)
+    def compose_down(self, project: str, files: ComposeFiles, timeout: float) -> None:
+        self.compose.run(project, files, "down", "--remove-orphans", timeout=timeout)
 
     def open_image_save(self, images: list[str]) -> ByteSource:
         if not images:
@@ -104,6 +116,11 @@ class DockerRuntime:
         return ImageLoadSink(
             self._docker_argv, self._env, self._spool_dir, self.missing_images, images
         )
+
+
+def _named(services: Sequence[str]) -> list[str]:
+    """Service names after `--`: one that looks like an option is never read as one."""
+    return ["--", *services] if services else []
 
 
 def spool_dir_for(state_dir: str) -> str:

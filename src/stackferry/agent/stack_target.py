@@ -1,0 +1,145 @@
+"""A DeployRequest made safe to run: every path it writes checked against the allowed roots
+(after resolving), the whole compose project it describes read as compose will read it (the
+request's files over this host's), and a scratch copy of it for `compose config -q`. No grpc.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from stackferry.agent.errors import AgentError, InvalidArgument
+from stackferry.agent.roots import Roots
+from stackferry.agent.runtime.compose import ComposeFiles
+from stackferry.agent.stack_project import load_stack_project
+from stackferry.compose.project_files import LoadedProject, read_host_file
+from stackferry.hostapi import DeployRequest
+
+DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
+_COMPOSE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$")
+
+
+@dataclass(frozen=True)
+class Write:
+    path: Path  # resolved inside the roots
+    content: bytes
+    mode: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    """What a deploy writes, and the project compose runs once it is written."""
+
+    project: LoadedProject
+    files: ComposeFiles
+    compose_path: Path
+    env_path: Path
+    mounts: tuple[tuple[str, str], ...]
+    writes: tuple[Write, ...]  # the compose file, the .env (write_env), every carried file
+    services: tuple[str, ...]  # what `up` starts, in start order
+    refused: tuple[str, ...]  # "PATH: why" for each file that cannot be written here
+
+    @property
+    def name(self) -> str:
+        return self.project.project.name
+
+
+def deploy_target(roots: Roots, request: DeployRequest) -> DeployTarget:
+    """InvalidArgument / PermissionDenied for a bad compose dir, file name or mount; a carried
+    file that cannot be written is listed in `refused` (CheckDeploy names each)."""
+    filename = request.compose_filename or DEFAULT_COMPOSE_FILENAME
+    if not _COMPOSE_FILENAME.match(filename):
+        raise InvalidArgument(f"invalid compose file name {filename!r}")
+    compose_dir = Path(roots.check_path(request.compose_dir))
+    if compose_dir.exists() and not compose_dir.is_dir():
+        raise InvalidArgument(f"{request.compose_dir} exists and is not a directory")
+    mounts = tuple(
+        (roots.check_dataset(dataset), roots.check_path(mountpoint))
+        for dataset, mountpoint in request.mounts
+    )
+    compose_path, env_path = compose_dir / filename, compose_dir / ".env"
+    for written in (compose_path, env_path):
+        roots.check_path(str(written))  # a symlink out of the roots is never followed
+    first = os.path.normpath(os.path.join(request.compose_dir, filename))
+    if request.compose_files and os.path.normpath(request.compose_files[0]) != first:
+        raise InvalidArgument(
+            f"compose_files[0] is {request.compose_files[0]}, not the compose file written, {first}"
+        )
+    writes = [Write(compose_path, request.compose_text.encode(), 0o600, "compose")]
+    if request.write_env:
+        writes.append(Write(env_path, request.env_text.encode(), 0o600, "env"))
+    refused: list[str] = []
+    for carried in request.files:
+        if not carried.exists:
+            continue  # an optional env_file absent on the source is absent here too
+        try:
+            path = Path(roots.check_path(os.path.normpath(carried.path)))
+        except AgentError as exc:
+            refused.append(f"{carried.path}: {exc}")
+            continue
+        if any(w.path == path for w in writes):
+            raise InvalidArgument(f"{carried.path} is written twice by this deploy")
+        writes.append(Write(path, carried.content, (carried.mode & 0o777) or 0o644, carried.kind))
+    paths_written = {str(w.path) for w in writes}
+    named = {"compose": request.compose_files[1:], "env": request.env_files}
+    checked: dict[str, list[str]] = {"compose": [str(compose_path)], "env": []}
+    for kind, paths in named.items():
+        for given in paths:
+            try:
+                resolved = roots.check_path(os.path.normpath(given))
+            except AgentError as exc:
+                refused.append(f"{given}: {exc}")
+                continue
+            if resolved not in paths_written and not os.path.isfile(resolved):
+                refused.append(f"{given}: named for compose but neither carried nor here")
+            checked[kind].append(resolved)
+    files = ComposeFiles(tuple(checked["compose"]), tuple(checked["env"]), request.profiles)
+    project = _project(files, request.project_name, writes)
+    unknown = sorted(set(request.services) - set(project.services))
+    if unknown:
+        raise InvalidArgument(f"services not in the compose project: {', '.join(unknown)}")
+    order = project.start_order()
+    services = tuple(s for s in order if s in request.services) if request.services else ()
+    return DeployTarget(
+        project,
+        files,
+        compose_path,
+        env_path,
+        mounts,
+        tuple(writes),
+        services or tuple(order),
+        tuple(refused),
+    )
+
+
+def _project(files: ComposeFiles, project_name: str, writes: list[Write]) -> LoadedProject:
+    """The project as compose will read it once the writes are done: their texts over this
+    host's files (a file not written is read where it is)."""
+    texts = {str(w.path): w.content.decode("utf-8", "surrogateescape") for w in writes}
+
+    def read(path: str) -> str | None:
+        return texts[path] if path in texts else read_host_file(path)
+
+    return load_stack_project(files, project_name, read)
+
+
+def scratch_copy(target: DeployTarget, scratch: Path) -> ComposeFiles:
+    """Every file the deploy writes, at its own path below `scratch` (relative layouts kept),
+    with this host's .env when the deploy keeps it; the ComposeFiles that name the copy (a
+    listed file the deploy does not write is named where it is)."""
+    copied: dict[str, str] = {}
+    keep_env = target.env_path.is_file() and all(w.path != target.env_path for w in target.writes)
+    extra = [Write(target.env_path, target.env_path.read_bytes(), 0o600, "env")] if keep_env else []
+    for write in [*target.writes, *extra]:
+        copy = scratch / str(write.path).lstrip("/")
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(write.content)
+        copied[str(write.path)] = str(copy)
+    return replace(
+        target.files,
+        files=tuple(copied.get(f, f) for f in target.files.files),
+        env_files=tuple(copied.get(f, f) for f in target.files.env_files),
+    )

@@ -1,0 +1,252 @@
+"""A whole compose project through two real agents and engines A and B (docker-compose 1.29):
+started on A with `-f base.yml -f override.yml --env-file vars.env --profile on` from its parent
+directory, InspectStack finds the files from the containers' labels alone and reports every
+carried file with its bytes, the override's bind mount and the services that run; a
+DeployStack of that set on B runs it with the same variables and mounts, only the services
+that ran; a carried file outside B's roots is refused by CheckDeploy by name, nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import grpc
+import pytest
+from conftest import AgentProcess, unique
+from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
+
+from stackferry.agent.runtime.base import PROJECT_LABEL, SERVICE_LABEL
+from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
+
+pytestmark = [pytest.mark.docker]
+
+Stub = agent_pb2_grpc.AgentStub
+BASE = """\
+# the base file: its comments travel with it
+services:
+  app:
+    extends:
+      file: ../common/svc.yml  # a service of a file in another directory
+      service: base
+    env_file: app.env
+    environment:
+      GREETING: ${GREETING}
+    volumes:
+      - ./data:/data
+  extra:
+    image: local/busybox:1
+    command: ["sleep", "3600"]
+    profiles: ["on"]
+  never:
+    image: local/busybox:1
+    command: ["sleep", "3600"]
+    profiles: ["off"]
+  helper:
+    image: local/busybox:1
+    command: ["sleep", "3600"]
+"""
+OVERRIDE = """\
+services:
+  app:
+    environment:
+      FROM_OVERRIDE: "yes"
+    volumes:
+      - ./conf:/conf:ro
+"""
+COMMON = """\
+services:
+  base:
+    image: local/busybox:1
+    command: ["sleep", "3600"]
+    environment:
+      FROM_EXTENDS: "yes"
+"""
+FILES = {
+    "proj/base.yml": BASE,
+    "proj/override.yml": OVERRIDE,
+    "proj/app.env": "FROM_ENV_FILE=yes\n",
+    "proj/vars.env": "GREETING=hello\n",
+    "common/svc.yml": COMMON,
+}
+SHOW = (
+    'echo "$FROM_EXTENDS $FROM_OVERRIDE $FROM_ENV_FILE $GREETING"; '
+    "read line < /conf/app.ini; echo $line"
+)
+
+
+def agent_args(docker_host: str, root: Path) -> tuple[str, ...]:
+    return (
+        "--insecure",
+        "--docker-host",
+        docker_host,
+        "--storage-backend",
+        "directory",
+        "--allowed-path-root",
+        str(root),
+        "--state-dir",
+        str(root.parent / f"{root.name}-state"),
+    )
+
+
+def compose(docker_host: str, cwd: Path, *args: str) -> None:
+    env = {**os.environ, "DOCKER_HOST": docker_host}
+    done = subprocess.run(
+        ["docker-compose", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def running(docker_host: str, project: str) -> dict[str, str]:
+    """service -> container name, for the project's running containers."""
+    client = docker.DockerClient(base_url=docker_host)
+    try:
+        found = client.containers.list(filters={"label": f"{PROJECT_LABEL}={project}"})
+        return {c.labels[SERVICE_LABEL]: c.name for c in found}
+    finally:
+        client.close()
+
+
+def in_container(docker_host: str, container: str, script: str) -> str:
+    client = docker.DockerClient(base_url=docker_host)
+    try:
+        code, output = client.containers.get(container).exec_run(["sh", "-c", script])
+        assert code == 0, output
+        return str(output.decode())
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def hosts(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for relative, text in FILES.items():
+        (a / relative).parent.mkdir(parents=True, exist_ok=True)
+        (a / relative).write_text(text)
+    for root in (a, b):
+        (root / "proj" / "data").mkdir(parents=True)
+        (root / "proj" / "conf").mkdir()
+        (root / "proj" / "conf" / "app.ini").write_text(f"conf of {root.name}\n")
+    yield a, b
+
+
+def project_on_a(
+    docker_hosts: tuple[str, str], a: Path, register: Callable[[str, str], str]
+) -> str:
+    project = register(docker_hosts[0], unique("sfproject"))
+    files = ("-f", "proj/base.yml", "-f", "proj/override.yml", "--env-file", "proj/vars.env")
+    compose(docker_hosts[0], a, "-p", project, *files, "--profile", "on", "up", "-d")
+    compose(docker_hosts[0], a, "-p", project, *files, "stop", "helper")
+    return project
+
+
+def test_inspect_finds_the_project_from_its_labels_with_every_file(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    a, _ = hosts
+    project = project_on_a(docker_hosts, a, compose_projects)
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[0], a)).address)
+
+    info = stub.InspectStack(agent_pb2.InspectStackRequest(project_name=project))
+
+    assert info.discovered_from == "labels"
+    assert list(info.compose_files) == [str(a / "proj/base.yml"), str(a / "proj/override.yml")]
+    assert list(info.env_files) == [str(a / "proj/vars.env")]
+    carried = {f.path: f for f in info.project_files}
+    assert {p: f.content.decode() for p, f in carried.items()} == {
+        str(a / relative): text for relative, text in FILES.items()
+    }
+    assert carried[str(a / "common/svc.yml")].kind == "extends"
+    assert carried[str(a / "common/svc.yml")].relative == ""  # outside the project dir
+    assert carried[str(a / "proj/app.env")].relative == "app.env"
+    assert "on" in info.profiles and "off" not in info.profiles
+    assert list(info.running_services) == ["app", "extra"]
+    mounts = {m.target: m for m in info.mounts if m.service == "app"}
+    assert mounts["/conf"].seen_in == "compose+container", "the override's mount is declared"
+    assert mounts["/conf"].resolved_source == str(a / "proj/conf")
+    assert not info.compose_check_failed, info.compose_check
+
+
+def deploy_request(b: Path, project: str, **extra: object) -> agent_pb2.DeployRequest:
+    carried = [
+        agent_pb2.ProjectFile(
+            path=str(b / relative), kind="carried", content=text.encode(), exists=True
+        )
+        for relative, text in FILES.items()
+        if relative != "proj/base.yml"
+    ]
+    request = agent_pb2.DeployRequest(
+        project_name=project,
+        compose_dir=str(b / "proj"),
+        compose_filename="base.yml",
+        compose_text=BASE,
+        wait_timeout_seconds=60,
+        compose_files=[str(b / "proj/base.yml"), str(b / "proj/override.yml")],
+        env_files=[str(b / "proj/vars.env")],
+        profiles=["on"],
+        services=["app", "extra"],
+        files=carried,
+    )
+    for name, value in extra.items():
+        field = getattr(request, name)
+        field.extend(value) if isinstance(value, list) else setattr(request, name, value)
+    return request
+
+
+def test_a_deploy_of_the_whole_set_runs_the_same_stack_and_only_what_ran(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    a, b = hosts
+    project = project_on_a(docker_hosts, a, compose_projects)
+    compose_projects(docker_hosts[1], project)
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[1], b)).address)
+    request = deploy_request(b, project)
+
+    checks = stub.CheckDeploy(request).checks
+    assert all(c.ok for c in checks), [(c.name, c.detail) for c in checks if not c.ok]
+    result = stub.DeployStack(request)
+    assert result.ok, result.error
+
+    on_a, on_b = running(docker_hosts[0], project), running(docker_hosts[1], project)
+    assert set(on_b) == set(on_a) == {"app", "extra"}, "helper and never stay down"
+    assert project_containers(docker_hosts[1], project) == sorted(on_b.values())
+    assert in_container(docker_hosts[0], on_a["app"], SHOW) == "yes yes yes hello\nconf of a\n"
+    assert in_container(docker_hosts[1], on_b["app"], SHOW) == "yes yes yes hello\nconf of b\n"
+    for relative, text in FILES.items():
+        assert (b / relative).read_text() == text, f"{relative} written as carried"
+
+
+def test_a_carried_file_outside_the_roots_is_refused_by_name_and_nothing_is_written(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    _, b = hosts
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[1], b)).address)
+    outside = tmp_path / "elsewhere" / "common.yml"
+    stray = agent_pb2.ProjectFile(
+        path=str(outside), kind="extends", content=b"services: {}\n", exists=True
+    )
+    request = deploy_request(b, unique("sfrefused"), files=[stray])
+
+    refused = [c for c in stub.CheckDeploy(request).checks if not c.ok]
+    assert [c.name for c in refused] == ["project_files"]
+    assert refused[0].detail.startswith(f"{outside}: ") and "outside" in refused[0].detail
+    with pytest.raises(grpc.RpcError) as denied:
+        stub.DeployStack(request)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert str(outside) in str(denied.value.details())
+    assert not outside.parent.exists()
+    assert not (b / "proj" / "base.yml").exists() and not (b / "common").exists()
