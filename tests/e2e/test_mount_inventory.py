@@ -1,6 +1,7 @@
 """The mount inventory against a real agent and Docker engine A: every mount of every service,
-from the compose file AND from what the engine mounted (a mount only an override file gave the
-running container is still seen), and the plan's mover for each one, by name."""
+from the merged compose project (its override file's mounts included) AND from what the engine
+mounted (a mount no file given shows is still seen), and the plan's mover for each one, by
+name."""
 
 from __future__ import annotations
 
@@ -86,11 +87,15 @@ def test_the_inventory_has_every_mount_and_the_plan_a_mover_for_each(
         "--allowed-path-root", str(tmp_path), "--docker-host", docker_hosts[0],
     )  # fmt: skip
     dialer = AgentDialer()
+    files = (str(stack / "docker-compose.yml"), str(stack / "override.yml"))
     try:
-        info = dialer.dial(agent.address).inspect_stack(str(stack / "docker-compose.yml"), project)
+        source = dialer.dial(agent.address)
+        alone = source.inspect_stack(files[0], project)
+        info = source.inspect_stack(files[0], project, files)
         spec = MigrationSpec(
             name=project,
-            compose_path=str(stack / "docker-compose.yml"),
+            compose_path=files[0],
+            compose_files=files,
             source_agent=agent.address,
             target_agent=agent.address,
             target_dataset="",
@@ -101,9 +106,11 @@ def test_the_inventory_has_every_mount_and_the_plan_a_mover_for_each(
     finally:
         dialer.close()
 
+    seen_alone = {m.target: m.seen_in for m in alone.mounts}
+    assert seen_alone["/extra"] == "container"  # the main file alone: only the engine knows it
     by_target = {m.target: m for m in info.mounts}
     assert set(by_target) == {"/run/app", "/conf", "/data", "/scratch", "/etc/localtime", "/extra"}
-    assert by_target["/extra"].seen_in == "container"  # only the engine knew of it
+    assert by_target["/extra"].seen_in == "compose+container"  # the override declares it
     assert by_target["/extra"].resolved_source == str(stack / "extra")
     assert by_target["/conf"].seen_in == "compose+container" and by_target["/conf"].read_only
     data = by_target["/data"]
@@ -115,14 +122,14 @@ def test_the_inventory_has_every_mount_and_the_plan_a_mover_for_each(
     movers = {m.target: (m.mover, m.reason) for m in plan.mounts}
     assert movers["/run/app"][0] is Mover.NOTHING
     assert movers["/conf"][0] is Mover.FILES
-    # The override's mount: the target, deployed from the compose file alone, would lack it.
-    assert movers["/extra"][0] is Mover.REFUSED
-    assert "the compose file does not" in movers["/extra"][1]
+    # The override's mount: the target is deployed with the override too, and gets it.
+    assert movers["/extra"][0] is Mover.FILES
     assert movers["/data"][0] is Mover.FILES
     assert movers["/etc/localtime"][0] is Mover.LEFT_ALONE
     assert movers["/scratch"][0] is Mover.REFUSED
     assert "--exclude app:/scratch" in movers["/scratch"][1]
     assert {f.name for f in plan.files} == {
         str(stack / "conf"),
+        str(stack / "extra"),
         f"volume {project}_data",
     }
