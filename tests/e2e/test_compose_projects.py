@@ -158,18 +158,17 @@ def test_include_is_refused_at_validate_naming_the_compose_variant(
 def test_a_file_the_target_compose_refuses_fails_validate_and_nothing_moves(
     make_world: Callable[..., World], service: ControllerService
 ) -> None:
-    """The target agent's `config -q` on the translated file is part of validation: here its
-    env_file is not beside the file the target checks, and compose refuses it."""
+    """The target agent's `config -q` on the translated files is part of validation: here the
+    file, edited since the stack started, has a key docker-compose does not know (the source's
+    compose refuses it too, and says so)."""
     world = make_world()
-    (world.stack_dir / "app.env").write_text("GREETING=hello\n")
-    compose = compose_text(world.stack_dir / "data") + "    env_file: ./app.env\n"
-    restack(world, compose)
     (source,) = containers(world.docker_a, world.project, running_only=True)
+    world.compose_path.write_text(world.compose_path.read_text() + "    restart_when: never\n")
 
     migration = service.create(spec_for(world), start=True)
     finished = service.wait(migration.id, MIGRATION_TIMEOUT)
     assert finished.state == MigrationState.FAILED
-    assert "target_compose_file" in finished.error and "app.env" in finished.error
+    assert "target_compose_file" in finished.error and "restart_when" in finished.error
     assert [s.name for s in finished.steps] == ["validate"]
     assert_nothing_touched(world, source.id)
 
