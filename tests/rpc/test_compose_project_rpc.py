@@ -250,3 +250,26 @@ def test_a_carried_file_outside_the_roots_is_refused_by_name_and_nothing_is_writ
     assert str(outside) in str(denied.value.details())
     assert not outside.parent.exists()
     assert not (b / "proj" / "base.yml").exists() and not (b / "common").exists()
+
+
+def test_check_deploy_reads_a_carried_file_named_by_its_absolute_target_path(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    """`config -q` runs on a scratch copy: an absolute path to a file the deploy has not
+    written yet is checked in the copy, not refused as missing."""
+    _, b = hosts
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[1], b)).address)
+    extra_env = b / "proj" / "extra.env"
+    request = deploy_request(b, unique("sfabsolute"))
+    override = next(f for f in request.files if f.path == str(b / "proj/override.yml"))
+    override.content += f"    env_file:\n      - {extra_env}\n".encode()
+    request.files.append(
+        agent_pb2.ProjectFile(path=str(extra_env), kind="env_file", content=b"X=1\n", exists=True)
+    )
+
+    checks = {c.name: c for c in stub.CheckDeploy(request).checks}
+    assert checks["compose_file"].ok, checks["compose_file"].detail
+    assert not extra_env.exists() and not (b / "proj" / "base.yml").exists(), "nothing written"

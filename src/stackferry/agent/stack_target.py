@@ -14,6 +14,7 @@ from stackferry.agent.errors import AgentError, InvalidArgument
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.compose import ComposeFiles
 from stackferry.agent.stack_project import load_stack_project
+from stackferry.compose import ComposeError, translate_compose
 from stackferry.compose.project_files import LoadedProject, read_host_file
 from stackferry.hostapi import DeployRequest
 
@@ -129,17 +130,40 @@ def _project(files: ComposeFiles, project_name: str, writes: list[Write]) -> Loa
 def scratch_copy(target: DeployTarget, scratch: Path) -> ComposeFiles:
     """Every file the deploy writes, at its own path below `scratch` (relative layouts kept),
     with this host's .env when the deploy keeps it; the ComposeFiles that name the copy (a
-    listed file the deploy does not write is named where it is)."""
-    copied: dict[str, str] = {}
+    listed file the deploy does not write is named where it is). A compose file's absolute
+    paths into a written file's directory are translated into the copy too, as compose
+    would otherwise look for (and miss) a file the deploy has not written yet."""
     keep_env = target.env_path.is_file() and all(w.path != target.env_path for w in target.writes)
     extra = [Write(target.env_path, target.env_path.read_bytes(), 0o600, "env")] if keep_env else []
-    for write in [*target.writes, *extra]:
+    writes = [*target.writes, *extra]
+    into = sorted({str(w.path.parent) for w in writes})
+    path_map = [(d, str(scratch) + d) for d in into]
+    copied: dict[str, str] = {}
+    for write in writes:
         copy = scratch / str(write.path).lstrip("/")
         copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(write.content)
+        copy.write_bytes(_in_scratch(target, write, path_map, str(scratch)))
         copied[str(write.path)] = str(copy)
     return replace(
         target.files,
         files=tuple(copied.get(f, f) for f in target.files.files),
         env_files=tuple(copied.get(f, f) for f in target.files.env_files),
     )
+
+
+def _in_scratch(
+    target: DeployTarget, write: Write, path_map: list[tuple[str, str]], scratch: str
+) -> bytes:
+    base = target.project.bases.get(str(write.path))
+    if base is None:
+        return write.content  # not a compose file
+    text = write.content.decode("utf-8", "surrogateescape")
+    try:
+        moved = translate_compose(
+            text, "", base[0], path_map, os.path.expanduser("~"), scratch + base[0], False
+        )
+    except ComposeError:
+        return write.content  # then `config -q` says what it makes of the file itself
+    if moved.untranslatable:
+        return write.content
+    return moved.compose_text.encode("utf-8", "surrogateescape")
