@@ -47,10 +47,12 @@ class Hooked:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
-    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
+    def push_files(
+        self, transfer: FileTransfer, peer: AgentClient, ticket: str = ""
+    ) -> TransferCall:
         if transfer.final:
             self._seen.final_passes += 1
-        return self._real.push_files(transfer, cast(Hooked, peer)._real)
+        return self._real.push_files(transfer, cast(Hooked, peer)._real, ticket)
 
     def file_manifest(self, tree: FileTree) -> FileManifest:
         seen = self._seen

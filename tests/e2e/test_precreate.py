@@ -108,6 +108,8 @@ def test_the_deploy_starts_the_containers_created_before_the_stop(
     log = messages(service, finished)
     created = [i for i, (step, text) in enumerate(log) if text.startswith(CREATED)]
     assert len(created) == 1 and log[created[0]][0] == "bulk_send", log
+    prepared = [step for step, text in log if "receive tickets of the final phase" in text]
+    assert prepared == ["bulk_send"], log  # the final delta's, asked before the stop
     stop_step = finished.step(Action.STOP_SOURCE)
     assert stop_step.started_at is not None and stop_step.started_at >= stopped_at - 1
 

@@ -357,8 +357,8 @@ class Faulty:
         method = "create_stack" if request.create_only else "deploy_stack"
         return self._call(method, lambda: self.agent.deploy_stack(request))
 
-    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
-        return self._call("push_zfs", lambda: self.agent.push_zfs(transfer, peer))
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient, ticket: str = "") -> TransferCall:
+        return self._call("push_zfs", lambda: self.agent.push_zfs(transfer, peer, ticket))
 
     def push_images(
         self,
@@ -373,11 +373,11 @@ class Faulty:
         )
 
     def prepare_zfs_receive(
-        self, target_dataset: str, base_guid: str = "", resume: bool = False
+        self, target_dataset: str, base_guid: str = "", resume: bool = False, ttl: int = 0
     ) -> str:
         return self._call(
             "prepare_zfs_receive",
-            lambda: self.agent.prepare_zfs_receive(target_dataset, base_guid, resume),
+            lambda: self.agent.prepare_zfs_receive(target_dataset, base_guid, resume, ttl),
         )
 
     def prepare_image_receive(self, images: Sequence[str]) -> str:
@@ -399,12 +399,18 @@ class Faulty:
         return self.agent.create_volume(spec, allow_overwrite)
 
     def prepare_file_receive(
-        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+        self,
+        target: FileTree,
+        allow_overwrite: bool = False,
+        checksum: bool = False,
+        ttl: int = 0,
     ) -> str:
-        return self.agent.prepare_file_receive(target, allow_overwrite, checksum)
+        return self.agent.prepare_file_receive(target, allow_overwrite, checksum, ttl)
 
-    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
-        return self.agent.push_files(transfer, peer)
+    def push_files(
+        self, transfer: FileTransfer, peer: AgentClient, ticket: str = ""
+    ) -> TransferCall:
+        return self.agent.push_files(transfer, peer, ticket)
 
     def file_manifest(self, tree: FileTree) -> FileManifest:
         return self.agent.file_manifest(tree)

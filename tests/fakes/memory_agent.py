@@ -292,11 +292,13 @@ class MemoryAgent:
             self.world.changed()
         return DeployResult(True, service_infos(compose, running=stack.running), path)
 
-    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient, ticket: str = "") -> TransferCall:
         self._reach()
         resume = bool(transfer.resume_token)
-        self.host.compressions_asked.append(transfer.compression)
-        ticket = peer.prepare_zfs_receive(transfer.target_dataset, transfer.base_guid, resume)
+        self.host.zfs_pushes.append((transfer.snapshot, transfer.compression, bool(ticket)))
+        ticket = ticket or peer.prepare_zfs_receive(
+            transfer.target_dataset, transfer.base_guid, resume
+        )
         return FakeTransferCall(self._send_zfs(transfer, peer.address, ticket))
 
     def push_images(
@@ -311,7 +313,7 @@ class MemoryAgent:
         return FakeTransferCall(self._send_images(tuple(images), peer.address, ticket))
 
     def prepare_zfs_receive(
-        self, target_dataset: str, base_guid: str = "", resume: bool = False
+        self, target_dataset: str, base_guid: str = "", resume: bool = False, ttl: int = 0
     ) -> str:
         self._reach()
         if resume:
@@ -349,11 +351,17 @@ class MemoryAgent:
         raise FailedPrecondition("the fake agent has no volumes")
 
     def prepare_file_receive(
-        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+        self,
+        target: FileTree,
+        allow_overwrite: bool = False,
+        checksum: bool = False,
+        ttl: int = 0,
     ) -> str:
         raise FailedPrecondition("the fake agent has no file mover")
 
-    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
+    def push_files(
+        self, transfer: FileTransfer, peer: AgentClient, ticket: str = ""
+    ) -> TransferCall:
         raise FailedPrecondition("the fake agent has no file mover")
 
     def file_manifest(self, tree: FileTree) -> FileManifest:

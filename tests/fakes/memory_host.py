@@ -111,7 +111,8 @@ class FakeHost:
     down_until: float = 0.0  # fake time; math.inf: gone for good
     restart_pending: bool = False  # the agent reconciles its journal when it is back
     compressions: tuple[str, ...] = ()  # AgentInfo.compressions (an older agent has none)
-    compressions_asked: list[str] = field(default_factory=list)  # by each push_zfs, in order
+    # every push_zfs, in order: (snapshot, compression asked, whether a ticket came with it)
+    zfs_pushes: list[tuple[str, str, bool]] = field(default_factory=list)
 
     # -- the agent's claims, journal and discard (hostapi.Claim, ReleaseResult, DiscardResult)
 

@@ -104,7 +104,8 @@ TARGET_CALLS = {
     "converge": ("prepare_zfs_receive", 4),
     "prestage": ("check_deploy", 2),
     "pre_create": ("create_stack", 1),  # prestage's deploy_stack create_only
-    "incremental_send": ("prepare_zfs_receive", 6),
+    # its tickets were prepared in bulk_send: the check that the second dataset is not there yet
+    "incremental_send": ("list_snapshots", 6),
     "deploy": ("deploy_stack", 1),
     "verify": ("inspect_stack", 1),
     "cleanup": ("destroy_snapshot", 1),

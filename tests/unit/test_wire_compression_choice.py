@@ -43,7 +43,7 @@ def _migrate(scene: Scene) -> tuple[list[str], list[str]]:
     assert ended.state == MigrationState.COMPLETED, ended.error
     check_hosts(scene.world, ended, cleanup_failed=False)
     messages = [e.message for e in scene.store.list_events(ended.id, limit=10_000)]
-    return scene.world.source.host.compressions_asked, messages
+    return [asked for _, asked, _ in scene.world.source.host.zfs_pushes], messages
 
 
 def test_a_target_without_the_codec_gets_uncompressed_streams_and_the_log_says_so(

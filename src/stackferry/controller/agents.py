@@ -214,7 +214,7 @@ class GrpcAgentClient:
         return convert.deploy_result_from_pb(reply)
 
     def prepare_zfs_receive(
-        self, target_dataset: str, base_guid: str = "", resume: bool = False
+        self, target_dataset: str, base_guid: str = "", resume: bool = False, ttl: int = 0
     ) -> str:
         request = pb.PrepareReceiveRequest(
             kind=pb.STREAM_ZFS,
@@ -222,6 +222,7 @@ class GrpcAgentClient:
             base_snapshot_guid=base_guid,
             resume=resume,
             migration_id=self.migration_id,
+            ttl_seconds=ttl,
         )
         return self._call(self._stub.PrepareReceive, request).ticket
 
@@ -258,7 +259,11 @@ class GrpcAgentClient:
         return convert.volume_from_pb(self._call(self._stub.VolumeCreate, request))
 
     def prepare_file_receive(
-        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+        self,
+        target: FileTree,
+        allow_overwrite: bool = False,
+        checksum: bool = False,
+        ttl: int = 0,
     ) -> str:
         request = pb.PrepareReceiveRequest(
             kind=pb.STREAM_FILES,
@@ -266,11 +271,14 @@ class GrpcAgentClient:
             allow_overwrite=allow_overwrite,
             file_checksum=checksum,
             migration_id=self.migration_id,
+            ttl_seconds=ttl,
         )
         return self._call(self._stub.PrepareReceive, request).ticket
 
-    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
-        ticket = peer.prepare_file_receive(
+    def push_files(
+        self, transfer: FileTransfer, peer: AgentClient, ticket: str = ""
+    ) -> TransferCall:
+        ticket = ticket or peer.prepare_file_receive(
             transfer.target, transfer.allow_overwrite, transfer.checksum
         )
         header = pb.ReceiveHeader(
@@ -295,9 +303,11 @@ class GrpcAgentClient:
         reply = self._call(self._stub.FileManifest, request, timeout=MANIFEST_TIMEOUT)
         return convert.file_manifest_from_pb(reply)
 
-    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient, ticket: str = "") -> TransferCall:
         resume = bool(transfer.resume_token)
-        ticket = peer.prepare_zfs_receive(transfer.target_dataset, transfer.base_guid, resume)
+        ticket = ticket or peer.prepare_zfs_receive(
+            transfer.target_dataset, transfer.base_guid, resume
+        )
         header = pb.ReceiveHeader(
             kind=pb.STREAM_ZFS,
             ticket=ticket,

@@ -106,8 +106,9 @@ class AgentClient(Protocol):
         """Writes and starts the stack, and waits until every service is ready (or undoes it)."""
         ...
 
-    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient) -> TransferCall:
-        """Asks `peer` for a ticket, then streams this host's snapshot straight into it."""
+    def push_zfs(self, transfer: ZfsTransfer, peer: AgentClient, ticket: str = "") -> TransferCall:
+        """Asks `peer` for a ticket (unless given one it issued, prepare_zfs_receive), then
+        streams this host's snapshot straight into it."""
         ...
 
     def push_images(
@@ -122,10 +123,11 @@ class AgentClient(Protocol):
         ...
 
     def prepare_zfs_receive(
-        self, target_dataset: str, base_guid: str = "", resume: bool = False
+        self, target_dataset: str, base_guid: str = "", resume: bool = False, ttl: int = 0
     ) -> str:
         """The one-time ticket for a zfs stream into this host (used by the peer's push);
-        resume: the stream continues the partial receive target_dataset holds."""
+        resume: the stream continues the partial receive target_dataset holds; ttl seconds
+        (0: the agent's default)."""
         ...
 
     def prepare_image_receive(self, images: Sequence[str]) -> str: ...
@@ -157,7 +159,11 @@ class AgentClient(Protocol):
         ...
 
     def prepare_file_receive(
-        self, target: FileTree, allow_overwrite: bool = False, checksum: bool = False
+        self,
+        target: FileTree,
+        allow_overwrite: bool = False,
+        checksum: bool = False,
+        ttl: int = 0,
     ) -> str:
         """The one-time ticket for a file pass into this host (used by the peer's push). A
         directory target is created under the path roots and marked with the migration id; a
@@ -165,10 +171,13 @@ class AgentClient(Protocol):
         AlreadyExists unless allow_overwrite."""
         ...
 
-    def push_files(self, transfer: FileTransfer, peer: AgentClient) -> TransferCall:
-        """One pass: asks `peer` for a ticket, then this host's rsync (sender) and the peer's
-        (receiver) talk through one gRPC stream. A later pass sends only the difference. A cut
-        stream or a failed rsync on either side raises; no half-written file is left in place."""
+    def push_files(
+        self, transfer: FileTransfer, peer: AgentClient, ticket: str = ""
+    ) -> TransferCall:
+        """One pass: asks `peer` for a ticket (unless given one it issued), then this host's
+        rsync (sender) and the peer's (receiver) talk through one gRPC stream. A later pass
+        sends only the difference. A cut stream or a failed rsync on either side raises; no
+        half-written file is left in place."""
         ...
 
     def file_manifest(self, tree: FileTree) -> FileManifest:

@@ -13,6 +13,7 @@ import structlog
 
 from stackferry.controller.domain.model import Event, EventKind, Migration, Step
 from stackferry.controller.engine.record import Notify, append_event
+from stackferry.controller.engine.tickets import PreparedTickets
 from stackferry.controller.errors import ControllerError
 from stackferry.controller.planner import Planner
 from stackferry.controller.ports import AgentClient, TransferCall
@@ -119,6 +120,8 @@ class StepContext:
         self._lease_owner = lease_owner
         self._notify = notify
         self.claims = HeldClaims()
+        # the driver's, shared by the steps it runs (engine/tickets.py)
+        self.tickets = PreparedTickets()
 
     def log(
         self, message: str, step: str = "", bytes_done: int = 0, bytes_expected: int = 0

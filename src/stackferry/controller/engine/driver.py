@@ -39,6 +39,7 @@ from stackferry.controller.engine.context import (
 from stackferry.controller.engine.record import Notify, append_event, save_transition
 from stackferry.controller.engine.retry import RetryPolicy
 from stackferry.controller.engine.steps import STEPS
+from stackferry.controller.engine.tickets import PreparedTickets
 from stackferry.controller.errors import Conflict, ControllerError, LeaseLost
 from stackferry.controller.planner import Planner
 from stackferry.controller.ports import Dialer
@@ -72,6 +73,7 @@ class Driver:
         self._step_lock = threading.Lock()
         self._step: StepContext | None = None
         self._claims_renewed = 0.0
+        self._tickets = PreparedTickets()  # the final phase's, prepared before the stop
 
     # -- control from other threads --------------------------------------------------------
 
@@ -109,7 +111,7 @@ class Driver:
     def step_context(self, migration: Migration) -> StepContext:
         """What a step of `migration` runs with; it records under this driver's lease and
         stops when this driver is interrupted."""
-        return StepContext(
+        ctx = StepContext(
             migration,
             self.dialer.dial(migration.spec.source_agent, migration.id),
             self.dialer.dial(migration.spec.target_agent, migration.id),
@@ -120,6 +122,8 @@ class Driver:
             self.owner_id,
             self.notify,
         )
+        ctx.tickets = self._tickets
+        return ctx
 
     def _drive(self, migration_id: str) -> None:
         migration = self.store.get(migration_id)

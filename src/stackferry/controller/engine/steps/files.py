@@ -16,6 +16,7 @@ from stackferry.controller.domain.machine import Action
 from stackferry.controller.domain.model import FileMove
 from stackferry.controller.engine.context import StepContext, StepFailed
 from stackferry.controller.engine.steps.stream import stream
+from stackferry.controller.engine.tickets import files_key
 from stackferry.hostapi import FileTransfer, FileTree, VolumeSpec
 
 
@@ -55,7 +56,8 @@ def file_passes(ctx: StepContext, action: Action, final: bool) -> None:
             final=final,  # the stack is stopped: a file vanishing under this pass fails it
         )
         ctx.log(f"{'final' if final else 'bulk'} file pass: {move.name}", action.value)
-        result = stream(ctx, action, ctx.source.push_files(transfer, ctx.target))
+        ticket = ctx.tickets.take(files_key(m, move)) if final else ""  # asked before the stop
+        result = stream(ctx, action, ctx.source.push_files(transfer, ctx.target, ticket))
         m.files[index] = dataclasses.replace(move, bytes_moved=move.bytes_moved + result.bytes)
         m.moved("files", result.bytes)
         ctx.save()

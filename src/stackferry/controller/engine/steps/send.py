@@ -23,9 +23,11 @@ from stackferry.controller.engine.context import StepContext
 from stackferry.controller.engine.steps.compression import wire_compression
 from stackferry.controller.engine.steps.converge import converge
 from stackferry.controller.engine.steps.files import file_passes
+from stackferry.controller.engine.steps.final_tickets import prepare_final_tickets
 from stackferry.controller.engine.steps.parallel import OpenCall, follow_all
 from stackferry.controller.engine.steps.prestage import prestage
 from stackferry.controller.engine.steps.stream import stream
+from stackferry.controller.engine.tickets import zfs_key
 from stackferry.controller.errors import NotFound
 from stackferry.hostapi import TransferResult, ZfsTransfer
 
@@ -44,6 +46,7 @@ def bulk_send(ctx: StepContext) -> None:
         m.live_stream(m.bytes_transferred - before, time.monotonic() - started)
     prestage(ctx)
     converge(ctx, live_pass)
+    prepare_final_tickets(ctx)
 
 
 def live_pass(ctx: StepContext, name: str, base: str) -> None:
@@ -83,7 +86,7 @@ def send_snapshots(
     zfs_compressed = _both_have(ctx, "compressed")
     # Said once for the live passes (at the bulk pass) and once after the stop.
     compression = wire_compression(ctx, action.value, say=not base or action != Action.BULK_SEND)
-    todo: list[tuple[DatasetPlan, ZfsTransfer]] = []
+    todo: list[tuple[DatasetPlan, ZfsTransfer, str]] = []  # with the ticket prepared for it
     for d in m.datasets:
         guid = m.snapshot_guid("source", d.source_dataset, name)
         if _already_received(ctx, d, name, guid):
@@ -116,13 +119,16 @@ def send_snapshots(
             compression=compression,
             zfs_compressed=zfs_compressed,
         )
-        todo.append((d, transfer))
+        # After the stop: the ticket asked for while the app ran (none for a resumed stream).
+        final = action == Action.INCREMENTAL_SEND and not token
+        ticket = ctx.tickets.take(zfs_key(m, d.target_dataset, transfer.base_guid)) if final else ""
+        todo.append((d, transfer, ticket))
     step = m.step(action)
-    step.bytes_expected += sum(t.bytes_expected for _, t in todo)
+    step.bytes_expected += sum(t.bytes_expected for _, t, _ in todo)
     received = 0
 
-    def opener(transfer: ZfsTransfer) -> OpenCall:
-        return lambda: ctx.source.push_zfs(transfer, ctx.target)
+    def opener(transfer: ZfsTransfer, ticket: str) -> OpenCall:
+        return lambda: ctx.source.push_zfs(transfer, ctx.target, ticket)
 
     def on_result(i: int, result: TransferResult) -> None:
         nonlocal received
@@ -136,10 +142,10 @@ def send_snapshots(
         ctx.save()
 
     if parallelism > 1 and len(todo) > 1:
-        follow_all(ctx, action, [opener(t) for _, t in todo], on_result, parallelism)
+        follow_all(ctx, action, [opener(t, k) for _, t, k in todo], on_result, parallelism)
     else:
-        for i, (_, transfer) in enumerate(todo):
-            on_result(i, stream(ctx, action, opener(transfer)()))
+        for i, (_, transfer, ticket) in enumerate(todo):
+            on_result(i, stream(ctx, action, opener(transfer, ticket)()))
     return received
 
 
