@@ -3,7 +3,8 @@ started on A with `-f base.yml -f override.yml --env-file vars.env --profile on`
 directory, InspectStack finds the files from the containers' labels alone and reports every
 carried file with its bytes, the override's bind mount and the services that run; a
 DeployStack of that set on B runs it with the same variables and mounts, only the services
-that ran; a carried file outside B's roots is refused by CheckDeploy by name, nothing written."""
+that ran, and Discard takes it down with the same files and removes them; a carried file
+outside B's roots is refused by CheckDeploy by name, nothing written."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ services:
       service: base
     env_file: app.env
     environment:
-      GREETING: ${GREETING}
+      GREETING: ${GREETING:?GREETING is set in vars.env}
     volumes:
       - ./data:/data
   extra:
@@ -199,7 +200,7 @@ def deploy_request(b: Path, project: str, **extra: object) -> agent_pb2.DeployRe
     return request
 
 
-def test_a_deploy_of_the_whole_set_runs_the_same_stack_and_only_what_ran(
+def test_a_deploy_of_the_whole_set_runs_the_same_stack_and_only_what_ran_until_discarded(
     start_agent: Callable[..., AgentProcess],
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
@@ -210,7 +211,7 @@ def test_a_deploy_of_the_whole_set_runs_the_same_stack_and_only_what_ran(
     project = project_on_a(docker_hosts, a, compose_projects)
     compose_projects(docker_hosts[1], project)
     stub = agent_stub(start_agent(*agent_args(docker_hosts[1], b)).address)
-    request = deploy_request(b, project)
+    request = deploy_request(b, project, migration_id="m-project")
 
     checks = stub.CheckDeploy(request).checks
     assert all(c.ok for c in checks), [(c.name, c.detail) for c in checks if not c.ok]
@@ -224,6 +225,13 @@ def test_a_deploy_of_the_whole_set_runs_the_same_stack_and_only_what_ran(
     assert in_container(docker_hosts[1], on_b["app"], SHOW) == "yes yes yes hello\nconf of b\n"
     for relative, text in FILES.items():
         assert (b / relative).read_text() == text, f"{relative} written as carried"
+
+    # `compose down` needs vars.env for ${GREETING:?}: the journal kept the whole -f list.
+    discarded = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-project"))
+    assert f"deploy {project}" in discarded.removed, discarded
+    assert project_containers(docker_hosts[1], project) == []
+    assert not [r for r in FILES if (b / r).exists()], "every carried file removed"
+    assert not (b / "common").exists() and (b / "proj" / "conf" / "app.ini").exists()
 
 
 def test_a_carried_file_outside_the_roots_is_refused_by_name_and_nothing_is_written(

@@ -80,7 +80,7 @@ class Cleanup:
         the deploy wrote, else with the journal's copy of it."""
         path = Path(entry.compose_path)
         if path.is_file() and path.read_text() == entry.compose_text:
-            self.runtime.compose_down(entry.project_name, ComposeFiles.of(str(path)), DOWN_TIMEOUT)
+            self.runtime.compose_down(entry.project_name, _project_files(entry), DOWN_TIMEOUT)
             return
         with tempfile.TemporaryDirectory(prefix="sf-down-") as scratch:
             copy = Path(scratch) / (path.name or "docker-compose.yml")
@@ -205,6 +205,18 @@ class Cleanup:
         if users:
             return f"in use by {', '.join(users)}", False
         return _empty_dir(Path(volume["Mountpoint"]))
+
+
+def _project_files(entry: DeployEntry) -> ComposeFiles:
+    """The deploy's whole -f list while every file of it is there, else its first file."""
+    listed = ComposeFiles(
+        tuple(entry.compose_files) or (entry.compose_path,),
+        tuple(entry.env_files),
+        tuple(entry.profiles),
+    )
+    if all(os.path.isfile(f) for f in (*listed.files, *listed.env_files)):
+        return listed
+    return ComposeFiles.of(entry.compose_path)
 
 
 def _remove_if_empty(path: Path) -> tuple[str, bool]:

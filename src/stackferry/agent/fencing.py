@@ -120,7 +120,15 @@ class Fencing:
             return run(request)  # a repeated deploy of a committed migration stays committed
         self._record_writes(migration_id, compose_dir, compose_path, request.write_env)
         journal_writes(self.journal, migration_id, self._carried_paths(request))
-        self.journal.deploy_started(migration_id, project, str(compose_path), request.compose_text)
+        self.journal.deploy_started(
+            migration_id,
+            project,
+            str(compose_path),
+            request.compose_text,
+            request.compose_files,
+            request.env_files,
+            request.profiles,
+        )
         result = run(request)
         if not result.ok and not self.runtime.project_containers(project):
             self.journal.set_deploy_state(migration_id, "removed")  # it took itself down

@@ -41,6 +41,11 @@ class DeployEntry:
     compose_path: str
     compose_text: str  # to take the stack down even if its compose file is gone
     state: str  # DEPLOY_STATES
+    # The whole project `compose down` is given while its files are there (-f, --env-file,
+    # --profile: a `${VAR:?}` only an env file sets, a network only an override declares).
+    compose_files: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,25 @@ class Journal:
     # -- deploys -------------------------------------------------------------------------
 
     def deploy_started(
-        self, migration_id: str, project_name: str, compose_path: str, compose_text: str
+        self,
+        migration_id: str,
+        project_name: str,
+        compose_path: str,
+        compose_text: str,
+        compose_files: tuple[str, ...] = (),
+        env_files: tuple[str, ...] = (),
+        profiles: tuple[str, ...] = (),
     ) -> None:
-        entry = DeployEntry(migration_id, project_name, compose_path, compose_text, "started")
+        entry = DeployEntry(
+            migration_id,
+            project_name,
+            compose_path,
+            compose_text,
+            "started",
+            compose_files,
+            env_files,
+            profiles,
+        )
         with self._lock:
             self._deploys[migration_id] = entry
             self._save()
