@@ -100,6 +100,8 @@ def print_migration(console: Console, migration: pb.Migration) -> None:
     if migration.HasField("downtime"):
         for line in breakdown_lines(migration.downtime):
             table.add_row("", line)
+    if migration.carried_files:
+        table.add_row("[bold]compose files[/]", carried_text(migration.carried_files))
     if migration.waiting:
         table.add_row("[bold yellow]waiting[/]", migration.waiting)
     if migration.error:
@@ -177,6 +179,15 @@ def stack_of(spec: pb.MigrationSpec) -> str:
     if spec.compose_files:
         return " -f ".join(spec.compose_files)
     return spec.compose_path or f"project {spec.project_name}"
+
+
+def carried_text(carried: Any) -> str:
+    """How many files of the compose project the migration carries, and which go as files."""
+    as_files = [f.target_path for f in carried if not f.inside_data]
+    inside = f"{len(carried)} files: {len(carried) - len(as_files)} inside the migrated data"
+    return inside + (
+        f", {len(as_files)} carried as files ({', '.join(as_files)})" if as_files else ""
+    )
 
 
 def print_plan(console: Console, plan: pb.MigrationPlan) -> None:
