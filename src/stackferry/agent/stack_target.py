@@ -42,6 +42,11 @@ class DeployTarget:
     writes: tuple[Write, ...]  # the compose file, the .env (write_env), every carried file
     services: tuple[str, ...]  # what `up` starts, in start order
     refused: tuple[str, ...]  # "PATH: why" for each file that cannot be written here
+    named: bool = False  # the request listed the services (else `up` is given none)
+
+    @property
+    def up_services(self) -> tuple[str, ...]:
+        return self.services if self.named else ()
 
     @property
     def name(self) -> str:
@@ -113,6 +118,7 @@ def deploy_target(roots: Roots, request: DeployRequest) -> DeployTarget:
         tuple(writes),
         services or tuple(order),
         tuple(refused),
+        bool(services),
     )
 
 

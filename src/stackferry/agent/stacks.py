@@ -328,7 +328,7 @@ class StackService:
         every = _every_service(target.project)
         try:
             self.runtime.compose_create(
-                project, target.files, wait_timeout or DEFAULT_WAIT_SECONDS, target.services
+                project, target.files, wait_timeout or DEFAULT_WAIT_SECONDS, target.up_services
             )
         except (CommandFailed, DeadlineExceeded) as exc:
             output = getattr(exc, "stderr", "") or str(exc)
@@ -351,7 +351,7 @@ class StackService:
         try:
             # One bound for up and the wait together: the controller's deadline exceeds it
             # (wait_timeout + the compose down of a failed deploy, DOWN_AFTER_FAILURE).
-            self.runtime.compose_up(project, target.files, timeout, target.services)
+            self.runtime.compose_up(project, target.files, timeout, target.up_services)
         except (CommandFailed, DeadlineExceeded) as exc:
             output = getattr(exc, "stderr", "") or str(exc)
             error = "compose up failed: " + "\n".join(output.splitlines()[-ERROR_LINES:])
