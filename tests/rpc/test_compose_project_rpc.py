@@ -281,3 +281,25 @@ def test_check_deploy_reads_a_carried_file_named_by_its_absolute_target_path(
     checks = {c.name: c for c in stub.CheckDeploy(request).checks}
     assert checks["compose_file"].ok, checks["compose_file"].detail
     assert not extra_env.exists() and not (b / "proj" / "base.yml").exists(), "nothing written"
+
+
+def test_a_compose_dir_holding_another_projects_file_is_refused_and_kept(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    _, b = hosts
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[1], b)).address)
+    theirs = "services:\n  other:\n    image: local/busybox:1\n"
+    (b / "proj" / "base.yml").write_text(theirs)
+    request = deploy_request(b, unique("sfconflict"))
+
+    checks = {c.name: c for c in stub.CheckDeploy(request).checks}
+    assert not checks["compose_dir"].ok
+    assert "already holds the compose file of project 'proj'" in checks["compose_dir"].detail
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.DeployStack(request)
+    assert refused.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert (b / "proj" / "base.yml").read_text() == theirs
+    assert not (b / "proj" / "override.yml").exists(), "nothing of the deploy written"

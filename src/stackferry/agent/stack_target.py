@@ -5,8 +5,10 @@ request's files over this host's), and a scratch copy of it for `compose config 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from stackferry.agent.errors import AgentError, InvalidArgument
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.compose import ComposeFiles
 from stackferry.agent.stack_project import load_stack_project
-from stackferry.compose import ComposeError, translate_compose
+from stackferry.compose import ComposeError, PortBinding, load_compose, translate_compose
 from stackferry.compose.project_files import LoadedProject, read_host_file
 from stackferry.hostapi import DeployRequest
 
@@ -120,6 +122,37 @@ def deploy_target(roots: Roots, request: DeployRequest) -> DeployTarget:
         tuple(refused),
         bool(services),
     )
+
+
+def port_is_free(port: PortBinding) -> bool:
+    kind = socket.SOCK_DGRAM if port.protocol == "udp" else socket.SOCK_STREAM
+    family = socket.AF_INET6 if ":" in port.host_ip else socket.AF_INET
+    with socket.socket(family, kind) as probe:
+        try:
+            probe.bind((port.host_ip, port.port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def compose_dir_conflict(target: DeployTarget, compose_text: str) -> str:
+    """Why the compose file cannot be written there ("" when it can): it holds another
+    project's compose file. The same text, or the same project, may be deployed again."""
+    path = target.compose_path
+    if not path.is_file() or path.read_text() == compose_text:
+        return ""
+    env_text = target.env_path.read_text() if target.env_path.is_file() else ""
+    try:
+        other = load_compose(
+            path.read_text(), env_text, str(path.parent), home=os.path.expanduser("~")
+        ).project_name
+    except ComposeError:
+        other = "an unreadable compose file"
+    if other == target.name:
+        return ""
+    return f"{path} already holds the compose file of project {other!r}"
 
 
 def _project(files: ComposeFiles, project_name: str, writes: list[Write]) -> LoadedProject:

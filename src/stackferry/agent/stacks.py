@@ -4,8 +4,6 @@ no grpc here."""
 
 from __future__ import annotations
 
-import errno
-import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -34,15 +32,15 @@ from stackferry.agent.stack_project import (
     started_with,
 )
 from stackferry.agent.stack_stop import stop_project
-from stackferry.agent.stack_target import DeployTarget, deploy_target, scratch_copy
-from stackferry.agent.storage.base import StorageBackend
-from stackferry.compose import (
-    ComposeError,
-    ComposeFile,
-    PortBinding,
-    load_compose,
-    normalise_project_name,
+from stackferry.agent.stack_target import (
+    DeployTarget,
+    compose_dir_conflict,
+    deploy_target,
+    port_is_free,
+    scratch_copy,
 )
+from stackferry.agent.storage.base import StorageBackend
+from stackferry.compose import ComposeFile, normalise_project_name
 from stackferry.compose.project_files import LoadedProject
 from stackferry.hostapi import (
     ContainerInfo,
@@ -61,19 +59,6 @@ LOG_LINES = 50
 ERROR_LINES = 20  # compose v1 ends a failure with a Python traceback
 _RUNNING = frozenset({"running", "restarting", "paused"})
 _PRESENT = frozenset({"running", "restarting", "paused", "exited", "created"})
-
-
-def port_is_free(port: PortBinding) -> bool:
-    kind = socket.SOCK_DGRAM if port.protocol == "udp" else socket.SOCK_STREAM
-    family = socket.AF_INET6 if ":" in port.host_ip else socket.AF_INET
-    with socket.socket(family, kind) as probe:
-        try:
-            probe.bind((port.host_ip, port.port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
 
 
 class StackService:
@@ -225,27 +210,11 @@ class StackService:
         self.runtime.compose_start(name, found.files, timeout or DEFAULT_WAIT_SECONDS)
         return StackStatus(name, self.status(_every_service(project)))
 
-    def _compose_dir_conflict(self, target: DeployTarget, compose_text: str) -> str:
-        """Why the compose file cannot be written there ("" when it can): it holds another
-        project's compose file. The same text, or the same project, may be deployed again."""
-        existing = _read_or_empty(target.compose_path)
-        if not target.compose_path.exists() or existing == compose_text:
-            return ""
-        try:
-            other = _load_compose(
-                existing, _read_or_empty(target.env_path), str(target.compose_path.parent)
-            ).project_name
-        except InvalidArgument:
-            other = "an unreadable compose file"
-        if other == target.name:
-            return ""
-        return f"{target.compose_path} already holds the compose file of project {other!r}"
-
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
         target = deploy_target(self.roots, request)
         self.runtime.ping()
         info = self.runtime.info()
-        conflict = self._compose_dir_conflict(target, request.compose_text)
+        conflict = compose_dir_conflict(target, request.compose_text)
         model = target.project.model
         missing = self.runtime.missing_images(model.images)
         taken = [p for p in model.ports if not port_is_free(p)]
@@ -295,7 +264,7 @@ class StackService:
         if target.refused:
             raise PermissionDenied("cannot write: " + "; ".join(target.refused))
         self.runtime.ping()
-        conflict = self._compose_dir_conflict(target, request.compose_text)
+        conflict = compose_dir_conflict(target, request.compose_text)
         if conflict:
             raise AlreadyExists(conflict)
         if not request.create_only:  # the files a pre-create wrote into a mount point
@@ -392,14 +361,6 @@ def _every_service(project: LoadedProject) -> ComposeFile:
     """The project with every service, active or not (the status lists them all)."""
     model = project.model
     return ComposeFile(model.project_name, model.project_dir, project.all_services, model.volumes)
-
-
-def _load_compose(text: str, env_text: str, project_dir: str, explicit: str = "") -> ComposeFile:
-    """The compose package reads the file as compose would here: `~` is this agent's HOME."""
-    try:
-        return load_compose(text, env_text, project_dir, explicit, home=str(Path.home()))
-    except ComposeError as exc:
-        raise InvalidArgument(str(exc)) from exc
 
 
 def _read_or_empty(path: Path) -> str:
