@@ -303,3 +303,35 @@ def test_a_compose_dir_holding_another_projects_file_is_refused_and_kept(
     assert refused.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert (b / "proj" / "base.yml").read_text() == theirs
     assert not (b / "proj" / "override.yml").exists(), "nothing of the deploy written"
+
+
+def test_discovery_without_containers_or_a_name_says_what_to_give(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    a, _ = hosts
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[0], a)).address)
+    absent = unique("sfabsent")
+    with pytest.raises(grpc.RpcError) as none_running:
+        stub.InspectStack(agent_pb2.InspectStackRequest(project_name=absent))
+    assert none_running.value.code() == grpc.StatusCode.NOT_FOUND
+    assert f"project {absent!r} has no containers" in str(none_running.value.details())
+    with pytest.raises(grpc.RpcError) as nothing_named:
+        stub.InspectStack(agent_pb2.InspectStackRequest())
+    assert nothing_named.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "name the compose files" in str(nothing_named.value.details())
+
+    client = docker.DockerClient(base_url=docker_hosts[0])
+    labelled = client.containers.create(
+        "local/busybox:1", ["sleep", "60"], labels={PROJECT_LABEL: absent}
+    )  # the project's label, and none of the labels compose writes beside it
+    try:
+        with pytest.raises(grpc.RpcError) as unlabelled:
+            stub.InspectStack(agent_pb2.InspectStackRequest(project_name=absent))
+    finally:
+        labelled.remove(force=True)
+        client.close()
+    assert unlabelled.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "carry no com.docker.compose.project.config_files" in str(unlabelled.value.details())
