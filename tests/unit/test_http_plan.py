@@ -1,13 +1,16 @@
 """The HTTP plan shape carries what the gRPC plan does: every mount and its mover, the trees
-the file mover copies, and every file of the compose project with where it lands and its diff."""
+the file mover copies, and every file of the compose project with where it lands and its diff;
+the create body takes the -f and --env-file lists, or a running project's name alone."""
 
 from __future__ import annotations
+
+import pytest
 
 from stackferry.api.controller.v1 import controller_pb2 as pb
 from stackferry.controller.api.convert import plan_to_pb
 from stackferry.controller.domain.model import CarriedFilePlan, FileMove, MountEntry, Mover
 from stackferry.controller.domain.plan import Plan
-from stackferry.controller.http import convert
+from stackferry.controller.http import convert, shapes
 
 PLAN = Plan(
     project_name="web",
@@ -73,3 +76,31 @@ def test_the_json_and_grpc_plans_name_the_same_carried_file_fields() -> None:
         f["target_path"] for f in body["carried_files"]
     ]
     assert list(message.services) == body["services"]
+
+
+BODY = {
+    "name": "web",
+    "target_host": "hostb",
+    "target_base_path": "/mnt/stacks",
+    "source_agent": "hosta:7701",
+    "target_dataset": "tank/in",
+}
+
+
+def test_the_create_body_takes_the_file_lists_or_a_project_alone() -> None:
+    files = ["/srv/web/base.yml", "/srv/web/prod.yml"]
+    body = shapes.CreateMigration.model_validate(
+        {**BODY, "compose_files": files, "env_files": ["/srv/web/prod.env"]}
+    )
+    spec = convert.spec_from_create(body, convert.SpecDefaults())
+    assert (spec.compose_path, spec.compose_files) == (files[0], tuple(files))
+    assert spec.env_files == ("/srv/web/prod.env",)
+    shown = convert.spec_to_json(spec)
+    assert (shown.compose_files, shown.env_files) == (files, ["/srv/web/prod.env"])
+
+    alone = shapes.CreateMigration.model_validate({**BODY, "project_name": "web"})
+    spec = convert.spec_from_create(alone, convert.SpecDefaults())
+    assert (spec.compose_path, spec.stack) == ("", "project web")
+    nothing = shapes.CreateMigration.model_validate(BODY)
+    with pytest.raises(convert.MissingField, match="or project_name of a running project"):
+        convert.spec_from_create(nothing, convert.SpecDefaults())

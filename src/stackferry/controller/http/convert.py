@@ -62,9 +62,14 @@ def spec_from_create(body: shapes.CreateMigration, defaults: SpecDefaults) -> mo
             f"transfer_method: {body.transfer_method!r} is not one of {TRANSFER_METHOD}"
         )
     options = body.options
+    compose_path = body.compose_stack_path or next(iter(body.compose_files), "")
+    if not body.project_name:
+        _required(compose_path, "compose_stack_path", " (or project_name of a running project)")
     return model.MigrationSpec(
         name=_required(body.name, "name"),
-        compose_path=_required(body.compose_stack_path, "compose_stack_path"),
+        compose_path=compose_path,
+        compose_files=tuple(body.compose_files),
+        env_files=tuple(body.env_files),
         source_agent=agent_address(
             _required(
                 body.source_agent or defaults.local_agent,
@@ -121,6 +126,8 @@ def spec_to_json(spec: model.MigrationSpec) -> shapes.Spec:
         transfer_method=TRANSFER_METHOD,
         use_zfs=True,
         path_maps=[shapes.PathMap(source=m.source, target=m.target) for m in options.path_maps],
+        compose_files=list(spec.compose_files),
+        env_files=list(spec.env_files),
         options=shapes.Options(
             keep_snapshots=options.keep_snapshots,
             verify_timeout_seconds=options.verify_timeout_seconds,

@@ -42,6 +42,12 @@ class CreateMigration(Body):
     path_maps: list[PathMap] = []
     options: Options = Options()
     start: bool = False
+    compose_files: list[str] = Field(
+        [],
+        description="the -f list in order (its first is compose_stack_path, which may then "
+        "be left out); none, with project_name and no compose_stack_path: the labels' files",
+    )
+    env_files: list[str] = Field([], description="the --env-file list")
 
 
 class Step(BaseModel):
@@ -68,6 +74,8 @@ class Spec(BaseModel):
     use_zfs: bool
     path_maps: list[PathMap]
     options: Options
+    compose_files: list[str]
+    env_files: list[str]
 
 
 class Migration(BaseModel):
