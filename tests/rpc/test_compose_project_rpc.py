@@ -335,3 +335,35 @@ def test_discovery_without_containers_or_a_name_says_what_to_give(
         client.close()
     assert unlabelled.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "carry no com.docker.compose.project.config_files" in str(unlabelled.value.details())
+
+
+def test_stop_and_start_use_the_projects_own_files_and_profiles(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    """`extra` runs only with `--profile on`, given on the command line that started it: the
+    stop stops it, and the start, which needs that profile, starts it again."""
+    a, _ = hosts
+    project = project_on_a(docker_hosts, a, compose_projects)
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[0], a)).address)
+
+    def ref(timeout: int) -> agent_pb2.StackRef:
+        return agent_pb2.StackRef(
+            project_name=project,
+            compose_path=str(a / "proj/base.yml"),
+            timeout_seconds=timeout,
+            compose_files=[str(a / "proj/base.yml"), str(a / "proj/override.yml")],
+            env_files=[str(a / "proj/vars.env")],
+        )
+
+    # sleep as PID 1 ignores SIGTERM: a 1 s grace, not its 10 s, keeps the test short.
+    stopped = stub.StopStack(ref(1))
+    assert {s.service for s in stopped.stops} == {"app", "extra"}
+    assert running(docker_hosts[0], project) == {}
+    stub.StartStack(ref(60))
+    assert {"app", "extra"} <= set(running(docker_hosts[0], project))
+    shown = in_container(docker_hosts[0], running(docker_hosts[0], project)["app"], SHOW)
+    assert shown == "yes yes yes hello\nconf of a\n", "the same container, as it was"
