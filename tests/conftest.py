@@ -161,9 +161,16 @@ def zfs_pool(zfs_available: None, tmp_path: Path) -> Iterator[Callable[..., Pool
         return pool
 
     yield make
+    busy = []  # one pool that stays busy must not leave the others behind
     for pool in reversed(pools):
-        _zpool_destroy(pool.name)
+        try:
+            _zpool_destroy(pool.name)
+        except RuntimeError as exc:
+            busy.append(str(exc))
+            continue
         pool.image.unlink(missing_ok=True)
+    if busy:
+        raise RuntimeError("; ".join(busy))
 
 
 @dataclass
