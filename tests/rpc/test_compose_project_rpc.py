@@ -367,3 +367,28 @@ def test_stop_and_start_use_the_projects_own_files_and_profiles(
     assert {"app", "extra"} <= set(running(docker_hosts[0], project))
     shown = in_container(docker_hosts[0], running(docker_hosts[0], project)["app"], SHOW)
     assert shown == "yes yes yes hello\nconf of a\n", "the same container, as it was"
+
+
+def test_a_stack_not_running_is_read_with_the_override_compose_finds_beside_it(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    """No container says how it was started: compose's own defaults, the file and its
+    docker-compose.override.yml (the override's mount is in the inventory)."""
+    a, _ = hosts
+    (a / "plain").mkdir()
+    main, override = a / "plain" / "docker-compose.yml", a / "plain" / "docker-compose.override.yml"
+    main.write_text("services:\n  app:\n    image: local/busybox:1\n")
+    override.write_text("services:\n  app:\n    volumes:\n      - ./conf:/conf\n")
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[0], a)).address)
+
+    info = stub.InspectStack(
+        agent_pb2.InspectStackRequest(compose_path=str(main), project_name=unique("sfplain"))
+    )
+    assert (info.discovered_from, list(info.compose_files)) == (
+        "default",
+        [str(main), str(override)],
+    )
+    assert [m.target for m in info.mounts] == ["/conf"]
