@@ -36,6 +36,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from transfer import sshd  # noqa: E402  (the loopback sshd of the transfer bench)
 
+from stackferry.controller.config import sqlite_url  # noqa: E402
+from stackferry.controller.store.sql import SqlMigrationStore  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin"
 DOCKER_A = "unix:///var/run/docker.sock"
@@ -170,11 +173,13 @@ class Bench:
         for host in (DOCKER_A, DOCKER_B):
             remove_project(host)
         for pool in (self.pool_a, self.pool_b):
-            for _ in range(50):
+            for _ in range(150):  # zfs-fuse keeps a pool busy for a while after its last use
                 done = subprocess.run(["zpool", "destroy", "-f", pool], capture_output=True)
                 if done.returncode == 0:
                     break
                 time.sleep(0.2)
+            else:
+                print(f"pool {pool} left behind: run `zpool destroy -f {pool}`", file=sys.stderr)
 
     # -- the ways ------------------------------------------------------------------------
 
@@ -250,6 +255,7 @@ class Bench:
                     f"stackferry migrate failed: {done.stdout[-2000:]} {done.stderr[-2000:]}"
                 )
             record = json.loads(done.stdout)
+            record["before_the_stop"] = self.before_the_stop(str(record["id"]))
         finally:
             for proc, _ in agents:
                 proc.terminate()
@@ -263,6 +269,24 @@ class Bench:
             ("start to healthy", d["start_to_healthy_seconds"]),
         ]
         return Result("(a) stackferry", float(d["downtime_seconds"]), parts), record
+
+    def before_the_stop(self, migration_id: str) -> list[str]:
+        """What the migration's own log says it did while the app still ran, after the bulk
+        pass (pre-staging): the lines of its bulk step from the pre-stage on."""
+        store = SqlMigrationStore(sqlite_url(self.work / "controller-state" / "controller.db"))
+        try:
+            events = store.list_events(migration_id, limit=100_000)
+        finally:
+            store.close()
+        said = [e.message for e in events if e.step == "bulk_send" and e.kind == "log"]
+        wanted = (
+            "copying images",
+            "target containers",
+            "converge",
+            "receive tickets",
+            "pre-staged",
+        )
+        return [m for m in said if any(w in m for w in wanted)]
 
     def start_agent(self, label: str, pool: str, host: str) -> tuple[subprocess.Popen[bytes], str]:
         ready = self.work / f"agent-{label}.ready"
@@ -309,6 +333,11 @@ def show(results: list[Result], record: dict[str, object]) -> None:
     )
     sizes = ", ".join(f"{int(r['bytes'])} B in {float(r['seconds']):.1f} s" for r in rounds)
     print(f"converge rounds before the stop: {len(rounds)} ({sizes or 'none'})")
+    before = record.get("before_the_stop", [])
+    assert isinstance(before, list)
+    print("done before the stop, while the app ran (stackferry's own log):")
+    for line in before:
+        print(f"    {line}")
     print(f"spans: {d['spans']}")
 
 
