@@ -7,10 +7,13 @@ import os
 import pytest
 
 from stackferry.agent.compression import (
+    ADAPT_WINDOW,
     TAG_RAW,
     TAG_ZSTD,
+    ZSTD_LEVELS,
     ChunkDecoder,
     ChunkEncoder,
+    LevelControl,
     check_compression,
 )
 from stackferry.agent.errors import DataLoss, InvalidArgument
@@ -102,3 +105,54 @@ def test_an_unknown_compression_is_refused_by_name() -> None:
     assert check_compression("") == "none"
     with pytest.raises(InvalidArgument, match="none, lz4, zstd, auto"):
         check_compression("gzip")
+
+
+def observe(control: LevelControl, waits: list[bool]) -> list[int]:
+    """The level after each observation."""
+    levels = []
+    for waited in waits:
+        control.observe(waited)
+        levels.append(control.level)
+    return levels
+
+
+def test_zstd_starts_at_its_strongest_level_and_stays_while_the_network_never_waits() -> None:
+    control = LevelControl()
+    assert control.level == ZSTD_LEVELS[0] == 1
+    assert observe(control, [False] * 4 * ADAPT_WINDOW) == [1] * 4 * ADAPT_WINDOW
+
+
+def test_zstd_goes_one_level_faster_per_window_in_which_the_network_mostly_waited() -> None:
+    control = LevelControl((1, -1, -3))
+    half = [True] * (ADAPT_WINDOW // 2) + [False] * (ADAPT_WINDOW // 2)
+    assert observe(control, half)[-1] == 1  # waiting on half the chunks is not "mostly"
+    mostly = [True] * (ADAPT_WINDOW // 2 + 1) + [False] * (ADAPT_WINDOW // 2 - 1)
+    levels = observe(control, mostly + mostly + mostly)
+    assert levels[ADAPT_WINDOW - 2] == 1  # no decision before a window is complete
+    assert levels[ADAPT_WINDOW - 1] == -1
+    assert levels[2 * ADAPT_WINDOW - 1] == -3
+    assert levels[-1] == -3  # the fastest level is the floor
+
+
+def test_zstd_goes_back_one_level_stronger_after_a_window_without_any_wait() -> None:
+    control = LevelControl((1, -1, -3))
+    observe(control, [True] * 2 * ADAPT_WINDOW)
+    assert control.level == -3
+    assert observe(control, [False] * ADAPT_WINDOW)[-1] == -1
+    one_wait = [True] + [False] * (ADAPT_WINDOW - 1)
+    assert observe(control, one_wait)[-1] == -1  # a single wait holds the level
+    assert observe(control, [False] * 2 * ADAPT_WINDOW)[-1] == 1
+
+
+def test_chunks_compressed_at_the_faster_level_decode_byte_identical() -> None:
+    """The level is the sender's choice alone: every zstd frame decodes the same way."""
+    chunk = memoryview(LOGS[: 1 << 20])
+    strong, fast = ChunkEncoder("zstd"), ChunkEncoder("zstd")
+    observe(fast.control, [True] * ADAPT_WINDOW)
+    assert fast.control.level == -1
+    (_, strong_payload), (_, fast_payload) = strong.encode(chunk), fast.encode(chunk)
+    assert strong_payload is not None and fast_payload is not None
+    assert len(fast_payload) > len(strong_payload)  # level -1 trades ratio for speed
+    decoder = ChunkDecoder()
+    for payload in (strong_payload, fast_payload):
+        assert bytes(decoder.decode(bytes([TAG_ZSTD]) + payload)) == bytes(chunk)

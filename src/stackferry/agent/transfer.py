@@ -157,6 +157,8 @@ class SourcePump:
                 if isinstance(item, BaseException):
                     raise item
                 if isinstance(item, Future):  # a chunk being compressed, in stream order
+                    assert self.encoder is not None
+                    self.encoder.control.observe(waited=not item.done())
                     item = _encoded(item)
                 assert isinstance(item, tuple)
                 message, size = item
