@@ -35,7 +35,7 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transfer import REPO, deployed_malloc_env, free_port, tar_argv  # noqa: E402
+from transfer import REPO, deployed_malloc_env, free_port, load_average, tar_argv  # noqa: E402
 
 from stackferry.agent.storage.directory import DirectoryBackend  # noqa: E402
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc  # noqa: E402
@@ -290,24 +290,34 @@ def stream_bytes(snapdir: Path, compress: bool = False) -> int:
 
 def measure(
     runs: int, transports: dict[str, Callable[[], tuple[float, int]]], size: int
-) -> dict[str, tuple[float, int]]:
-    """Interleaved runs; the median seconds of each transport and its bytes on the wire."""
+) -> tuple[dict[str, tuple[float, int]], dict[str, list[float]]]:
+    """Interleaved runs; the median seconds of each transport and its bytes on the wire
+    (the median run's), and every run's seconds."""
     seconds: dict[str, list[float]] = {}
-    wire: dict[str, int] = {}
+    wire: dict[str, list[int]] = {}
     for _ in range(runs):
         for name, run in transports.items():
             took, sent = run()
             seconds.setdefault(name, []).append(took)
-            wire[name] = sent or size
-    return {name: (statistics.median(v), wire[name]) for name, v in seconds.items()}
+            wire.setdefault(name, []).append(sent or size)
+    medians = {}
+    for name, v in seconds.items():
+        median_run = v.index(statistics.median_low(v))
+        medians[name] = (statistics.median(v), wire[name][median_run])
+    return medians, seconds
 
 
-def print_table(title: str, size: int, med: dict[str, tuple[float, int]], runs: int) -> None:
+def print_table(
+    title: str, size: int, med: dict[str, tuple[float, int]], every: dict[str, list[float]]
+) -> None:
+    runs = len(next(iter(every.values())))
     print(f"\n== {title}: {size / MiB:.0f} MiB stream, 1 Gbit/s tbf link, medians of {runs} ==")
-    print(f"{'transport':<26} {'seconds':>8} {'MB/s':>7} {'wire MiB':>9} {'ratio':>6}")
+    print(f"{'transport':<26} {'seconds':>8} {'MB/s':>7} {'wire MiB':>9} {'ratio':>6}  runs (s)")
     for name, (took, sent) in med.items():
+        runs_text = " ".join(f"{v:.2f}" for v in every[name])
         print(
-            f"{name:<26} {took:8.2f} {size / took / 1e6:7.0f} {sent / MiB:9.0f} {size / sent:6.2f}"
+            f"{name:<26} {took:8.2f} {size / took / 1e6:7.0f} {sent / MiB:9.0f} "
+            f"{size / sent:6.2f}  {runs_text}"
         )
 
 
@@ -337,8 +347,8 @@ class Bench:
         if ssh:
             wire = stream_bytes(snapdir, compress=True)
             transports[SSH] = lambda: (ssh_run(snapdir, self.ssh), wire)
-        figures = measure(self.runs, transports, size)
-        print_table(title, size, figures, self.runs)
+        figures, every = measure(self.runs, transports, size)
+        print_table(title, size, figures, every)
         shutil.rmtree(snapdir)
         return figures
 
@@ -371,6 +381,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="sf-compress-", dir="/dev/shm"))
     agents: list[Agent] = []
     print(f"stackferry compression benchmark: {os.cpu_count()} CPUs; link {HOST_IF} -> {NETNS}")
+    print(f"load average before: {load_average()}", flush=True)
     try:
         with shaped_link(), sshd(work) as ssh:
             script, root = ["-m", "stackferry.agent"], ["--allowed-dataset-root"]
@@ -386,6 +397,7 @@ def main() -> int:
             only_random = {"random.bin": args.random_mib * MiB}
             rnd = bench.corpus("random", only_random, ("none", "auto"), ssh=False)
             print_ratios(mixed, rnd)
+            print(f"load average after: {load_average()}")
     finally:
         for agent in agents:
             agent.stop()
