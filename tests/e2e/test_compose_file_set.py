@@ -244,3 +244,39 @@ def test_a_project_started_with_two_files_migrates_from_its_labels_alone(
     started_with = writer.labels["com.docker.compose.project.config_files"]
     assert started_with.endswith("prod.yml") and "base.yml" in started_with
     assert not containers(world.docker_a, world.project, running_only=True)
+
+
+def test_a_service_stopped_on_the_source_stays_stopped_on_the_target(
+    make_world: Callable[..., World],
+) -> None:
+    """A service the operator stopped before the migration is part of the project but did not
+    run: it is not started on the target, and its missing container is not a failed deploy."""
+    world = make_world()
+    world.compose_path.write_text(
+        compose_text(world.stack_dir / "data")
+        + f"  idle:\n    image: {IMAGE}\n    command: {QUIET}\n"
+    )
+    compose_up(world)
+    done = subprocess.run(
+        ["docker-compose", "-p", world.project, "stop", "idle"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DOCKER_HOST": world.docker_a},
+        cwd=world.stack_dir,
+    )
+    assert done.returncode == 0, done.stderr
+    assert running_services(world.docker_a, world.project) == ["writer"]
+
+    run = stackferry(
+        "migrate", *flags(world, "--compose", str(world.compose_path)), state_dir=world.state_dir
+    )
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+
+    assert running_services(world.docker_b, world.project) == ["writer"]
+    assert not [
+        c
+        for c in containers(world.docker_b, world.project)
+        if c.labels["com.docker.compose.service"] == "idle"
+    ]
+    assert not containers(world.docker_a, world.project, running_only=True)

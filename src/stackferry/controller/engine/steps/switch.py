@@ -95,8 +95,8 @@ def _breakdown(m: Migration, result: DeployResult) -> DowntimeBreakdown:
 
 
 def verify(ctx: StepContext) -> None:
-    """One look at the target stack the deploy waited for: every service has containers,
-    each ready and none crashed since (stopped, restarting, restarted, unhealthy)."""
+    """One look at the target stack the deploy waited for: every service it started has
+    containers, each ready and none crashed since (stopped, restarting, restarted, unhealthy)."""
     m = ctx.migration
     plan = ctx.planner.replan(m)
     stack = ctx.target.inspect_stack(
@@ -108,7 +108,13 @@ def verify(ctx: StepContext) -> None:
         for c in s.containers
         if c.failed or not c.ready
     ]
-    bad += [f"{s.name}: no container" for s in stack.services if not s.containers]
+    # Only what the deploy started must run: a service stopped on the source stays stopped.
+    deployed = set(plan.services)
+    bad += [
+        f"{s.name}: no container"
+        for s in stack.services
+        if not s.containers and (not deployed or s.name in deployed)
+    ]
     if bad:
         raise StepFailed(f"target not serving: {', '.join(bad)}")
     commit(ctx)
