@@ -46,9 +46,10 @@ LOG = "log.txt"  # the writer's file grows while the stack runs; every other fil
 
 
 def kill_moment(world: World, victim: str) -> Callable[[], bool]:
-    """When to kill: the target at "containers created", the source once its stack stopped."""
+    """When to kill: the target once the deploy started its containers (they are created
+    before the stop, by the pre-create), the source once its stack stopped."""
     if victim == "target":
-        return lambda: bool(containers(world.docker_b, world.project))
+        return lambda: running_on(world.docker_b, world.project) > 0
     return lambda: running_on(world.docker_a, world.project) == 0
 
 
@@ -107,10 +108,10 @@ def test_an_agent_killed_mid_migration_never_leaves_two_live_copies(
 def test_a_target_gone_for_longer_than_the_retry_window_needs_attention(
     make_world: Callable[..., World],
 ) -> None:
-    """The target agent dies at "containers created" and stays down beyond the (shortened)
-    retry window: nobody knows whether the stack runs there, so the source stays stopped and
-    the CLI exits 6. Once the agent is back, `stackferry resume ID` rolls back cleanly, and a
-    plain retry then works."""
+    """The target agent dies once the deploy started the containers and stays down beyond
+    the (shortened) retry window: nobody knows whether the stack runs there, so the source
+    stays stopped and the CLI exits 6. Once the agent is back, `stackferry resume ID` rolls
+    back cleanly, and a plain retry then works."""
     world = make_world(data_mib=2)
     with Sampler(world) as sampler:
         cli = start_migrate(world, "--verify-timeout", "60", "--retry-window", "8")
@@ -120,7 +121,7 @@ def test_a_target_gone_for_longer_than_the_retry_window_needs_attention(
             assert cli.proc.poll() is None, cli.output()
             return kill_moment(world, "target")()
 
-        wait_until("containers created on the target", due, timeout=120)
+        wait_until("containers started on the target", due, timeout=120)
         world.target.proc.kill()
         world.target.proc.wait()
         assert cli.finish(timeout=180) == 6, cli.output()
