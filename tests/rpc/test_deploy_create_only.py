@@ -108,3 +108,92 @@ def test_discard_removes_what_create_only_created(
     assert f"deploy {project}" in result.removed, result
     assert project_containers(docker_hosts[1], project) == []
     assert not compose_dir.exists(), "the compose dir the migration created is removed"
+
+
+CRASHES = """\
+services:
+  app:
+    image: local/busybox:1
+    command: ["sh", "-c", "exit 3"]
+"""
+
+
+def test_a_deploy_that_fails_after_its_pre_create_takes_the_created_containers_down(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    """The containers there at the deploy are this migration's own pre-create's: a failed
+    deploy removes them as it would have removed the ones its own `up` created."""
+    project = compose_projects(docker_hosts[1], unique("sfcreatefail"))
+    stub = agent_stub(start_agent(*agent_args).address)
+    compose_dir = tmp_path / "stacks" / "app"
+    crashing = request(project, compose_dir, create_only=True)
+    crashing.compose_text = CRASHES
+    created = stub.DeployStack(crashing)
+    assert created.ok, created.error
+    assert len(project_containers(docker_hosts[1], project)) == 1
+
+    crashing.create_only = False
+    failed = stub.DeployStack(crashing)
+    assert not failed.ok and "exit" in failed.error.lower(), failed
+    assert project_containers(docker_hosts[1], project) == []
+
+
+NEEDS_ITS_ENV_FILE = """\
+services:
+  app:
+    image: local/busybox:${TAG:?set in vars.env}
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+"""
+OVERRIDE = """\
+services:
+  side:
+    image: local/busybox:1
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+"""
+
+
+def test_discard_takes_the_deploy_down_with_its_whole_file_set_once_the_files_are_gone(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    """With the compose dir removed behind the agent's back, the journal's texts of every
+    file (the override's service, the env file's TAG) still take the whole stack down."""
+    project = compose_projects(docker_hosts[1], unique("sfdownset"))
+    stub = agent_stub(start_agent(*agent_args).address)
+    compose_dir = tmp_path / "stacks" / "app"
+    main, override, env = (compose_dir / n for n in ("base.yml", "override.yml", "vars.env"))
+    deployed = stub.DeployStack(
+        agent_pb2.DeployRequest(
+            project_name=project,
+            compose_dir=str(compose_dir),
+            compose_filename="base.yml",
+            compose_text=NEEDS_ITS_ENV_FILE,
+            compose_files=[str(main), str(override)],
+            env_files=[str(env)],
+            files=[
+                agent_pb2.ProjectFile(
+                    path=str(override), kind="compose", content=OVERRIDE.encode(), exists=True
+                ),
+                agent_pb2.ProjectFile(path=str(env), kind="env", content=b"TAG=1\n", exists=True),
+            ],
+            wait_timeout_seconds=60,
+            migration_id="m-downset",
+        )
+    )
+    assert deployed.ok, deployed.error
+    assert len(project_containers(docker_hosts[1], project)) == 2
+    for path in (main, override, env):
+        path.unlink()
+
+    result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-downset"))
+    assert f"deploy {project}" in result.removed, result
+    assert project_containers(docker_hosts[1], project) == []

@@ -76,16 +76,16 @@ class Cleanup:
         return taken_down
 
     def _take_down(self, entry: DeployEntry) -> None:
-        """`compose down` (volumes kept), with the deploy's own file when it is still the one
-        the deploy wrote, else with the journal's copy of it."""
+        """`compose down` (volumes kept), with the deploy's own files when they are still the
+        ones it wrote, else with the journal's copy of the whole file set."""
         path = Path(entry.compose_path)
-        if path.is_file() and path.read_text() == entry.compose_text:
-            self.runtime.compose_down(entry.project_name, _project_files(entry), DOWN_TIMEOUT)
+        listed = _project_files(entry)
+        if path.is_file() and path.read_text() == entry.compose_text and _unchanged(entry):
+            self.runtime.compose_down(entry.project_name, listed, DOWN_TIMEOUT)
             return
         with tempfile.TemporaryDirectory(prefix="sf-down-") as scratch:
-            copy = Path(scratch) / (path.name or "docker-compose.yml")
-            copy.write_text(entry.compose_text)
-            self.runtime.compose_down(entry.project_name, ComposeFiles.of(str(copy)), DOWN_TIMEOUT)
+            mirrored = _mirror(entry, listed, Path(scratch))
+            self.runtime.compose_down(entry.project_name, mirrored, DOWN_TIMEOUT)
 
     def _deploy_live(self, entry: DeployEntry | None) -> bool:
         if entry is None or entry.state == "removed":
@@ -208,15 +208,46 @@ class Cleanup:
 
 
 def _project_files(entry: DeployEntry) -> ComposeFiles:
-    """The deploy's whole -f list while every file of it is there, else its first file."""
-    listed = ComposeFiles(
+    return ComposeFiles(
         tuple(entry.compose_files) or (entry.compose_path,),
         tuple(entry.env_files),
         tuple(entry.profiles),
     )
-    if all(os.path.isfile(f) for f in (*listed.files, *listed.env_files)):
-        return listed
-    return ComposeFiles.of(entry.compose_path)
+
+
+def _unchanged(entry: DeployEntry) -> bool:
+    """Every file the deploy wrote is still there with its text, and every listed file is
+    there (an old journal without texts: the listed files are there)."""
+    listed = _project_files(entry)
+    if not all(os.path.isfile(f) for f in (*listed.files, *listed.env_files)):
+        return False
+    for path, text in entry.texts.items():
+        if not os.path.isfile(path):
+            return False
+        if text and Path(path).read_bytes() != text.encode("utf-8", "surrogateescape"):
+            return False
+    return True
+
+
+def _mirror(entry: DeployEntry, listed: ComposeFiles, scratch: Path) -> ComposeFiles:
+    """The deploy's files rebuilt below `scratch` at their own absolute paths (relative
+    references between them hold): the journal's texts, a listed file it has none of copied
+    from where it is, if it is; the ComposeFiles naming the copies."""
+    texts = dict(entry.texts) or {entry.compose_path: entry.compose_text}
+    for path in (*listed.files, *listed.env_files):
+        if path not in texts and os.path.isfile(path):
+            texts[path] = Path(path).read_bytes().decode("utf-8", "surrogateescape")
+
+    def copy_of(path: str) -> str:
+        return str(scratch) + os.path.normpath(path)
+
+    for path, text in texts.items():
+        copy = Path(copy_of(path))
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(text.encode("utf-8", "surrogateescape"))
+    files = tuple(copy_of(f) for f in listed.files if f in texts)
+    env_files = tuple(copy_of(f) for f in listed.env_files if f in texts)
+    return ComposeFiles(files or (copy_of(entry.compose_path),), env_files, listed.profiles)
 
 
 def _remove_if_empty(path: Path) -> tuple[str, bool]:

@@ -23,6 +23,7 @@ from stackferry.compose import normalise_project_name
 from stackferry.hostapi import Claim, ClaimGrant, DeployRequest, DeployResult
 
 DEFAULT_COMPOSE_FILENAME = "docker-compose.yml"
+_CONTENT_NOT_READ = frozenset({"secret", "config"})  # by compose itself: mounted as they are
 _VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
@@ -82,7 +83,7 @@ class Fencing:
         self.claims.check(checked_migration_id(migration_id), wanted)
 
     def deploy(
-        self, request: DeployRequest, run: Callable[[DeployRequest], DeployResult]
+        self, request: DeployRequest, run: Callable[[DeployRequest, bool], DeployResult]
     ) -> DeployResult:
         """Runs the deploy (``run``) after the claim check; with a migration id, journals it
         "started" before `compose up` and records what it creates (compose dir, files)."""
@@ -95,7 +96,7 @@ class Fencing:
     def _deploy(
         self,
         request: DeployRequest,
-        run: Callable[[DeployRequest], DeployResult],
+        run: Callable[[DeployRequest, bool], DeployResult],
         migration_id: str,
         compose_dir: Path,
         project: str,
@@ -108,7 +109,7 @@ class Fencing:
         )
         self.claims.check(migration_id, wanted)
         if not migration_id:
-            return run(request)
+            return run(request, False)
         before = self.journal.deploy_of(migration_id)
         if before is None and self.runtime.project_containers(project):
             # Journaled deploys are taken down on restart: only ever one this migration made.
@@ -117,7 +118,8 @@ class Fencing:
                 f"migration {migration_id}"
             )
         if before is not None and before.state == "committed":
-            return run(request)  # a repeated deploy of a committed migration stays committed
+            # A repeated deploy of a committed migration stays committed (its stack stays).
+            return run(request, False)
         self._record_writes(migration_id, compose_dir, compose_path, request.write_env)
         journal_writes(self.journal, migration_id, self._carried_paths(request))
         self.journal.deploy_started(
@@ -128,8 +130,11 @@ class Fencing:
             request.compose_files,
             request.env_files,
             request.profiles,
+            self._written_texts(request, compose_dir, compose_path),
         )
-        result = run(request)
+        # Containers found here now are this migration's own (its pre-create, an earlier
+        # try): the check above refused any other. A failed deploy takes them down too.
+        result = run(request, before is not None and before.state == "started")
         if not result.ok and not self.runtime.project_containers(project):
             self.journal.set_deploy_state(migration_id, "removed")  # it took itself down
         return result
@@ -146,6 +151,21 @@ class Fencing:
         for path in written:
             if not path.exists():
                 self.journal.record_created(migration_id, "file", str(path))
+
+    def _written_texts(
+        self, request: DeployRequest, compose_dir: Path, compose_path: Path
+    ) -> dict[str, str]:
+        """What `compose down` needs to read the project again once its files are gone:
+        the compose and env files' texts; the other carried files only need to exist."""
+        texts = {str(compose_path): request.compose_text}
+        if request.write_env:
+            texts[str(compose_dir / ".env")] = request.env_text
+        for carried in request.files:
+            if carried.exists:
+                text = carried.content.decode("utf-8", "surrogateescape")
+                path = os.path.normpath(carried.path)
+                texts[path] = "" if carried.kind in _CONTENT_NOT_READ else text
+        return texts
 
     def _carried_paths(self, request: DeployRequest) -> list[Path]:
         """The carried files the deploy will write inside the roots (it refuses the others)."""

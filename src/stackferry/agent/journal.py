@@ -19,7 +19,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from stackferry.agent.errors import FailedPrecondition, InvalidArgument
@@ -46,6 +46,9 @@ class DeployEntry:
     compose_files: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
+    # Every file the deploy writes -> its text (a binary one as ""): the take-down rebuilds
+    # the whole file set from it when the files are gone or changed.
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class Journal:
         compose_files: tuple[str, ...] = (),
         env_files: tuple[str, ...] = (),
         profiles: tuple[str, ...] = (),
+        texts: dict[str, str] | None = None,
     ) -> None:
         entry = DeployEntry(
             migration_id,
@@ -111,6 +115,7 @@ class Journal:
             compose_files,
             env_files,
             profiles,
+            dict(texts or {}),
         )
         with self._lock:
             self._deploys[migration_id] = entry

@@ -257,9 +257,12 @@ class StackService:
                 return DeployCheck("compose_file", False, str(exc))
         return DeployCheck("compose_file", True, f"valid for {variant}")
 
-    def deploy(self, request: DeployRequest) -> DeployResult:
+    def deploy(self, request: DeployRequest, own_containers: bool = False) -> DeployResult:
         """Mounts, writes, `up -d`, waits. A failure is an outcome (ok=False, error, logs)
-        after undoing what this deploy did: compose down, files restored; datasets kept."""
+        after undoing what this deploy did: compose down, files restored; datasets kept.
+        `own_containers`: the project's containers here are this migration's own (its
+        journaled pre-create or an earlier try), taken down with it; else a failure leaves
+        containers that were there before it alone."""
         target = deploy_target(self.roots, request)
         if target.refused:
             raise PermissionDenied("cannot write: " + "; ".join(target.refused))
@@ -278,9 +281,9 @@ class StackService:
             for write in target.writes:
                 writes.write_bytes(write.path, write.content, write.mode)
             if request.create_only:
-                outcome = self._create(target, request.wait_timeout_seconds)
+                outcome = self._create(target, request.wait_timeout_seconds, own_containers)
             else:
-                outcome = self._up_and_wait(target, request.wait_timeout_seconds)
+                outcome = self._up_and_wait(target, request.wait_timeout_seconds, own_containers)
         except BaseException:
             writes.undo()
             raise
@@ -288,11 +291,11 @@ class StackService:
             writes.undo()
         return outcome
 
-    def _create(self, target: DeployTarget, wait_timeout: int) -> DeployResult:
+    def _create(self, target: DeployTarget, wait_timeout: int, own: bool) -> DeployResult:
         """The containers created, none started (issue 12's pre-create): a later deploy of
         the same request starts them. A failure takes down what this call created."""
         project, compose_file = target.name, str(target.compose_path)
-        already_there = bool(self.runtime.project_containers(project))
+        already_there = not own and bool(self.runtime.project_containers(project))
         started = time.monotonic()
         every = _every_service(target.project)
         try:
@@ -310,10 +313,10 @@ class StackService:
             True, self.status(every), compose_file, up_seconds=time.monotonic() - started
         )
 
-    def _up_and_wait(self, target: DeployTarget, wait_timeout: int) -> DeployResult:
+    def _up_and_wait(self, target: DeployTarget, wait_timeout: int, own: bool) -> DeployResult:
         project, compose_file = target.name, str(target.compose_path)
         every = _every_service(target.project)
-        already_running = bool(self.runtime.project_containers(project))
+        already_running = not own and bool(self.runtime.project_containers(project))
         timeout = wait_timeout or DEFAULT_WAIT_SECONDS
         failing: Sequence[ContainerInfo]
         up_started = time.monotonic()
