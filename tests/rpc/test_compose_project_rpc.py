@@ -392,3 +392,37 @@ def test_a_stack_not_running_is_read_with_the_override_compose_finds_beside_it(
         [str(main), str(override)],
     )
     assert [m.target for m in info.mounts] == ["/conf"]
+
+
+def test_labels_that_read_different_files_from_two_directories_are_refused_by_name(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    """`-f ../proj/a.yml -f prod.yml` run from x/other: the labels say working_dir x/proj
+    and those two names; with a prod.yml in x/proj too, the labels fit both directories, and
+    which prod.yml compose read is not known: refused, not guessed."""
+    x = tmp_path / "x"
+    (x / "proj").mkdir(parents=True)
+    (x / "other").mkdir()
+    sleeper = 'image: local/busybox:1\n    command: ["sleep", "3600"]\n'
+    (x / "proj/a.yml").write_text(f"services:\n  app:\n    {sleeper}")
+    (x / "proj/prod.yml").write_text(f"services:\n  decoy:\n    {sleeper}")
+    (x / "other/prod.yml").write_text(f"services:\n  prod:\n    {sleeper}")
+    project = compose_projects(docker_hosts[0], unique("sftwodirs"))
+    up = ("-p", project, "-f", "../proj/a.yml", "-f", "prod.yml", "up", "-d")
+    compose(docker_hosts[0], x / "other", *up)
+    assert set(running(docker_hosts[0], project)) == {"app", "prod"}
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[0], x)).address)
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.InspectStack(agent_pb2.InspectStackRequest(project_name=project))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = str(refused.value.details())
+    assert str(x / "other") in details and str(x / "proj") in details and "--compose" in details
+
+    (x / "proj/prod.yml").unlink()  # one directory left that has every file: that one
+    info = stub.InspectStack(agent_pb2.InspectStackRequest(project_name=project))
+    assert list(info.compose_files) == [str(x / "proj/a.yml"), str(x / "other/prod.yml")]

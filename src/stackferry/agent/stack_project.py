@@ -5,6 +5,7 @@ with its bytes, and this host's compose CLI's verdict on it. No grpc here."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,7 @@ MAX_CARRIED_BYTES = 4 * 1024 * 1024  # a bigger file belongs in the migrated dat
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 ENV_FILE_LABEL = "com.docker.compose.project.environment_file"
+_MAX_SIBLINGS = 10_000  # directories looked at for where a `../x/a.yml` was given from
 
 
 @dataclass(frozen=True)
@@ -46,31 +48,73 @@ class StackFiles:
 def label_paths(labels: Mapping[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(the -f list, the --env-file list) the containers were created with, absolute; ((), ())
     without labels. docker-compose 1.29 writes both as given on its command line, relative to
-    the directory it ran in, which no label names: that is the directory from which the first
-    file leads to working_dir (the first file's directory, without --project-directory)."""
+    the directory it ran in, which no label names: a directory from which the first file
+    leads to working_dir (the first file's directory, without --project-directory). When
+    more than one such directory has every file, and they read different files, which one
+    compose ran in is not known: InvalidArgument naming them (pass --compose)."""
     files = [f for f in labels.get(CONFIG_FILES_LABEL, "").split(",") if f]
     envs = [f for f in labels.get(ENV_FILE_LABEL, "").split(",") if f]
     working_dir = labels.get(WORKING_DIR_LABEL, "") or "/"
-    ran_in = _command_dir(files[0], working_dir) if files else working_dir
+    if not files:
+        return (), tuple(os.path.realpath(os.path.join(working_dir, e)) for e in envs)
 
-    def absolute(path: str) -> str:
-        return os.path.realpath(os.path.join(ran_in, path))
+    def from_dir(ran_in: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        def absolute(path: str) -> str:
+            return os.path.realpath(os.path.join(ran_in, path))
 
-    return tuple(map(absolute, files)), tuple(map(absolute, envs))
+        return tuple(map(absolute, files)), tuple(map(absolute, envs))
+
+    fitting = _command_dirs(files[0], working_dir)
+    complete = {d: from_dir(d) for d in fitting if all(map(os.path.isfile, from_dir(d)[0]))}
+    readings = set(complete.values())
+    if len(readings) > 1:
+        dirs = sorted(next(d for d, r in complete.items() if r == one) for one in readings)
+        raise InvalidArgument(
+            f"the containers' {CONFIG_FILES_LABEL} label ({', '.join(files)}) reads "
+            f"different files from {' and from '.join(dirs)}, and which directory compose "
+            "ran in is not recorded: name the compose files (--compose)"
+        )
+    if readings:
+        return readings.pop()
+    return from_dir(fitting[0] if fitting else working_dir)
 
 
-def _command_dir(first: str, working_dir: str) -> str:
-    candidates = [working_dir]
-    while os.path.dirname(candidates[-1]) != candidates[-1]:
-        candidates.append(os.path.dirname(candidates[-1]))
-    for candidate in candidates:
-        if os.path.dirname(os.path.normpath(os.path.join(candidate, first))) == working_dir:
-            return candidate
-    return next((c for c in candidates if os.path.isfile(os.path.join(c, first))), working_dir)
+def _command_dirs(first: str, working_dir: str) -> list[str]:
+    """The directories compose may have run in: from which `first` lies in working_dir.
+    Among working_dir and its ancestors; and, when `first` climbs up (`../proj/a.yml`), every
+    directory as deep below the common ancestor it climbs from (a sibling of proj)."""
+    ancestors = [working_dir]
+    while os.path.dirname(ancestors[-1]) != ancestors[-1]:
+        ancestors.append(os.path.dirname(ancestors[-1]))
+
+    def fits(candidate: str) -> bool:
+        return os.path.dirname(os.path.normpath(os.path.join(candidate, first))) == working_dir
+
+    fitting = [c for c in ancestors if fits(c)]
+    parts = os.path.normpath(first).split(os.sep)
+    ups = len(list(itertools.takewhile(lambda p: p == "..", parts)))
+    if ups and not os.path.isabs(first):
+        below = os.path.normpath(os.path.join(working_dir, *([".."] * (len(parts) - ups - 1))))
+        level = [below]
+        for _ in range(ups):
+            level = [
+                os.path.join(d, e.name)
+                for d in level
+                if os.path.isdir(d)
+                for e in os.scandir(d)
+                if e.is_dir(follow_symlinks=False)
+            ][:_MAX_SIBLINGS]
+        fitting += [d for d in level if d not in fitting and fits(d)]
+    return fitting
 
 
 def started_with(labels: Mapping[str, str]) -> tuple[str, ...]:
-    return label_paths(labels)[0]
+    """The -f list of the labels, () when they say none or cannot say which (the files
+    given explicitly are what is read then)."""
+    try:
+        return label_paths(labels)[0]
+    except InvalidArgument:
+        return ()
 
 
 def stack_files(
@@ -92,7 +136,7 @@ def stack_files(
     if not compose_path:
         return _from_labels(roots, runtime, project_name, envs)
     main = _existing(roots, [compose_path])[0]
-    labelled = label_paths(runtime.project_labels(_project_name(main, project_name)))[0]
+    labelled = runtime.project_labels(_project_name(main, project_name)).get(CONFIG_FILES_LABEL)
     override = () if labelled else _override(main, _variant(runtime))
     if override:
         return StackFiles(ComposeFiles((main, *override), envs), "default")
