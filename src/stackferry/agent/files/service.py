@@ -11,6 +11,8 @@ import functools
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 
+import structlog
+
 from stackferry.agent import exec as agent_exec
 from stackferry.agent.claims import Wanted
 from stackferry.agent.errors import InvalidArgument, NotFound, PermissionDenied
@@ -34,6 +36,8 @@ from stackferry.hostapi import (
     VolumeInfo,
     VolumeSpec,
 )
+
+log = structlog.get_logger(__name__)
 
 PROGRESS_INTERVAL = 1.0
 # The claim check (agent/fencing.py): refuses a call of one migration on what another holds.
@@ -138,9 +142,12 @@ class FileService:
         )
         receiving = ReceivingPass(server, target_dir, strict=header.final)
         caller.add_callback(receiving.abort)
+        about = {"kind": "files", "target": tree_key(header.target), "final": header.final}
+        log.info("receive started", **about)  # with "receive committed": when each ran
         with metrics.active_stream("receive"):
             yield from receiving.run(incoming)
         metrics.BYTES_RECEIVED.labels("files").inc(receiving.received)
+        log.info("receive committed", bytes=receiving.received, **about)
 
     def _fence(self, target: FileTree, migration_id: str) -> None:
         if target.volume:

@@ -15,9 +15,9 @@ import dataclasses
 from stackferry.controller.domain.machine import Action
 from stackferry.controller.domain.model import FileMove
 from stackferry.controller.engine.context import StepContext, StepFailed
-from stackferry.controller.engine.steps.stream import stream
+from stackferry.controller.engine.steps.parallel import OpenCall, follow_all
 from stackferry.controller.engine.tickets import files_key
-from stackferry.hostapi import FileTransfer, FileTree, VolumeSpec
+from stackferry.hostapi import FileTransfer, FileTree, TransferResult, VolumeSpec
 
 
 def source_tree(move: FileMove) -> FileTree:
@@ -29,7 +29,8 @@ def target_tree(move: FileMove) -> FileTree:
 
 
 def file_passes(ctx: StepContext, action: Action, final: bool) -> None:
-    """One pass of every tree; the final one is verified by manifest."""
+    """One pass of every tree; the final one runs the trees in parallel (the app is down:
+    `final_parallelism` at a time, as the zfs deltas) and is verified by manifest."""
     m = ctx.migration
     if not m.files:
         return
@@ -37,7 +38,8 @@ def file_passes(ctx: StepContext, action: Action, final: bool) -> None:
     step = m.step(action)
     if not final:  # a tree's first pass moves about its size; a later one its difference
         step.bytes_expected += sum(f.estimated_bytes for f in m.files if not f.bytes_moved)
-    for index, move in enumerate(m.files):
+    opens: list[OpenCall] = []
+    for move in m.files:
         if move.target_volume:
             ctx.target.create_volume(
                 VolumeSpec(
@@ -57,12 +59,21 @@ def file_passes(ctx: StepContext, action: Action, final: bool) -> None:
         )
         ctx.log(f"{'final' if final else 'bulk'} file pass: {move.name}", action.value)
         ticket = ctx.tickets.take(files_key(m, move)) if final else ""  # asked before the stop
-        result = stream(ctx, action, ctx.source.push_files(transfer, ctx.target, ticket))
+        opens.append(_opener(ctx, transfer, ticket))
+
+    def on_result(index: int, result: TransferResult) -> None:
+        move = m.files[index]
         m.files[index] = dataclasses.replace(move, bytes_moved=move.bytes_moved + result.bytes)
         m.moved("files", result.bytes)
         ctx.save()
+
+    follow_all(ctx, action, opens, on_result, options.final_parallelism if final else 1)
     if final:
         verify_trees(ctx, action)
+
+
+def _opener(ctx: StepContext, transfer: FileTransfer, ticket: str) -> OpenCall:
+    return lambda: ctx.source.push_files(transfer, ctx.target, ticket)
 
 
 def verify_trees(ctx: StepContext, action: Action) -> None:
