@@ -19,6 +19,7 @@ from stackferry.agent.journal import Journal
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import journal_writes
+from stackferry.agent.stack_target import overwritten
 from stackferry.compose import normalise_project_name
 from stackferry.hostapi import Claim, ClaimGrant, DeployRequest, DeployResult
 
@@ -108,6 +109,9 @@ class Fencing:
             datasets=tuple(self.roots.check_dataset(d) for d, _ in request.mounts),
         )
         self.claims.check(migration_id, wanted)
+        clobbered = overwritten(self.roots, request, self.own_paths(request))
+        if clobbered:
+            raise AlreadyExists("will not overwrite: " + "; ".join(clobbered))
         if not migration_id:
             return run(request, False)
         before = self.journal.deploy_of(migration_id)
@@ -138,6 +142,18 @@ class Fencing:
         if not result.ok and not self.runtime.project_containers(project):
             self.journal.set_deploy_state(migration_id, "removed")  # it took itself down
         return result
+
+    def own_paths(self, request: DeployRequest) -> tuple[str, ...]:
+        """What the request's migration made here, by the journal: the mount points of its
+        received datasets, the trees and files it wrote (a deploy or pre-create of it)."""
+        migration_id = checked_migration_id(request.migration_id)
+        created = self.journal.created_by(migration_id) if migration_id else []
+        datasets = [c.name for c in created if c.kind == "dataset"]
+        paths = [c.name for c in created if c.kind in ("dir", "contents", "file")]
+        for dataset, mountpoint in request.mounts:
+            if any(dataset == d or dataset.startswith(d + "/") for d in datasets):
+                paths.append(os.path.normpath(self.roots.check_path(mountpoint)))
+        return tuple(paths)
 
     def _record_writes(
         self, migration_id: str, compose_dir: Path, compose_path: Path, write_env: bool

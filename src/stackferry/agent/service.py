@@ -403,7 +403,7 @@ class AgentService:
             return self.stacks.start(compose_path, project_name, timeout, compose_files, env_files)
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
-        return self.stacks.check_deploy(request)
+        return self.stacks.check_deploy(request, self.fencing.own_paths(request))
 
     def deploy_stack(self, request: DeployRequest) -> DeployResult:
         return self.fencing.deploy(request, self.stacks.deploy)

@@ -9,6 +9,7 @@ import errno
 import os
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.compose import ComposeFiles
 from stackferry.agent.stack_project import load_stack_project
 from stackferry.compose import ComposeError, PortBinding, load_compose, translate_compose
+from stackferry.compose.paths import is_within
 from stackferry.compose.project_files import LoadedProject, read_host_file
 from stackferry.hostapi import DeployRequest
 
@@ -122,6 +124,32 @@ def deploy_target(roots: Roots, request: DeployRequest) -> DeployTarget:
         tuple(refused),
         bool(services),
     )
+
+
+def overwritten(roots: Roots, request: DeployRequest, own: Sequence[str]) -> list[str]:
+    """ "PATH: why" for each carried file the deploy would write over a file here that holds
+    other bytes and is not the migration's own (`own`: the paths of what it made here: its
+    received data, the files and dirs an earlier deploy or pre-create of it wrote). A
+    carried file is never allowed to replace a file of the host's silently: Discard could
+    not give it back."""
+    refused = []
+    for carried in request.files:
+        if not carried.exists:
+            continue
+        try:
+            path = roots.check_path(os.path.normpath(carried.path))
+        except AgentError:
+            continue  # refused by deploy_target, with its reason
+        if not os.path.lexists(path) or any(is_within(path, mine) for mine in own):
+            continue
+        if not os.path.isfile(path):
+            refused.append(f"{carried.path}: exists here and is not a file")
+        elif Path(path).read_bytes() != carried.content:
+            refused.append(
+                f"{carried.path}: exists here with other content, not written by this "
+                "migration (move it away, or carry the project to another directory)"
+            )
+    return refused
 
 
 def port_is_free(port: PortBinding) -> bool:

@@ -36,6 +36,7 @@ from stackferry.agent.stack_target import (
     DeployTarget,
     compose_dir_conflict,
     deploy_target,
+    overwritten,
     port_is_free,
     scratch_copy,
 )
@@ -210,8 +211,10 @@ class StackService:
         self.runtime.compose_start(name, found.files, timeout or DEFAULT_WAIT_SECONDS)
         return StackStatus(name, self.status(_every_service(project)))
 
-    def check_deploy(self, request: DeployRequest) -> DeployChecks:
+    def check_deploy(self, request: DeployRequest, own: Sequence[str] = ()) -> DeployChecks:
+        """`own`: the paths this migration made here (a carried file may replace its bytes)."""
         target = deploy_target(self.roots, request)
+        refused = (*target.refused, *overwritten(self.roots, request, own))
         self.runtime.ping()
         info = self.runtime.info()
         conflict = compose_dir_conflict(target, request.compose_text)
@@ -228,7 +231,7 @@ class StackService:
                 "compose_dir", not conflict, conflict or f"{target.compose_path} can be written"
             ),
             *(
-                [DeployCheck("project_files", False, why) for why in target.refused]
+                [DeployCheck("project_files", False, why) for why in refused]
                 or [DeployCheck("project_files", True, files_ok)]
             ),
             DeployCheck(
