@@ -215,10 +215,15 @@ def wait_for_lines(world: World, count: int, timeout: float = 30) -> None:
 
 def remove_world(world: World) -> None:
     """Containers and networks of the project on both engines (what `compose down` does)."""
-    for host in (world.docker_a, world.docker_b):
+    remove_stack((world.docker_a, world.docker_b), world.project)
+
+
+def remove_stack(docker_hosts: tuple[str, ...], project: str) -> None:
+    """Containers and networks of `project` on each engine."""
+    for host in docker_hosts:
         client = docker.DockerClient(base_url=host)
         try:
-            label = {"label": f"{PROJECT_LABEL}={world.project}"}
+            label = {"label": f"{PROJECT_LABEL}={project}"}
             for container in client.containers.list(all=True, filters=label):
                 container.remove(force=True)
             for network in client.networks.list(filters=label):

@@ -15,14 +15,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-import docker
 import pytest
 from conftest import AgentProcess, Pool
 from migration_world import (
     IMAGE,
-    PROJECT_LABEL,
     World,
     make_world_fixture,  # noqa: F401 (the make_world fixture)
+    remove_stack,
     spec_for,
 )
 
@@ -197,20 +196,6 @@ def three_dataset_world(
         options=MigrationOptions(converge_max_rounds=0),
     )
     return spec, target, project
-
-
-def remove_stack(docker_hosts: tuple[str, str], project: str) -> None:
-    """The project's containers and networks on both engines."""
-    for host in docker_hosts:
-        client = docker.DockerClient(base_url=host)
-        try:
-            label = {"label": f"{PROJECT_LABEL}={project}"}
-            for container in client.containers.list(all=True, filters=label):
-                container.remove(force=True)
-            for network in client.networks.list(filters=label):
-                network.remove()
-        finally:
-            client.close()
 
 
 def receives(log_text: str) -> dict[str, list[tuple[float, float]]]:

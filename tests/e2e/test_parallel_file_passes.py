@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-import docker
 import pytest
 from conftest import AgentProcess, Pool
-from migration_world import IMAGE, PROJECT_LABEL
+from migration_world import IMAGE, remove_stack
 
 from stackferry.controller.agents import AgentDialer
 from stackferry.controller.config import sqlite_url
@@ -95,19 +94,6 @@ def three_tree_world(
         ),
     )
     return spec, target, project
-
-
-def remove_stack(docker_hosts: tuple[str, str], project: str) -> None:
-    for host in docker_hosts:
-        client = docker.DockerClient(base_url=host)
-        try:
-            label = {"label": f"{PROJECT_LABEL}={project}"}
-            for container in client.containers.list(all=True, filters=label):
-                container.remove(force=True)
-            for network in client.networks.list(filters=label):
-                network.remove()
-        finally:
-            client.close()
 
 
 def file_receives(log_text: str) -> dict[str, list[tuple[float, float, bool]]]:
