@@ -8,6 +8,8 @@ mounts over the directory the pre-create wrote the compose file into.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,11 +19,14 @@ from pathlib import Path
 import docker
 import pytest
 from migration_world import (
+    IMAGE,
     PROJECT_LABEL,
+    WRITER,
     World,
     containers,
     make_world_fixture,  # noqa: F401 (the make_world fixture)
     spec_for,
+    wait_for_lines,
 )
 from test_downtime import LINK_LIMIT, Writer, stop_writer_at_the_stop
 
@@ -155,3 +160,53 @@ def test_a_migration_cancelled_after_the_pre_create_leaves_no_container_on_the_t
     # The source's container ran throughout: the same one, never restarted.
     source = containers(world.docker_a, world.project, running_only=True)
     assert {c.id: c.attrs["State"]["StartedAt"] for c in source} == before
+
+
+def long_syntax_bind(world: World) -> None:
+    """The world's stack again, its data bound with compose's long syntax (`type: bind`),
+    which, unlike the short syntax, refuses a bind source that does not exist."""
+    world.compose_path.write_text(
+        "services:\n"
+        "  writer:\n"
+        f"    image: {IMAGE}\n"
+        f'    command: ["sh", "-c", "{WRITER}"]\n'
+        "    volumes:\n"
+        "      - type: bind\n"
+        f"        source: {world.stack_dir / 'data'}\n"
+        "        target: /data\n"
+    )
+    up = ["docker-compose", "-p", world.project, "-f", str(world.compose_path), "up", "-d"]
+    env = {**os.environ, "DOCKER_HOST": world.docker_a}
+    subprocess.run(up, check=True, capture_output=True, timeout=120, env=env)
+    wait_for_lines(world, 5)
+
+
+def test_a_bind_into_a_dataset_not_mounted_yet_is_created_by_the_deploy_after_the_stop(
+    make_world: Callable[..., World], service: ControllerService
+) -> None:
+    # Before the stop the received dataset is not mounted: the bind source does not exist
+    # on the target, `up --no-start` fails, and the migration goes on without a pre-create.
+    world = make_world(data_mib=2)
+    long_syntax_bind(world)
+    migration = service.create(spec_for(world), start=True)
+    at_the_stop = ids_at_the_stop(service, migration.id, world)
+    finished = service.wait(migration.id, MIGRATION_TIMEOUT)
+    assert finished.state == MigrationState.COMPLETED, finished.error
+    stopped_at = finished.source_stopped_at
+    assert stopped_at is not None
+
+    log = messages(service, finished)
+    why = [text for step, text in log if text.startswith("not pre-created: ")]
+    assert len(why) == 1 and "bind source path does not exist" in why[0], log
+    assert why[0].endswith("the deploy after the stop creates the stack"), why
+    assert not any(text.startswith(CREATED) for _, text in log), log
+    # The failed create left nothing: no container at the stop, and the containers and the
+    # network that serve were created after it.
+    assert at_the_stop == []
+    running = containers(world.docker_b, world.project, running_only=True)
+    assert len(running) == 1
+    assert engine_time(running[0].attrs["Created"]) > stopped_at
+    made = networks(world.docker_b, world.project)
+    assert len(made) == 1 and engine_time(str(made[0]["Created"])) > stopped_at, made
+    mounted = Path(finished.datasets[0].target_mountpoint)
+    assert (mounted / "data" / "blob.bin").stat().st_size == 2 << 20

@@ -207,6 +207,8 @@ def expected_state(step: str, fault: str) -> MigrationState:
         return S.FAILED
     if step == "cleanup":
         return S.COMPLETED
+    if step == "pre_create" and fault == "deploy_fails":
+        return S.COMPLETED  # not pre-created: the deploy after the stop creates the stack
     if fault == "stream_cut" or fault.endswith("_2s"):
         # A target agent restarted before the commit removed the deploy verify looks at.
         restarted_after_deploy = step == "verify" and fault.startswith("target")

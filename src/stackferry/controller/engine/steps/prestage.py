@@ -17,8 +17,10 @@ takes it down (journal reconcile), and the rollback after the stop stops and dis
 With keep_target_on_failure nothing is pre-created: what a failure keeps on the target is
 data only, never containers a later migration of the project would be refused beside.
 
-A failing check or pre-create fails the migration here, before the stop: the source keeps
-serving. Idempotent: a repeated step finds the images present and the containers created
+A failing check fails the migration here, before the stop: the source keeps serving. A
+failing pre-create does not: the agent takes it down again (nothing of it is left) and the
+deploy after the stop creates the stack, as without a pre-create (logged "not pre-created:
+<why>"). Idempotent: a repeated step finds the images present and the containers created
 (compose creates nothing again).
 """
 
@@ -75,8 +77,22 @@ def _pre_create(ctx: StepContext, request: DeployRequest) -> bool:
         return False
     result = ctx.target.deploy_stack(request)
     if not result.ok:
-        raise StepFailed(
-            f"the target could not create the stack's containers (before the stop): {result.error}"
-        )
+        # E.g. a long-syntax bind whose source lies in a dataset not mounted yet: compose
+        # refuses a missing bind source. The agent took its failed create down (containers,
+        # networks, files), and the deploy after the stop creates the stack as it did before
+        # there was a pre-create: a migration that worked without it still does.
+        ctx.log(f"not pre-created: {_why(result.error)}; {AFTER_THE_STOP}", step)
+        return False
     ctx.log(f"target containers and networks created in {result.up_seconds:.2f} s", step)
     return True
+
+
+AFTER_THE_STOP = "the deploy after the stop creates the stack"
+
+
+def _why(error: str) -> str:
+    """The line of compose's output that says why: its last ERROR line (compose v1 ends
+    with "Encountered errors while bringing up the project."), else its last line."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    errors = [line for line in lines if "ERROR" in line or "Error" in line]
+    return (errors or lines or ["no error given"])[-1]
