@@ -198,6 +198,8 @@ class ProjectFile:
     owner: str = ""  # the compose file that names it ("" for -f files and the .env)
     exists: bool = True  # an optional env_file (required: false) may be absent
     mode: int = 0o644  # permission bits on the source
+    uid: int = 0  # owner on the source, given to the file on the target (an agent as root)
+    gid: int = 0
 
 
 @dataclass(frozen=True)

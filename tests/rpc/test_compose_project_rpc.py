@@ -426,3 +426,39 @@ def test_labels_that_read_different_files_from_two_directories_are_refused_by_na
     (x / "proj/prod.yml").unlink()  # one directory left that has every file: that one
     info = stub.InspectStack(agent_pb2.InspectStackRequest(project_name=project))
     assert list(info.compose_files) == [str(x / "proj/a.yml"), str(x / "other/prod.yml")]
+
+
+def test_a_carried_file_keeps_its_owner(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    """A 0600 env_file of uid 1234 (a non-root container's): inspect reports its owner, and
+    the deploy gives it that owner on the target, beside its mode."""
+    a, b = hosts
+    os.chown(a / "proj/app.env", 1234, 2345)
+    (a / "proj/app.env").chmod(0o600)
+    project = project_on_a(docker_hosts, a, compose_projects)
+    info = agent_stub(start_agent(*agent_args(docker_hosts[0], a)).address).InspectStack(
+        agent_pb2.InspectStackRequest(project_name=project)
+    )
+    reported = next(f for f in info.project_files if f.path == str(a / "proj/app.env"))
+    assert (reported.uid, reported.gid, reported.mode) == (1234, 2345, 0o600)
+
+    target = b / "proj/app.env"
+    reported.path = str(target)
+    deployed = agent_stub(start_agent(*agent_args(docker_hosts[1], b)).address).DeployStack(
+        agent_pb2.DeployRequest(
+            project_name=compose_projects(docker_hosts[1], unique("sfowner")),
+            compose_dir=str(b / "proj"),
+            compose_text="services:\n  app:\n    image: local/busybox:1\n"
+            '    command: ["sleep", "3600"]\n    env_file: app.env\n',
+            files=[reported],
+            wait_timeout_seconds=60,
+        )
+    )
+    assert deployed.ok, deployed.error
+    found = target.stat()
+    assert (found.st_uid, found.st_gid, found.st_mode & 0o777) == (1234, 2345, 0o600)

@@ -58,7 +58,16 @@ mounts = st.builds(
     st.booleans(),
 )
 project_files = st.builds(
-    h.ProjectFile, text, text, text, st.binary(max_size=12), text, st.booleans(), small
+    h.ProjectFile,
+    text,
+    text,
+    text,
+    st.binary(max_size=12),
+    text,
+    st.booleans(),
+    small,
+    small,
+    small,
 )
 file_lists = st.lists(project_files, max_size=2).map(tuple)
 text_lists = st.lists(text, max_size=2).map(tuple)

@@ -20,11 +20,16 @@ if TYPE_CHECKING:
     from stackferry.agent.journal import Journal
 
 
-def write_atomic(path: Path, text: str | bytes, mode: int = 0o600) -> None:
-    """Temp file in the same directory, fsync, then rename: readers see old or new, never half."""
+def write_atomic(
+    path: Path, text: str | bytes, mode: int = 0o600, owner: tuple[int, int] | None = None
+) -> None:
+    """Temp file in the same directory, fsync, then rename: readers see old or new, never half.
+    `owner` (uid, gid) is given to it when the agent runs as root (no one else may)."""
     content = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if owner is not None and os.geteuid() == 0:
+            os.fchown(fd, *owner)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as out:
             out.write(content)
@@ -42,23 +47,27 @@ class FileWrites:
     """Files written by a deploy, with what they held before, and the directories it made to
     hold them, so a failed deploy is undone."""
 
-    previous: dict[Path, tuple[bytes, int] | None] = field(default_factory=dict)
+    previous: dict[Path, tuple[bytes, int, tuple[int, int]] | None] = field(default_factory=dict)
     made: list[Path] = field(default_factory=list)  # directories, outermost first
 
     def write(self, path: Path, text: str, mode: int = 0o600) -> None:
         self.write_bytes(path, text.encode("utf-8", "surrogateescape"), mode)
 
-    def write_bytes(self, path: Path, content: bytes, mode: int = 0o600) -> None:
+    def write_bytes(
+        self, path: Path, content: bytes, mode: int = 0o600, owner: tuple[int, int] | None = None
+    ) -> None:
         missing = [p for p in path.parents if not p.exists()]
         for directory in reversed(missing):
             directory.mkdir()
             self.made.append(directory)
         if path not in self.previous:
-            exists = path.exists()
+            found = path.stat() if path.exists() else None
             self.previous[path] = (
-                (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) if exists else None
+                (path.read_bytes(), stat.S_IMODE(found.st_mode), (found.st_uid, found.st_gid))
+                if found
+                else None
             )
-        write_atomic(path, content, mode)
+        write_atomic(path, content, mode, owner)
 
     def undo(self) -> None:
         for path, before in self.previous.items():

@@ -234,7 +234,7 @@ def project_files(project: LoadedProject, roots: Roots) -> tuple[ProjectFile, ..
         roots.check_path(entry.path)
         try:
             with open(entry.path, "rb") as handle:
-                mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+                found = os.fstat(handle.fileno())
                 content = handle.read(MAX_CARRIED_BYTES + 1)
         except OSError as exc:
             raise InvalidArgument(f"{entry.path}: cannot be read to carry it: {exc}") from exc
@@ -243,8 +243,19 @@ def project_files(project: LoadedProject, roots: Roots) -> tuple[ProjectFile, ..
                 f"{entry.path} ({entry.kind}) is over {MAX_CARRIED_BYTES // 2**20} MiB: too big "
                 "to carry as a project file; put it in the migrated data"
             )
+        mode = stat.S_IMODE(found.st_mode)
         carried.append(
-            ProjectFile(entry.path, entry.kind, entry.relative, content, entry.owner, True, mode)
+            ProjectFile(
+                entry.path,
+                entry.kind,
+                entry.relative,
+                content,
+                entry.owner,
+                True,
+                mode,
+                found.st_uid,
+                found.st_gid,
+            )
         )
     return tuple(carried)
 

@@ -32,6 +32,7 @@ class Write:
     content: bytes
     mode: int
     kind: str
+    owner: tuple[int, int] | None = None  # (uid, gid) a carried file is given
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def deploy_target(roots: Roots, request: DeployRequest) -> DeployTarget:
             continue
         if any(w.path == path for w in writes):
             raise InvalidArgument(f"{carried.path} is written twice by this deploy")
-        writes.append(Write(path, carried.content, (carried.mode & 0o777) or 0o644, carried.kind))
+        mode, owner = (carried.mode & 0o777) or 0o644, (carried.uid, carried.gid)
+        writes.append(Write(path, carried.content, mode, carried.kind, owner))
     paths_written = {str(w.path) for w in writes}
     named = {"compose": request.compose_files[1:], "env": request.env_files}
     checked: dict[str, list[str]] = {"compose": [str(compose_path)], "env": []}

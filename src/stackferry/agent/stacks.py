@@ -282,7 +282,7 @@ class StackService:
         writes = FileWrites()
         try:
             for write in target.writes:
-                writes.write_bytes(write.path, write.content, write.mode)
+                writes.write_bytes(write.path, write.content, write.mode, write.owner)
             if request.create_only:
                 outcome = self._create(target, request.wait_timeout_seconds, own_containers)
             else:

@@ -220,11 +220,15 @@ def project_file_to_pb(f: h.ProjectFile) -> pb.ProjectFile:
         owner=f.owner,
         exists=f.exists,
         mode=f.mode,
+        uid=f.uid,
+        gid=f.gid,
     )
 
 
 def project_file_from_pb(m: pb.ProjectFile) -> h.ProjectFile:
-    return h.ProjectFile(m.path, m.kind, m.relative, m.content, m.owner, m.exists, m.mode)
+    return h.ProjectFile(
+        m.path, m.kind, m.relative, m.content, m.owner, m.exists, m.mode, m.uid, m.gid
+    )
 
 
 def stack_to_pb(s: h.StackInfo) -> pb.StackInfo:

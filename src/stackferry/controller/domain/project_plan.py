@@ -134,6 +134,8 @@ def _deploy_file(f: FileTranslation, reported: ProjectFile | None, read: bool) -
         owner=reported.owner,
         exists=True,
         mode=reported.mode,
+        uid=reported.uid,
+        gid=reported.gid,
     )
 
 

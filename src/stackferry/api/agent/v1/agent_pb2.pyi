@@ -335,7 +335,7 @@ class InspectStackRequest(_message.Message):
     def __init__(self, compose_path: _Optional[str] = ..., project_name: _Optional[str] = ..., compose_files: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ProjectFile(_message.Message):
-    __slots__ = ("path", "kind", "relative", "content", "owner", "exists", "mode")
+    __slots__ = ("path", "kind", "relative", "content", "owner", "exists", "mode", "uid", "gid")
     PATH_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RELATIVE_FIELD_NUMBER: _ClassVar[int]
@@ -343,6 +343,8 @@ class ProjectFile(_message.Message):
     OWNER_FIELD_NUMBER: _ClassVar[int]
     EXISTS_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    GID_FIELD_NUMBER: _ClassVar[int]
     path: str
     kind: str
     relative: str
@@ -350,7 +352,9 @@ class ProjectFile(_message.Message):
     owner: str
     exists: bool
     mode: int
-    def __init__(self, path: _Optional[str] = ..., kind: _Optional[str] = ..., relative: _Optional[str] = ..., content: _Optional[bytes] = ..., owner: _Optional[str] = ..., exists: _Optional[bool] = ..., mode: _Optional[int] = ...) -> None: ...
+    uid: int
+    gid: int
+    def __init__(self, path: _Optional[str] = ..., kind: _Optional[str] = ..., relative: _Optional[str] = ..., content: _Optional[bytes] = ..., owner: _Optional[str] = ..., exists: _Optional[bool] = ..., mode: _Optional[int] = ..., uid: _Optional[int] = ..., gid: _Optional[int] = ...) -> None: ...
 
 class ContainerInfo(_message.Message):
     __slots__ = ("name", "id", "state", "health", "service", "exit_code", "restart_count")
