@@ -341,11 +341,12 @@ class Faulty:
         timeout: int = 60,
         compose_files: Sequence[str] = (),
         env_files: Sequence[str] = (),
+        services: Sequence[str] = (),
     ) -> None:
         self._call(
             "start_stack",
             lambda: self.agent.start_stack(
-                project_name, compose_path, timeout, compose_files, env_files
+                project_name, compose_path, timeout, compose_files, env_files, services
             ),
         )
 

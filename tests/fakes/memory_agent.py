@@ -245,6 +245,7 @@ class MemoryAgent:
         timeout: int = 60,
         compose_files: Sequence[str] = (),
         env_files: Sequence[str] = (),
+        services: Sequence[str] = (),
     ) -> None:
         self._reach()
         self._unclaimed(f"project {project_name}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import docker
@@ -462,3 +462,39 @@ def test_a_carried_file_keeps_its_owner(
     assert deployed.ok, deployed.error
     found = target.stat()
     assert (found.st_uid, found.st_gid, found.st_mode & 0o777) == (1234, 2345, 0o600)
+
+
+def test_a_start_given_the_services_that_ran_leaves_one_stopped_before_stopped(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    hosts: tuple[Path, Path],
+) -> None:
+    """`helper` was stopped before the migration: the rollback's start names the services
+    that ran (StackRef.services) and `helper` stays stopped; a name not in the project is
+    refused."""
+    a, _ = hosts
+    project = project_on_a(docker_hosts, a, compose_projects)
+    stub = agent_stub(start_agent(*agent_args(docker_hosts[0], a)).address)
+    info = stub.InspectStack(agent_pb2.InspectStackRequest(project_name=project))
+    assert list(info.running_services) == ["app", "extra"]
+
+    def ref(timeout: int, services: Sequence[str] = ()) -> agent_pb2.StackRef:
+        return agent_pb2.StackRef(
+            project_name=project,
+            compose_path=str(a / "proj/base.yml"),
+            timeout_seconds=timeout,
+            compose_files=info.compose_files,
+            env_files=info.env_files,
+            services=services,
+        )
+
+    stub.StopStack(ref(1))
+    assert running(docker_hosts[0], project) == {}
+    with pytest.raises(grpc.RpcError) as unknown:
+        stub.StartStack(ref(60, ["app", "nosuch"]))
+    assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "nosuch" in str(unknown.value.details())
+    stub.StartStack(ref(60, info.running_services))
+    assert set(running(docker_hosts[0], project)) == {"app", "extra"}

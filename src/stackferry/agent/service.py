@@ -396,11 +396,14 @@ class AgentService:
         migration_id: str = "",
         compose_files: tuple[str, ...] = (),
         env_files: tuple[str, ...] = (),
+        services: tuple[str, ...] = (),
     ) -> StackStatus:
         _require_compose_path(compose_path)
         self.fencing.check_stack(migration_id, compose_path, project_name)
         with self.fencing.stack_lock(compose_path, project_name):
-            return self.stacks.start(compose_path, project_name, timeout, compose_files, env_files)
+            return self.stacks.start(
+                compose_path, project_name, timeout, compose_files, env_files, services
+            )
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks:
         return self.stacks.check_deploy(request, self.fencing.own_paths(request))

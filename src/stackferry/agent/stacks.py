@@ -201,14 +201,20 @@ class StackService:
         timeout: int,
         compose_files: Sequence[str] = (),
         env_files: Sequence[str] = (),
+        services: Sequence[str] = (),
     ) -> StackStatus:
-        # Every service with a container (stopped by the quiesce) is started again.
+        """Every service with a container (stopped by the quiesce) is started again, or only
+        `services` (those that ran before the migration: one stopped then stays stopped)."""
         found, project = self._project(
             compose_path, project_name, compose_files, env_files, _PRESENT
         )
+        unknown = sorted(s for s in services if s not in project.services or s.startswith("-"))
+        if unknown:
+            raise InvalidArgument(f"services not in the compose project: {', '.join(unknown)}")
         self.runtime.ping()
         name = project.project.name
-        self.runtime.compose_start(name, found.files, timeout or DEFAULT_WAIT_SECONDS)
+        order = tuple(s for s in project.start_order() if s in services)
+        self.runtime.compose_start(name, found.files, timeout or DEFAULT_WAIT_SECONDS, order)
         return StackStatus(name, self.status(_every_service(project)))
 
     def check_deploy(self, request: DeployRequest, own: Sequence[str] = ()) -> DeployChecks:

@@ -193,8 +193,10 @@ class GrpcAgentClient:
         timeout: int = 60,
         compose_files: Sequence[str] = (),
         env_files: Sequence[str] = (),
+        services: Sequence[str] = (),
     ) -> None:
         ref = self._stack_ref(project_name, compose_path, timeout, compose_files, env_files)
+        ref.services.extend(services)
         self._call(self._stub.StartStack, ref, timeout=timeout + UNARY_TIMEOUT)
 
     def _deploy_request(self, request: DeployRequest) -> pb.DeployRequest:

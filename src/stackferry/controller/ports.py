@@ -98,7 +98,11 @@ class AgentClient(Protocol):
         timeout: int = 60,
         compose_files: Sequence[str] = (),
         env_files: Sequence[str] = (),
-    ) -> None: ...
+        services: Sequence[str] = (),
+    ) -> None:
+        """Starts the services with a container (`services`: only those, in start order:
+        one stopped before the migration stays stopped)."""
+        ...
 
     def check_deploy(self, request: DeployRequest) -> DeployChecks: ...
 

@@ -51,6 +51,7 @@ class StackRpc:
             request.migration_id,
             tuple(request.compose_files),
             tuple(request.env_files),
+            tuple(request.services),
         )
         return convert.stack_status_to_pb(started)
 

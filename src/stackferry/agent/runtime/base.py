@@ -82,7 +82,11 @@ class ContainerRuntime(Protocol):
         `restart: always` would otherwise come back when the engine restarts."""
         ...
 
-    def compose_start(self, project: str, files: ComposeFiles, timeout: float) -> None: ...
+    def compose_start(
+        self, project: str, files: ComposeFiles, timeout: float, services: Sequence[str] = ()
+    ) -> None:
+        """`compose start` of `services` (empty: every service with a container)."""
+        ...
 
     def compose_down(self, project: str, files: ComposeFiles, timeout: float) -> None:
         """Removes the project's containers and networks; never its volumes or bind sources."""

@@ -98,8 +98,12 @@ class DockerRuntime:
     def disable_restart(self, project: str) -> None:
         self.api.disable_restart(project)
 
-    def compose_start(self, project: str, files: ComposeFiles, timeout: float) -> None:
-        self.compose.run(project, files, "start", timeout=timeout)
+    def compose_start(
+        self, project: str, files: ComposeFiles, timeout: float, services: Sequence[str] = ()
+    ) -> None:
+        # docker-compose 1.29's `start` takes no `--`: stacks.start lets only the project's own
+        # service names, none starting with "-", come here.
+        self.compose.run(project, files, "start", *services, timeout=timeout)
 
     def compose_down(self, project: str, files: ComposeFiles, timeout: float) -> None:
         self.compose.run(project, files, "down", "--remove-orphans", timeout=timeout)

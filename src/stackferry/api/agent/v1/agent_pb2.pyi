@@ -507,20 +507,22 @@ class StackInfo(_message.Message):
     def __init__(self, project_name: _Optional[str] = ..., project_dir: _Optional[str] = ..., compose_path: _Optional[str] = ..., compose_text: _Optional[str] = ..., env_text: _Optional[str] = ..., env_exists: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., mounts: _Optional[_Iterable[_Union[MountInfo, _Mapping]]] = ..., datasets: _Optional[_Iterable[str]] = ..., compose_files: _Optional[_Iterable[str]] = ..., profiles: _Optional[_Iterable[str]] = ..., required_features: _Optional[_Iterable[str]] = ..., compose_check: _Optional[str] = ..., compose_check_failed: _Optional[bool] = ..., started_with: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ..., project_files: _Optional[_Iterable[_Union[ProjectFile, _Mapping]]] = ..., discovered_from: _Optional[str] = ..., running_services: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StackRef(_message.Message):
-    __slots__ = ("project_name", "compose_path", "timeout_seconds", "migration_id", "compose_files", "env_files")
+    __slots__ = ("project_name", "compose_path", "timeout_seconds", "migration_id", "compose_files", "env_files", "services")
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_PATH_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     COMPOSE_FILES_FIELD_NUMBER: _ClassVar[int]
     ENV_FILES_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
     project_name: str
     compose_path: str
     timeout_seconds: int
     migration_id: str
     compose_files: _containers.RepeatedScalarFieldContainer[str]
     env_files: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., migration_id: _Optional[str] = ..., compose_files: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ...) -> None: ...
+    services: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_name: _Optional[str] = ..., compose_path: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., migration_id: _Optional[str] = ..., compose_files: _Optional[_Iterable[str]] = ..., env_files: _Optional[_Iterable[str]] = ..., services: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StackStatus(_message.Message):
     __slots__ = ("project_name", "services", "stop_seconds", "stops")

@@ -56,7 +56,8 @@ def rollback(ctx: StepContext) -> None:
 
 
 def _start_source(ctx: StepContext) -> None:
-    """With the -f list and env files the source was validated with."""
+    """With the -f list and env files the source was validated with; only the services that
+    ran then (one stopped before the migration stays stopped)."""
     m = ctx.migration
     project = m.source_project
     ctx.source.start_stack(
@@ -64,6 +65,7 @@ def _start_source(ctx: StepContext) -> None:
         m.source_compose_path,
         compose_files=project.compose_files,
         env_files=project.env_files,
+        services=project.running_services,
     )
 
 
