@@ -197,3 +197,46 @@ def test_discard_takes_the_deploy_down_with_its_whole_file_set_once_the_files_ar
     result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-downset"))
     assert f"deploy {project}" in result.removed, result
     assert project_containers(docker_hosts[1], project) == []
+
+
+WITH_A_VOLUME = """\
+services:
+  app:
+    image: local/busybox:1
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    volumes: ["cache:/cache"]
+volumes:
+  cache: {}
+"""
+
+
+def test_discard_removes_the_volume_compose_made_at_the_pre_create(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    """A named volume the migration does not move: compose creates it empty at the
+    pre-create, and `compose down` keeps volumes; Discard removes it. A volume that was on
+    the engine before stays."""
+    project = compose_projects(docker_hosts[1], unique("sfcreatevol"))
+    client = docker.DockerClient(base_url=docker_hosts[1])
+    client.volumes.create(f"{project}_theirs")  # on the engine before the migration
+    try:
+        stub = agent_stub(start_agent(*agent_args).address)
+        deploy = request(project, tmp_path / "stacks" / "app", create_only=True)
+        deploy.compose_text = WITH_A_VOLUME.replace("cache: {}", "cache: {}\n  theirs: {}")
+        created = stub.DeployStack(deploy)
+        assert created.ok, created.error
+        assert client.volumes.get(f"{project}_cache")
+
+        result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-precreate"))
+        assert f"volume {project}_cache" in result.removed, result
+        names = {v.name for v in client.volumes.list(filters={"name": project})}
+        assert names == {f"{project}_theirs"}, names
+    finally:
+        for volume in client.volumes.list(filters={"name": project}):
+            volume.remove(force=True)
+        client.close()

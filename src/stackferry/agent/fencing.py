@@ -19,7 +19,7 @@ from stackferry.agent.journal import Journal
 from stackferry.agent.roots import Roots
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.stack_deploy import journal_writes
-from stackferry.agent.stack_target import overwritten
+from stackferry.agent.stack_target import deploy_target, overwritten
 from stackferry.compose import normalise_project_name
 from stackferry.hostapi import Claim, ClaimGrant, DeployRequest, DeployResult
 
@@ -125,6 +125,7 @@ class Fencing:
             # A repeated deploy of a committed migration stays committed (its stack stays).
             return run(request, False)
         self._record_writes(migration_id, compose_dir, compose_path, request.write_env)
+        self._record_volumes(migration_id, request)
         journal_writes(self.journal, migration_id, self._carried_paths(request))
         self.journal.deploy_started(
             migration_id,
@@ -182,6 +183,19 @@ class Fencing:
                 path = os.path.normpath(carried.path)
                 texts[path] = "" if carried.kind in _CONTENT_NOT_READ else text
         return texts
+
+    def _record_volumes(self, migration_id: str, request: DeployRequest) -> None:
+        """The named volumes compose will create for this deploy (declared, not external, not
+        on this engine yet: not one the migration received either), recorded before it makes
+        them: `compose down` leaves volumes, so Discard removes them, when no container uses
+        them. Without this, a pre-create's empty volumes outlived a cancelled migration."""
+        try:
+            model = deploy_target(self.roots, request).project.model
+        except AgentError:
+            return  # the deploy refuses the request, with its reason
+        for volume in model.volumes:
+            if not volume.external and self.runtime.volume(volume.name) is None:
+                self.journal.record_created(migration_id, "volume", volume.name)
 
     def _carried_paths(self, request: DeployRequest) -> list[Path]:
         """The carried files the deploy will write inside the roots (it refuses the others)."""
