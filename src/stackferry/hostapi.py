@@ -320,6 +320,8 @@ class DeployResult:
     up_seconds: float = 0.0
     ready_seconds: float = 0.0
     settle_seconds: float = 0.0
+    # The pre-created containers were started through the engine API (agent/stack_start.py).
+    started_created: bool = False
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,8 @@ def test_the_deploy_starts_the_containers_created_before_the_stop(
     log = messages(service, finished)
     created = [i for i, (step, text) in enumerate(log) if text.startswith(CREATED)]
     assert len(created) == 1 and log[created[0]][0] == "bulk_send", log
+    started = [text for step, text in log if step == "deploy" and text.startswith("the pre-c")]
+    assert len(started) == 1 and "started through the engine" in started[0], log
     prepared = [step for step, text in log if "receive tickets of the final phase" in text]
     assert prepared == ["bulk_send"], log  # the final delta's, asked before the stop
     stop_step = finished.step(Action.STOP_SOURCE)
@@ -200,6 +202,7 @@ def test_a_bind_into_a_dataset_not_mounted_yet_is_created_by_the_deploy_after_th
     assert len(why) == 1 and "bind source path does not exist" in why[0], log
     assert why[0].endswith("the deploy after the stop creates the stack"), why
     assert not any(text.startswith(CREATED) for _, text in log), log
+    assert ("deploy", "compose up") in [(s, t.partition(" in ")[0]) for s, t in log], log
     # The failed create left nothing: no container at the stop, and the containers and the
     # network that serve were created after it.
     assert at_the_stop == []

@@ -31,6 +31,7 @@ from stackferry.agent.stack_project import (
     stack_files,
     started_with,
 )
+from stackferry.agent.stack_start import PreCreated, start_created
 from stackferry.agent.stack_stop import stop_project
 from stackferry.agent.stack_target import (
     DeployTarget,
@@ -67,6 +68,7 @@ class StackService:
         self.roots = roots
         self.storage = storage
         self.runtime = runtime
+        self.pre_created = PreCreated()  # what the deploy after a pre-create may start itself
 
     def _project(
         self,
@@ -292,12 +294,18 @@ class StackService:
             if request.create_only:
                 outcome = self._create(target, request.wait_timeout_seconds, own_containers)
             else:
-                outcome = self._up_and_wait(target, request.wait_timeout_seconds, own_containers)
+                made = self.pre_created.take(request)
+                outcome = self._up_and_wait(
+                    target, request.wait_timeout_seconds, own_containers, made
+                )
         except BaseException:
             writes.undo()
             raise
         if not outcome.ok:
             writes.undo()
+        elif request.create_only:
+            made_ids = [c.id for c in self.runtime.project_containers(target.name)]
+            self.pre_created.remember(request, made_ids)
         return outcome
 
     def _create(self, target: DeployTarget, wait_timeout: int, own: bool) -> DeployResult:
@@ -322,7 +330,15 @@ class StackService:
             True, self.status(every), compose_file, up_seconds=time.monotonic() - started
         )
 
-    def _up_and_wait(self, target: DeployTarget, wait_timeout: int, own: bool) -> DeployResult:
+    def _up_and_wait(
+        self,
+        target: DeployTarget,
+        wait_timeout: int,
+        own: bool,
+        made: frozenset[str] | None = None,
+    ) -> DeployResult:
+        """`made`: the containers this very request's pre-create made; started through the
+        engine when that is what `up -d` would do (agent/stack_start.py)."""
         project, compose_file = target.name, str(target.compose_path)
         every = _every_service(target.project)
         already_running = not own and bool(self.runtime.project_containers(project))
@@ -332,7 +348,13 @@ class StackService:
         try:
             # One bound for up and the wait together: the controller's deadline exceeds it
             # (wait_timeout + the compose down of a failed deploy, DOWN_AFTER_FAILURE).
-            self.runtime.compose_up(project, target.files, timeout, target.up_services)
+            by_engine = (
+                made is not None
+                and own
+                and start_created(self.runtime, target.project, target.services, made)
+            )
+            if not by_engine:
+                self.runtime.compose_up(project, target.files, timeout, target.up_services)
         except (CommandFailed, DeadlineExceeded) as exc:
             output = getattr(exc, "stderr", "") or str(exc)
             error = "compose up failed: " + "\n".join(output.splitlines()[-ERROR_LINES:])
@@ -351,6 +373,7 @@ class StackService:
                     up_seconds=up_seconds,
                     ready_seconds=waited.ready_seconds,
                     settle_seconds=waited.settle_seconds,
+                    started_created=by_engine,
                 )
             error, failing = waited.error, waited.failing
         logs = {c.name: self.runtime.container_logs(c.id, LOG_LINES) for c in failing}

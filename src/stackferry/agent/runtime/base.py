@@ -88,6 +88,10 @@ class ContainerRuntime(Protocol):
         """`compose start` of `services` (empty: every service with a container)."""
         ...
 
+    def start_container(self, container_id: str) -> None:
+        """The engine's start of one created (or stopped) container, no compose process."""
+        ...
+
     def compose_down(self, project: str, files: ComposeFiles, timeout: float) -> None:
         """Removes the project's containers and networks; never its volumes or bind sources."""
         ...

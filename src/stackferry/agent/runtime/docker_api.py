@@ -180,6 +180,9 @@ class DockerApi:
         killed = tuple(sorted(c.name for c in running if self._exit_code(c) == SIGKILL_EXIT))
         return StopOutcome(service, max(graces.values(), default=0.0), seconds, killed)
 
+    def start_container(self, container_id: str) -> None:
+        self._call(lambda c: c.api.start(container_id))
+
     def disable_restart(self, project: str) -> None:
         labels = [f"{PROJECT_LABEL}={project}"]
         found = self._call(

@@ -98,6 +98,9 @@ class DockerRuntime:
     def disable_restart(self, project: str) -> None:
         self.api.disable_restart(project)
 
+    def start_container(self, container_id: str) -> None:
+        self.api.start_container(container_id)
+
     def compose_start(
         self, project: str, files: ComposeFiles, timeout: float, services: Sequence[str] = ()
     ) -> None:

@@ -373,6 +373,7 @@ def deploy_result_to_pb(r: h.DeployResult) -> pb.DeployResult:
         up_seconds=r.up_seconds,
         ready_seconds=r.ready_seconds,
         settle_seconds=r.settle_seconds,
+        started_created=r.started_created,
     )
 
 
@@ -386,6 +387,7 @@ def deploy_result_from_pb(m: pb.DeployResult) -> h.DeployResult:
         up_seconds=m.up_seconds,
         ready_seconds=m.ready_seconds,
         settle_seconds=m.settle_seconds,
+        started_created=m.started_created,
     )
 
 

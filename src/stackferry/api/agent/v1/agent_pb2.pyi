@@ -609,7 +609,7 @@ class DeployChecks(_message.Message):
     def __init__(self, checks: _Optional[_Iterable[_Union[DeployCheck, _Mapping]]] = ..., missing_images: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DeployResult(_message.Message):
-    __slots__ = ("ok", "services", "error", "logs", "compose_path", "up_seconds", "ready_seconds", "settle_seconds")
+    __slots__ = ("ok", "services", "error", "logs", "compose_path", "up_seconds", "ready_seconds", "settle_seconds", "started_created")
     class LogsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -625,6 +625,7 @@ class DeployResult(_message.Message):
     UP_SECONDS_FIELD_NUMBER: _ClassVar[int]
     READY_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SETTLE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_CREATED_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     services: _containers.RepeatedCompositeFieldContainer[ServiceInfo]
     error: str
@@ -633,7 +634,8 @@ class DeployResult(_message.Message):
     up_seconds: float
     ready_seconds: float
     settle_seconds: float
-    def __init__(self, ok: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., error: _Optional[str] = ..., logs: _Optional[_Mapping[str, str]] = ..., compose_path: _Optional[str] = ..., up_seconds: _Optional[float] = ..., ready_seconds: _Optional[float] = ..., settle_seconds: _Optional[float] = ...) -> None: ...
+    started_created: bool
+    def __init__(self, ok: _Optional[bool] = ..., services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ..., error: _Optional[str] = ..., logs: _Optional[_Mapping[str, str]] = ..., compose_path: _Optional[str] = ..., up_seconds: _Optional[float] = ..., ready_seconds: _Optional[float] = ..., settle_seconds: _Optional[float] = ..., started_created: _Optional[bool] = ...) -> None: ...
 
 class Claim(_message.Message):
     __slots__ = ("role", "project_name", "compose_path", "datasets", "paths", "volumes", "ttl_seconds")

@@ -59,6 +59,12 @@ def deploy(ctx: StepContext) -> None:
         raise StepFailed(
             f"deploy on target failed: {result.error}" + (f" ({logs})" if logs else "")
         )
+    how = (
+        "the pre-created containers started through the engine in compose's start order"
+        if result.started_created
+        else "compose up"
+    )
+    ctx.log(f"{how} in {result.up_seconds:.2f} s", Action.DEPLOY.value)
     if m.target_serving_at is None:
         m.target_serving_at = time.time() - result.settle_seconds
         if m.source_stopped_at is not None:
