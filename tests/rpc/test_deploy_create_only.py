@@ -148,6 +148,7 @@ services:
   app:
     image: local/busybox:${TAG:?set in vars.env}
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    env_file: [ENV_FILE]
 """
 OVERRIDE = """\
 services:
@@ -166,17 +167,19 @@ def test_discard_takes_the_deploy_down_with_its_whole_file_set_once_the_files_ar
     tmp_path: Path,
 ) -> None:
     """With the compose dir removed behind the agent's back, the journal's texts of every
-    file (the override's service, the env file's TAG) still take the whole stack down."""
+    file (the override's service, the env file's TAG, the env_file named by its absolute
+    path, as the controller's translation names it) still take the whole stack down."""
     project = compose_projects(docker_hosts[1], unique("sfdownset"))
     stub = agent_stub(start_agent(*agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
-    main, override, env = (compose_dir / n for n in ("base.yml", "override.yml", "vars.env"))
+    names = ("base.yml", "override.yml", "vars.env", "app.env")
+    main, override, env, app_env = (compose_dir / n for n in names)
     deployed = stub.DeployStack(
         agent_pb2.DeployRequest(
             project_name=project,
             compose_dir=str(compose_dir),
             compose_filename="base.yml",
-            compose_text=NEEDS_ITS_ENV_FILE,
+            compose_text=NEEDS_ITS_ENV_FILE.replace("ENV_FILE", str(app_env)),
             compose_files=[str(main), str(override)],
             env_files=[str(env)],
             files=[
@@ -184,6 +187,9 @@ def test_discard_takes_the_deploy_down_with_its_whole_file_set_once_the_files_ar
                     path=str(override), kind="compose", content=OVERRIDE.encode(), exists=True
                 ),
                 agent_pb2.ProjectFile(path=str(env), kind="env", content=b"TAG=1\n", exists=True),
+                agent_pb2.ProjectFile(
+                    path=str(app_env), kind="env_file", content=b"A=1\n", exists=True
+                ),
             ],
             wait_timeout_seconds=60,
             migration_id="m-downset",
@@ -191,7 +197,7 @@ def test_discard_takes_the_deploy_down_with_its_whole_file_set_once_the_files_ar
     )
     assert deployed.ok, deployed.error
     assert len(project_containers(docker_hosts[1], project)) == 2
-    for path in (main, override, env):
+    for path in (main, override, env, app_env):
         path.unlink()
 
     result = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-downset"))

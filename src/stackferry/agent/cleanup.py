@@ -21,18 +21,21 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import structlog
 
 from stackferry.agent import exec as agent_exec
 from stackferry.agent.claims import ClaimBook, validate_migration_id
-from stackferry.agent.errors import AgentError
+from stackferry.agent.errors import AgentError, InvalidArgument
 from stackferry.agent.files.volumes import MIGRATION_LABEL
 from stackferry.agent.journal import Created, DeployEntry, Journal
 from stackferry.agent.project_locks import ProjectLocks
 from stackferry.agent.runtime.base import ContainerRuntime
 from stackferry.agent.runtime.compose import ComposeFiles
+from stackferry.agent.stack_project import load_stack_project
+from stackferry.agent.stack_target import in_scratch
 from stackferry.agent.storage.base import StorageBackend
 from stackferry.hostapi import DiscardResult, ReleaseResult
 
@@ -215,6 +218,18 @@ def _project_files(entry: DeployEntry) -> ComposeFiles:
     )
 
 
+def _bases(
+    entry: DeployEntry, listed: ComposeFiles, texts: dict[str, str]
+) -> Mapping[str, tuple[str, tuple[str, ...]]]:
+    """Which of the texts are compose files, and their base directories (empty when the
+    project cannot be read from them: then the copies are made as they are)."""
+    try:
+        project = load_stack_project(listed, entry.project_name, texts.get)
+    except InvalidArgument:
+        return {}
+    return project.bases
+
+
 def _unchanged(entry: DeployEntry) -> bool:
     """Every file the deploy wrote is still there with its text, and every listed file is
     there (an old journal without texts: the listed files are there)."""
@@ -231,8 +246,9 @@ def _unchanged(entry: DeployEntry) -> bool:
 
 def _mirror(entry: DeployEntry, listed: ComposeFiles, scratch: Path) -> ComposeFiles:
     """The deploy's files rebuilt below `scratch` at their own absolute paths (relative
-    references between them hold): the journal's texts, a listed file it has none of copied
-    from where it is, if it is; the ComposeFiles naming the copies."""
+    references between them hold, and a compose file's absolute paths into their directories
+    are moved there too): the journal's texts, a listed file it has none of copied from where
+    it is, if it is; the ComposeFiles naming the copies."""
     texts = dict(entry.texts) or {entry.compose_path: entry.compose_text}
     for path in (*listed.files, *listed.env_files):
         if path not in texts and os.path.isfile(path):
@@ -241,10 +257,13 @@ def _mirror(entry: DeployEntry, listed: ComposeFiles, scratch: Path) -> ComposeF
     def copy_of(path: str) -> str:
         return str(scratch) + os.path.normpath(path)
 
+    path_map = [(d, copy_of(d)) for d in sorted({os.path.dirname(p) for p in texts})]
+    bases = _bases(entry, listed, texts)
     for path, text in texts.items():
         copy = Path(copy_of(path))
         copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(text.encode("utf-8", "surrogateescape"))
+        content = text.encode("utf-8", "surrogateescape")
+        copy.write_bytes(in_scratch(bases, path, content, path_map, str(scratch)))
     files = tuple(copy_of(f) for f in listed.files if f in texts)
     env_files = tuple(copy_of(f) for f in listed.env_files if f in texts)
     return ComposeFiles(files or (copy_of(entry.compose_path),), env_files, listed.profiles)

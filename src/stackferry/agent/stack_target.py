@@ -9,7 +9,7 @@ import errno
 import os
 import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -211,7 +211,8 @@ def scratch_copy(target: DeployTarget, scratch: Path) -> ComposeFiles:
     for write in writes:
         copy = scratch / str(write.path).lstrip("/")
         copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(_in_scratch(target, write, path_map, str(scratch)))
+        bases = target.project.bases
+        copy.write_bytes(in_scratch(bases, str(write.path), write.content, path_map, str(scratch)))
         copied[str(write.path)] = str(copy)
     return replace(
         target.files,
@@ -220,19 +221,25 @@ def scratch_copy(target: DeployTarget, scratch: Path) -> ComposeFiles:
     )
 
 
-def _in_scratch(
-    target: DeployTarget, write: Write, path_map: list[tuple[str, str]], scratch: str
+def in_scratch(
+    bases: Mapping[str, tuple[str, tuple[str, ...]]],
+    path: str,
+    content: bytes,
+    path_map: list[tuple[str, str]],
+    scratch: str,
 ) -> bytes:
-    base = target.project.bases.get(str(write.path))
+    """A file's bytes for its copy below `scratch`: a compose file (one of `bases`, the
+    project's) with its absolute paths into `path_map`'s directories moved there too."""
+    base = bases.get(path)
     if base is None:
-        return write.content  # not a compose file
-    text = write.content.decode("utf-8", "surrogateescape")
+        return content  # not a compose file
+    text = content.decode("utf-8", "surrogateescape")
     try:
         moved = translate_compose(
             text, "", base[0], path_map, os.path.expanduser("~"), scratch + base[0], False
         )
     except ComposeError:
-        return write.content  # then `config -q` says what it makes of the file itself
+        return content  # then compose says what it makes of the file itself
     if moved.untranslatable:
-        return write.content
+        return content
     return moved.compose_text.encode("utf-8", "surrogateescape")
