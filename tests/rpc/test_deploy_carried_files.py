@@ -116,3 +116,28 @@ def test_a_deploy_rewrites_the_carried_file_its_own_pre_create_wrote(
     other = request(project, compose_dir, b"KEY=3\n", "m-other")
     check = project_files_check(stub, other)
     assert not check.ok and "extra.env" in check.detail, "another migration's file is not its own"
+
+
+def test_the_env_file_a_deploy_writes_does_not_replace_the_hosts_own_either(
+    start_agent: Callable[..., AgentProcess],
+    agent_stub: Callable[[str], Stub],  # noqa: F811
+    compose_projects: Callable[[str, str], str],  # noqa: F811
+    docker_hosts: tuple[str, str],
+    agent_args: tuple[str, ...],
+    tmp_path: Path,
+) -> None:
+    project = compose_projects(docker_hosts[1], unique("sfenvclobber"))
+    stub = agent_stub(start_agent(*agent_args).address)
+    compose_dir = tmp_path / "stacks" / "app"
+    compose_dir.mkdir()
+    theirs = compose_dir / ".env"
+    theirs.write_text("TAG=the host's own\n")
+    deploy = request(project, compose_dir, b"KEY=carried\n", "m-envclobber")
+    deploy.env_text, deploy.write_env = "TAG=1\n", True
+
+    check = project_files_check(stub, deploy)
+    assert not check.ok and str(theirs) in check.detail, check
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.DeployStack(deploy)
+    assert refused.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert theirs.read_text() == "TAG=the host's own\n"

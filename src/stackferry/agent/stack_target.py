@@ -129,26 +129,28 @@ def deploy_target(roots: Roots, request: DeployRequest) -> DeployTarget:
 
 
 def overwritten(roots: Roots, request: DeployRequest, own: Sequence[str]) -> list[str]:
-    """ "PATH: why" for each carried file the deploy would write over a file here that holds
-    other bytes and is not the migration's own (`own`: the paths of what it made here: its
-    received data, the files and dirs an earlier deploy or pre-create of it wrote). A
-    carried file is never allowed to replace a file of the host's silently: Discard could
-    not give it back."""
+    """ "PATH: why" for each carried file (and the .env it writes) the deploy would write over
+    a file here that holds other bytes and is not the migration's own (`own`: the paths of
+    what it made here: its received data, the files and dirs an earlier deploy or pre-create
+    of it wrote). A carried file is never allowed to replace a file of the host's silently:
+    Discard could not give it back."""
+    written = [(c.path, c.content) for c in request.files if c.exists]
+    if request.write_env:
+        env_path = os.path.join(request.compose_dir, ".env")
+        written.append((env_path, request.env_text.encode("utf-8", "surrogateescape")))
     refused = []
-    for carried in request.files:
-        if not carried.exists:
-            continue
+    for given, content in written:
         try:
-            path = roots.check_path(os.path.normpath(carried.path))
+            path = roots.check_path(os.path.normpath(given))
         except AgentError:
             continue  # refused by deploy_target, with its reason
         if not os.path.lexists(path) or any(is_within(path, mine) for mine in own):
             continue
         if not os.path.isfile(path):
-            refused.append(f"{carried.path}: exists here and is not a file")
-        elif Path(path).read_bytes() != carried.content:
+            refused.append(f"{given}: exists here and is not a file")
+        elif Path(path).read_bytes() != content:
             refused.append(
-                f"{carried.path}: exists here with other content, not written by this "
+                f"{given}: exists here with other content, not written by this "
                 "migration (move it away, or carry the project to another directory)"
             )
     return refused
