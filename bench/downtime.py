@@ -255,7 +255,7 @@ class Bench:
                     f"stackferry migrate failed: {done.stdout[-2000:]} {done.stderr[-2000:]}"
                 )
             record = json.loads(done.stdout)
-            record["before_the_stop"] = self.before_the_stop(str(record["id"]))
+            record["before_the_stop"], record["in_the_deploy"] = self.said(str(record["id"]))
         finally:
             for proc, _ in agents:
                 proc.terminate()
@@ -270,9 +270,10 @@ class Bench:
         ]
         return Result("(a) stackferry", float(d["downtime_seconds"]), parts), record
 
-    def before_the_stop(self, migration_id: str) -> list[str]:
+    def said(self, migration_id: str) -> tuple[list[str], list[str]]:
         """What the migration's own log says it did while the app still ran, after the bulk
-        pass (pre-staging): the lines of its bulk step from the pre-stage on."""
+        pass (pre-staging): the lines of its bulk step from the pre-stage on; and what its
+        deploy step logged (how the target's containers were started)."""
         store = SqlMigrationStore(sqlite_url(self.work / "controller-state" / "controller.db"))
         try:
             events = store.list_events(migration_id, limit=100_000)
@@ -286,7 +287,8 @@ class Bench:
             "receive tickets",
             "pre-staged",
         )
-        return [m for m in said if any(w in m for w in wanted)]
+        deployed = [e.message for e in events if e.step == "deploy" and e.kind == "log"]
+        return [m for m in said if any(w in m for w in wanted)], deployed
 
     def start_agent(self, label: str, pool: str, host: str) -> tuple[subprocess.Popen[bytes], str]:
         ready = self.work / f"agent-{label}.ready"
@@ -337,6 +339,11 @@ def show(results: list[Result], record: dict[str, object]) -> None:
     assert isinstance(before, list)
     print("done before the stop, while the app ran (stackferry's own log):")
     for line in before:
+        print(f"    {line}")
+    deployed = record.get("in_the_deploy", [])
+    assert isinstance(deployed, list)
+    print("in the deploy, after the stop (stackferry's own log):")
+    for line in deployed:
         print(f"    {line}")
     print(f"spans: {d['spans']}")
 
