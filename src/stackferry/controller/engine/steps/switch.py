@@ -48,9 +48,11 @@ def stop_source(ctx: StepContext) -> None:
 
 def deploy(ctx: StepContext) -> None:
     """Deploys (the images and checks were done before the stop, steps/prestage.py): the
-    agent mounts, runs compose up, waits (up to the verify timeout) until every service is
-    ready, and undoes a deploy that does not get there. The target serves from the moment
-    every service was first seen ready; the agent's settle watch after it is not downtime."""
+    agent mounts, starts the stack (the pre-created containers through the engine when the
+    request is the pre-create's, else compose up), waits (up to the verify timeout) until
+    every service is ready, and undoes a deploy that does not get there. The target serves
+    from the moment every service was first seen ready; the agent's settle watch after it
+    is not downtime."""
     m = ctx.migration
     request = deploy_request(ctx.planner.replan(m), m.spec)
     result = ctx.target.deploy_stack(request)
