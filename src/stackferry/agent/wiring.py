@@ -21,14 +21,15 @@ from stackferry.agent.tickets import TicketBook
 
 def build_service(config: AgentConfig) -> AgentService:
     journal = Journal(config.state_dir)
+    peers = GrpcPeerDialer(config)  # zfs and image pushes, and file passes: one set of connections
     return AgentService(
         config=config,
         roots=Roots(config.allowed_dataset_roots, config.allowed_path_roots),
         storage=make_backend(config, journal.record_created),
         runtime=make_runtime(config),
         tickets=TicketBook(default_ttl=config.ticket_ttl_seconds),
-        peers=GrpcPeerDialer(config),
+        peers=peers,
         claims=ClaimBook(config.state_dir),
         journal=journal,
-        file_peers=GrpcFilePeerDialer(config),
+        file_peers=GrpcFilePeerDialer(config, peers.connections),
     )

@@ -8,6 +8,7 @@ protobuf messages.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Generator, Iterator
@@ -18,6 +19,7 @@ import grpc
 from stackferry.agent.config import AgentConfig
 from stackferry.agent.errors import Cancelled
 from stackferry.agent.files.ports import FileEnd, FileHeader
+from stackferry.agent.rpc.connections import Connections
 from stackferry.agent.rpc.file_messages import end_from_pb, end_to_pb, file_header_to_pb
 from stackferry.agent.rpc.peer import dial, error_from_rpc
 from stackferry.agent.rpc.wire import chunk_prefix, decode_file_sync_message, encode_message
@@ -29,17 +31,29 @@ _CLOSE = object()
 
 
 class GrpcFilePeerDialer:
-    def __init__(self, config: AgentConfig) -> None:
+    """File passes to peer agents, on the connections the zfs pushes share (connections.py)."""
+
+    def __init__(self, config: AgentConfig, connections: Connections | None = None) -> None:
         self.config = config
+        self.connections = connections or Connections(functools.partial(dial, config))
 
     def open_sync(self, address: str, header: FileHeader) -> GrpcFileSyncCall:
-        return GrpcFileSyncCall(dial(self.config, address), address, header)
+        channel = self.connections.take(address)
+        try:
+            return GrpcFileSyncCall(channel, address, header, self.connections)
+        except BaseException:
+            self.connections.give_back(address, channel)
+            raise
 
 
 class GrpcFileSyncCall:
-    def __init__(self, channel: grpc.Channel, address: str, header: FileHeader) -> None:
+    def __init__(
+        self, channel: grpc.Channel, address: str, header: FileHeader, connections: Connections
+    ) -> None:
         self.address = address
         self._channel = channel
+        self._connections = connections
+        self._given_back = False
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=DEPTH)
         self._closed = False
         self._ended = threading.Event()  # the call is over, whichever way
@@ -101,7 +115,9 @@ class GrpcFileSyncCall:
             raise error_from_rpc(exc, self.address) from None
         finally:
             self._ended.set()
-            self._channel.close()
+            if not self._given_back:  # the call is over: its connection serves the next one
+                self._given_back = True
+                self._connections.give_back(self.address, self._channel)
 
     def cancel(self) -> None:
         self._ended.set()

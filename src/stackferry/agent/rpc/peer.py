@@ -10,14 +10,16 @@ instead of committing a truncated stream.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 
 from stackferry.agent import errors
 from stackferry.agent.config import AgentConfig
+from stackferry.agent.rpc.connections import Connections, settles_ready
 from stackferry.agent.rpc.status import STATUS_OF
 from stackferry.agent.rpc.transfer_messages import header_to_pb
 from stackferry.agent.rpc.wire import encode_message
@@ -52,18 +54,7 @@ def dial(config: AgentConfig, address: str) -> grpc.Channel:
     else:
         creds = channel_credentials(config.tls_ca, config.tls_cert, config.tls_key)
         channel = open_channel(address, creds)
-    settled = threading.Event()
-    states: list[grpc.ChannelConnectivity] = []
-
-    def watch(state: grpc.ChannelConnectivity) -> None:
-        if state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE):
-            states.append(state)
-            settled.set()
-
-    channel.subscribe(watch, try_to_connect=True)
-    settled.wait(CONNECT_TIMEOUT)
-    channel.unsubscribe(watch)
-    if not states or states[0] is not grpc.ChannelConnectivity.READY:
+    if not settles_ready(channel, CONNECT_TIMEOUT):
         channel.close()
         raise errors.Unavailable(
             f"peer agent {address} is unreachable (no connection, or the TLS handshake "
@@ -73,27 +64,32 @@ def dial(config: AgentConfig, address: str) -> grpc.Channel:
 
 
 class GrpcPeerDialer:
-    """Dials peer agents as this agent: its TLS identity (mTLS), or plaintext if insecure."""
+    """Dials peer agents as this agent: its TLS identity (mTLS), or plaintext if insecure.
+    A stream's connection is kept for the next stream to that peer (connections.py)."""
 
-    def __init__(self, config: AgentConfig) -> None:
+    def __init__(self, config: AgentConfig, connections: Connections | None = None) -> None:
         self.config = config
+        self.connections = connections or Connections(functools.partial(dial, config))
 
     def dial(self, address: str) -> GrpcPeer:
-        return GrpcPeer(dial(self.config, address), address)
+        return GrpcPeer(self.connections.take(address), address, self.connections)
 
 
 class GrpcPeer:
     """A connected peer agent (agent/ports.py's Peer)."""
 
-    def __init__(self, channel: grpc.Channel, address: str) -> None:
+    def __init__(self, channel: grpc.Channel, address: str, connections: Connections) -> None:
         self.address = address
         self._channel = channel
+        self._connections = connections
 
     def push(self, header: StreamHeader, pump: SourcePump) -> Push:
-        return Push(self._channel, self.address, header_to_pb(header), pump)
+        release = functools.partial(self._connections.give_back, self.address, self._channel)
+        return Push(self._channel, self.address, header_to_pb(header), pump, release)
 
     def close(self) -> None:
-        self._channel.close()
+        """No push was made after all: the connection goes back unused."""
+        self._connections.give_back(self.address, self._channel)
 
 
 class Push:
@@ -101,9 +97,15 @@ class Push:
     thread; ``wait`` polls it."""
 
     def __init__(
-        self, channel: grpc.Channel, address: str, header: agent_pb2.ReceiveHeader, pump: SourcePump
+        self,
+        channel: grpc.Channel,
+        address: str,
+        header: agent_pb2.ReceiveHeader,
+        pump: SourcePump,
+        release: Callable[[], None],
     ) -> None:
         self.address = address
+        self._release = release  # the connection, once the call is over
         self.pump = pump
         self.source_error: errors.AgentError | None = None
         self._channel = channel
@@ -146,5 +148,10 @@ class Push:
             raise error_from_rpc(exc, self.address) from None
         finally:
             self.pump.close()
-            self._channel.close()
+            release, self._release = self._release, _nothing  # once, however often asked
+            release()
         return convert.result_from_pb(reply.result)
+
+
+def _nothing() -> None:
+    pass
