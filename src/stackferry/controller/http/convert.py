@@ -62,11 +62,12 @@ def spec_from_create(body: shapes.CreateMigration, defaults: SpecDefaults) -> mo
             f"transfer_method: {body.transfer_method!r} is not one of {TRANSFER_METHOD}"
         )
     options = body.options
+    name = _required(body.name, "name")  # the fields are named in the specification's order
     compose_path = body.compose_stack_path or next(iter(body.compose_files), "")
     if not body.project_name:
         _required(compose_path, "compose_stack_path", " (or project_name of a running project)")
     return model.MigrationSpec(
-        name=_required(body.name, "name"),
+        name=name,
         compose_path=compose_path,
         compose_files=tuple(body.compose_files),
         env_files=tuple(body.env_files),
