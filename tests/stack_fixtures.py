@@ -1,9 +1,11 @@
 """Fixtures and helpers for the stack tests (tests/rpc/test_stack_rpc.py, tests/e2e/
-test_stack_deploy.py): agent stubs, and removal of every compose project a test created."""
+test_stack_deploy.py, the deploy rpc tests): agent stubs, the flags of an agent on engine B,
+and removal of every compose project a test created."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import docker
 import grpc
@@ -63,3 +65,20 @@ def agent_stub() -> Iterator[Callable[[str], agent_pb2_grpc.AgentStub]]:
     yield connect
     for channel in channels:
         channel.close()
+
+
+@pytest.fixture
+def host_b_agent_args(tmp_path: Path, docker_hosts: tuple[str, str]) -> tuple[str, ...]:
+    """An agent on engine B with the directory backend, writing below tmp_path/stacks."""
+    (tmp_path / "stacks").mkdir()
+    return (
+        "--insecure",
+        "--docker-host",
+        docker_hosts[1],
+        "--storage-backend",
+        "directory",
+        "--allowed-path-root",
+        str(tmp_path / "stacks"),
+        "--state-dir",
+        str(tmp_path / "state"),
+    )

@@ -16,7 +16,7 @@ import docker.errors
 import grpc
 import pytest
 from conftest import AgentProcess, unique
-from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
+from stack_fixtures import agent_stub, compose_projects, host_b_agent_args, project_containers  # noqa: F401
 from transfer_helpers import wait_until
 
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
@@ -28,22 +28,6 @@ services:
     image: local/busybox:1
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 """
-
-
-@pytest.fixture
-def agent_args(tmp_path: Path, docker_hosts: tuple[str, str]) -> tuple[str, ...]:
-    (tmp_path / "stacks").mkdir()
-    return (
-        "--insecure",
-        "--docker-host",
-        docker_hosts[1],
-        "--storage-backend",
-        "directory",
-        "--allowed-path-root",
-        str(tmp_path / "stacks"),
-        "--state-dir",
-        str(tmp_path / "state"),
-    )
 
 
 def deploy(stub: Stub, project: str, compose_dir: Path, migration_id: str) -> None:
@@ -69,16 +53,16 @@ def test_an_uncommitted_deploy_is_taken_down_before_the_restarted_agent_serves(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfjournal"))
-    first = start_agent(*agent_args)
+    first = start_agent(*host_b_agent_args)
     deploy(agent_stub(first.address), project, tmp_path / "stacks" / "app", "m-crash")
     assert project_containers(docker_hosts[1], project)
     first.stop(signal.SIGKILL)
 
-    second = start_agent(*agent_args)  # returns once the ready file is there
+    second = start_agent(*host_b_agent_args)  # returns once the ready file is there
     assert project_containers(docker_hosts[1], project) == [], "taken down before serving"
     assert "taken down" in second.log()
     assert not release(agent_stub(second.address), "m-crash"), "deploy_live is False"
@@ -89,17 +73,17 @@ def test_a_committed_deploy_survives_a_restart_and_is_never_discarded(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfcommit"))
-    first = start_agent(*agent_args)
+    first = start_agent(*host_b_agent_args)
     stub = agent_stub(first.address)
     deploy(stub, project, tmp_path / "stacks" / "app", "m-ok")
     assert release(stub, "m-ok"), "deploy_live while it runs"
     first.stop(signal.SIGKILL)
 
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     running = project_containers(docker_hosts[1], project)
     assert running
     kept = stub.Discard(agent_pb2.DiscardRequest(migration_id="m-ok"))
@@ -112,14 +96,14 @@ def test_discard_takes_down_the_deploy_and_removes_what_it_created(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfdiscard"))
     stacks = tmp_path / "stacks"
     (stacks / "shared").mkdir()
     (stacks / "shared" / "keep.txt").write_text("not the migration's\n")
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     deploy(stub, project, stacks / "new" / "app", "m-undo")
     deploy(stub, f"{project}b", stacks / "shared", "m-undo2")
     compose_projects(docker_hosts[1], f"{project}b")
@@ -143,12 +127,12 @@ def test_discard_removes_the_volumes_the_migration_created_and_only_those(
     start_agent: Callable[..., AgentProcess],
     agent_stub: Callable[[str], Stub],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
 ) -> None:
     engine = docker.DockerClient(base_url=docker_hosts[1])
     ours, theirs = unique("sfvolours"), unique("sfvoltheirs")
     try:
-        stub = agent_stub(start_agent(*agent_args).address)
+        stub = agent_stub(start_agent(*host_b_agent_args).address)
         for name, migration_id in ((ours, "m-vol"), (theirs, "m-other")):
             request = agent_pb2.VolumeCreateRequest(
                 spec=agent_pb2.VolumeSpec(name=name, driver="local"), migration_id=migration_id
@@ -171,11 +155,11 @@ def test_stop_without_the_compose_file_stops_the_projects_containers_by_label(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfnofile"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     request = agent_pb2.DeployRequest(
         project_name=project,
@@ -224,11 +208,11 @@ def test_a_stop_during_a_deploy_waits_for_it_and_discard_leaves_nothing_running(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sflock"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     request = agent_pb2.DeployRequest(
         project_name=project,

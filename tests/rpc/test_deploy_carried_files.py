@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 from conftest import AgentProcess, unique
-from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
+from stack_fixtures import agent_stub, compose_projects, host_b_agent_args, project_containers  # noqa: F401
 
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
 
@@ -23,22 +23,6 @@ services:
     env_file: [extra.env]
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 """
-
-
-@pytest.fixture
-def agent_args(tmp_path: Path, docker_hosts: tuple[str, str]) -> tuple[str, ...]:
-    (tmp_path / "stacks").mkdir()
-    return (
-        "--insecure",
-        "--docker-host",
-        docker_hosts[1],
-        "--storage-backend",
-        "directory",
-        "--allowed-path-root",
-        str(tmp_path / "stacks"),
-        "--state-dir",
-        str(tmp_path / "state"),
-    )
 
 
 def request(
@@ -68,11 +52,11 @@ def test_a_carried_file_over_a_different_file_of_the_host_is_refused_by_name(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfclobber"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     compose_dir.mkdir()
     theirs = compose_dir / "extra.env"
@@ -98,11 +82,11 @@ def test_a_deploy_rewrites_the_carried_file_its_own_pre_create_wrote(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfrewrite"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     created = stub.DeployStack(request(project, compose_dir, b"KEY=1\n", "m-own", True))
     assert created.ok, created.error
@@ -123,11 +107,11 @@ def test_the_env_file_a_deploy_writes_does_not_replace_the_hosts_own_either(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfenvclobber"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     compose_dir.mkdir()
     theirs = compose_dir / ".env"

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import docker
-import pytest
 from conftest import AgentProcess, unique
-from stack_fixtures import agent_stub, compose_projects, project_containers  # noqa: F401
+from stack_fixtures import agent_stub, compose_projects, host_b_agent_args, project_containers  # noqa: F401
 
 from stackferry.agent.runtime.base import PROJECT_LABEL
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
@@ -25,22 +24,6 @@ services:
     image: local/busybox:1
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 """
-
-
-@pytest.fixture
-def agent_args(tmp_path: Path, docker_hosts: tuple[str, str]) -> tuple[str, ...]:
-    (tmp_path / "stacks").mkdir()
-    return (
-        "--insecure",
-        "--docker-host",
-        docker_hosts[1],
-        "--storage-backend",
-        "directory",
-        "--allowed-path-root",
-        str(tmp_path / "stacks"),
-        "--state-dir",
-        str(tmp_path / "state"),
-    )
 
 
 def states(docker_host: str, project: str) -> dict[str, str]:
@@ -69,11 +52,11 @@ def test_create_only_creates_every_container_and_starts_none(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfcreate"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
 
     created = stub.DeployStack(request(project, compose_dir, create_only=True))
@@ -94,11 +77,11 @@ def test_discard_removes_what_create_only_created(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfcreatediscard"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     created = stub.DeployStack(request(project, compose_dir, create_only=True))
     assert created.ok, created.error
@@ -123,13 +106,13 @@ def test_a_deploy_that_fails_after_its_pre_create_takes_the_created_containers_d
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     """The containers there at the deploy are this migration's own pre-create's: a failed
     deploy removes them as it would have removed the ones its own `up` created."""
     project = compose_projects(docker_hosts[1], unique("sfcreatefail"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     crashing = request(project, compose_dir, create_only=True)
     crashing.compose_text = CRASHES
@@ -163,14 +146,14 @@ def test_discard_takes_the_deploy_down_with_its_whole_file_set_once_the_files_ar
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     """With the compose dir removed behind the agent's back, the journal's texts of every
     file (the override's service, the env file's TAG, the env_file named by its absolute
     path, as the controller's translation names it) still take the whole stack down."""
     project = compose_projects(docker_hosts[1], unique("sfdownset"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     names = ("base.yml", "override.yml", "vars.env", "app.env")
     main, override, env, app_env = (compose_dir / n for n in names)
@@ -221,7 +204,7 @@ def test_discard_removes_the_volume_compose_made_at_the_pre_create(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     """A named volume the migration does not move: compose creates it empty at the
@@ -231,7 +214,7 @@ def test_discard_removes_the_volume_compose_made_at_the_pre_create(
     client = docker.DockerClient(base_url=docker_hosts[1])
     client.volumes.create(f"{project}_theirs")  # on the engine before the migration
     try:
-        stub = agent_stub(start_agent(*agent_args).address)
+        stub = agent_stub(start_agent(*host_b_agent_args).address)
         deploy = request(project, tmp_path / "stacks" / "app", create_only=True)
         deploy.compose_text = WITH_A_VOLUME.replace("cache: {}", "cache: {}\n  theirs: {}")
         created = stub.DeployStack(deploy)

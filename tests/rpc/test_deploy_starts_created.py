@@ -10,9 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 import docker
-import pytest
 from conftest import AgentProcess, unique
-from stack_fixtures import agent_stub, compose_projects  # noqa: F401
+from stack_fixtures import agent_stub, compose_projects, host_b_agent_args  # noqa: F401
 
 from stackferry.agent.runtime.base import PROJECT_LABEL
 from stackferry.api.agent.v1 import agent_pb2, agent_pb2_grpc
@@ -30,22 +29,6 @@ services:
     image: local/busybox:1
     command: {SLEEP}
 """
-
-
-@pytest.fixture
-def agent_args(tmp_path: Path, docker_hosts: tuple[str, str]) -> tuple[str, ...]:
-    (tmp_path / "stacks").mkdir()
-    return (
-        "--insecure",
-        "--docker-host",
-        docker_hosts[1],
-        "--storage-backend",
-        "directory",
-        "--allowed-path-root",
-        str(tmp_path / "stacks"),
-        "--state-dir",
-        str(tmp_path / "state"),
-    )
 
 
 def request(
@@ -88,11 +71,11 @@ def test_the_same_request_starts_the_pre_created_containers_in_start_order(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     project = compose_projects(docker_hosts[1], unique("sfstartmade"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     created = stub.DeployStack(request(project, compose_dir, WEB_AFTER_DB, create_only=True))
     assert created.ok, created.error
@@ -114,12 +97,12 @@ def test_a_changed_file_falls_back_to_compose_up(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     """The .env the deploy writes changed since the pre-create: web's environment with it."""
     project = compose_projects(docker_hosts[1], unique("sfstartchanged"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     text = WEB_AFTER_DB.replace(
         "    depends_on: [db]\n", "    depends_on: [db]\n    environment: {A: '${A}'}\n"
@@ -164,12 +147,12 @@ def test_a_start_that_waits_on_a_health_condition_is_left_to_compose_up(
     agent_stub: Callable[[str], Stub],  # noqa: F811
     compose_projects: Callable[[str, str], str],  # noqa: F811
     docker_hosts: tuple[str, str],
-    agent_args: tuple[str, ...],
+    host_b_agent_args: tuple[str, ...],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     """compose waits for db to be healthy before it starts web: a start in order does not."""
     project = compose_projects(docker_hosts[1], unique("sfstarthealthy"))
-    stub = agent_stub(start_agent(*agent_args).address)
+    stub = agent_stub(start_agent(*host_b_agent_args).address)
     compose_dir = tmp_path / "stacks" / "app"
     text = WEB_AFTER_HEALTHY_DB
     created = stub.DeployStack(request(project, compose_dir, text, create_only=True))
