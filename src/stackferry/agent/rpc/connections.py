@@ -41,9 +41,8 @@ def settles_ready(channel: grpc.Channel, timeout: float) -> bool:
 
 
 class Connections:
-    def __init__(self, dial: Dial, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, dial: Dial) -> None:
         self._dial = dial
-        self._clock = clock
         self._kept: dict[str, list[tuple[float, grpc.Channel]]] = {}
         self._lock = threading.Lock()
 
@@ -61,20 +60,9 @@ class Connections:
         with self._lock:
             kept = self._kept.setdefault(address, [])
             if len(kept) < MAX_KEPT:
-                kept.append((self._clock(), channel))
+                kept.append((time.monotonic(), channel))
                 return
         channel.close()
-
-    def kept(self, address: str) -> int:
-        with self._lock:
-            return len(self._kept.get(address, []))
-
-    def close(self) -> None:
-        with self._lock:
-            everything = [c for kept in self._kept.values() for _, c in kept]
-            self._kept.clear()
-        for channel in everything:
-            channel.close()
 
     def _kept_one(self, address: str) -> grpc.Channel | None:
         """The most recently given back channel that is not too old; older ones are closed."""
@@ -84,7 +72,7 @@ class Connections:
             kept = self._kept.get(address, [])
             while kept and found is None:
                 since, channel = kept.pop()
-                if self._clock() - since < KEEP_SECONDS:
+                if time.monotonic() - since < KEEP_SECONDS:
                     found = channel
                 else:
                     stale.append(channel)
