@@ -116,7 +116,7 @@ def test_cut_full_stream_resumes_from_the_token(
     dataset = "dst/apps/data"
     full = stub(source.address).EstimateSend(agent_pb2.EstimateSendRequest(snapshot="src/data@s1"))
 
-    sent = cut_after(push(source, target, "src/data@s1", dataset, limit=LIMIT), 2 << 20)
+    cut_after(push(source, target, "src/data@s1", dataset, limit=LIMIT), 2 << 20)
     wait_until(lambda: token_of(target, dataset) != "", what="a resume token on the target")
     token = token_of(target, dataset)
     assert dst.exists(dataset), "the partial dataset is kept for the resume"
@@ -128,10 +128,12 @@ def test_cut_full_stream_resumes_from_the_token(
     assert left.method == "zfs send -nvP -t"
     assert 0 < left.bytes < full.bytes
     # The resume starts exactly after what the target kept (up to the header line, whose
-    # length differs between the two streams), and the target cannot have kept more than the
-    # source sent; how much was still in flight when the cut came is not bounded here.
+    # length differs between the two streams). What the target kept is not bounded by the
+    # progress the client read before its cancel: the source goes on sending until the cancel
+    # reaches it, which on a loaded machine is a good part of a second at LIMIT (CI saw 3 MiB
+    # kept after a cut at 2 MiB), so the bound is the whole stream.
     kept = sum(p.stat().st_size for p in (dst.state / "partial").glob("*.part"))
-    assert 0 < kept <= sent
+    assert 0 < kept < full.bytes
     assert abs((full.bytes - left.bytes) - kept) < 64, "resumes where the target stopped"
 
     progress, done = finish(push(source, target, "src/data@s1", dataset, token=token))
