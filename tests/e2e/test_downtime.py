@@ -149,7 +149,7 @@ def three_dataset_world(
     tmp_path: Path,
     docker_hosts: tuple[str, str],
 ) -> tuple[MigrationSpec, AgentProcess, str]:
-    """A writer service with a bind mount on each of three datasets (4 MiB in each)."""
+    """A writer service with a bind mount on each of three datasets (4 MiB in each, growing)."""
     docker_a, docker_b = docker_hosts
     source_pool = zfs_pool("src", size="256M")
     target_pool = zfs_pool("dst", size="256M")
@@ -163,7 +163,10 @@ def three_dataset_world(
         data = source_pool.mountpoint / f"{project}-{name}"
         (data / "blob.bin").write_bytes(os.urandom(4 << 20))
         mounts.append(f"      - {data}:/{name}\n")
-    writes = " ".join(f"echo x >> /{n}/log.txt;" for n in ("a", "b", "c"))
+    # 32 KiB into each dataset every 50 ms, and 4 MiB/s a stream: each final delta holds
+    # seconds of writes and takes a good part of a second to send, so three sent at once
+    # overlap however the machine schedules them (CI's ~80 ms deltas came one after another).
+    writes = " ".join(f"head -c 32768 /dev/urandom >> /{n}/log.bin;" for n in ("a", "b", "c"))
     command = f"trap 'exit 0' TERM; while true; do {writes} sleep 0.05; done"
     (stack_dir / "docker-compose.yml").write_text(
         "services:\n"
@@ -193,7 +196,7 @@ def three_dataset_world(
         target_dataset=f"{target_pool.name}/migrated",
         target_base=str(target_base),
         project_name=project,
-        options=MigrationOptions(converge_max_rounds=0),
+        options=MigrationOptions(converge_max_rounds=0, bandwidth_limit_bytes_per_second=4 << 20),
     )
     return spec, target, project
 
