@@ -11,6 +11,7 @@ import json
 import re
 import signal
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,9 +57,10 @@ def freeze_between_writes(cli: RunningCli, database: Path) -> None:
     raise AssertionError("the CLI kept its store locked")
 
 
-def killed_after_the_stop(world: World) -> tuple[str, MigrationState]:
+def killed_after_the_stop(world: World) -> tuple[str, MigrationState, int]:
     """Starts `stackferry migrate`, SIGKILLs it the moment the source stack stopped running;
-    the migration's id and the state it was left in (not ended: the source is down)."""
+    the migration's id, the state it was left in (not ended: the source is down) and the
+    killed CLI's pid."""
     cli = start_migrate(world)
     migration_id = cli.wait_for_id()
 
@@ -68,10 +70,15 @@ def killed_after_the_stop(world: World) -> tuple[str, MigrationState]:
 
     wait_until("the source stack stopped", source_stopped, timeout=120)
     cli.kill()
+    assert socket_dirs_of(cli.proc.pid), "a killed CLI cannot remove its socket's directory"
     migration, _ = stored(world.state_dir, migration_id)
     assert not migration.state.is_terminal, migration.state
     assert running_on(world.docker_a, world.project) == 0
-    return migration_id, migration.state
+    return migration_id, migration.state, cli.proc.pid
+
+
+def socket_dirs_of(pid: int) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"stackferry-{pid}-*"))
 
 
 @pytest.mark.parametrize("command", ["status", "list", "watch"])
@@ -79,7 +86,7 @@ def test_the_next_command_resumes_it_and_returns_once_it_ended(
     make_world: Callable[..., World], command: str
 ) -> None:
     world = make_world()
-    migration_id, left_in = killed_after_the_stop(world)
+    migration_id, left_in, killed = killed_after_the_stop(world)
 
     # status and list take no credential flags: the embedded controller dials as the migrate
     # that was killed did. watch dials by its nature and is given them.
@@ -97,13 +104,14 @@ def test_the_next_command_resumes_it_and_returns_once_it_ended(
         assert migration["state"] == "COMPLETED", migration
     assert stored(world.state_dir, migration_id)[0].state == MigrationState.COMPLETED
     assert_migrated(world)
+    assert not socket_dirs_of(killed), "the next CLI removes the killed one's socket directory"
 
 
 def test_a_second_migrate_changes_nothing_and_names_the_resume_command(
     make_world: Callable[..., World],
 ) -> None:
     world = make_world()
-    migration_id, left_in = killed_after_the_stop(world)
+    migration_id, left_in, _ = killed_after_the_stop(world)
     before, events_before = stored(world.state_dir, migration_id)
 
     # Without a way to dial the agents (no flags, none remembered) nothing is resumed: the
@@ -172,7 +180,7 @@ def test_a_migrate_of_another_stack_resumes_the_orphan_first(
     stack on the same state dir, it says so, drives the orphan to its end, and migrates its own."""
     world = make_world()
     other = make_world()
-    migration_id, left_in = killed_after_the_stop(world)
+    migration_id, left_in, _ = killed_after_the_stop(world)
 
     run = stackferry("migrate", *other.migrate_flags(), state_dir=world.state_dir)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"

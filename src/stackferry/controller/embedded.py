@@ -19,7 +19,6 @@ import fcntl
 import os
 import shutil
 import socket
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from stackferry.controller.domain.model import Migration
 from stackferry.controller.errors import LeaseHeld
 from stackferry.controller.server import ControllerServer
 from stackferry.controller.service import UNFINISHED_STATES, ControllerService
+from stackferry.controller.socket_dir import make_socket_dir
 from stackferry.controller.wiring import build_service
 
 log = structlog.get_logger(__name__)
@@ -124,7 +124,7 @@ class EmbeddedController:
         return self._service
 
     def __enter__(self) -> EmbeddedController:
-        self._socket_dir = Path(tempfile.mkdtemp(prefix="stackferry-"))
+        self._socket_dir = make_socket_dir()
         self._service = build_service(self.config)
         try:
             self._lock_fd = self._locks.hold(self.config.owner_id)
