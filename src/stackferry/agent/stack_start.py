@@ -1,5 +1,5 @@
 """The start after a pre-create (issue 12): the deploy after the stop starts the containers its
-migration's pre-create made through the engine API, in compose's start order, instead of a
+migration's pre-create made through the engine API, in compose's start waves, instead of a
 `compose up -d` process (compose v1 spends most of a second in its own start-up). No grpc here.
 
 Only when that is what `up -d` would do: the deploy's request is the pre-create's, byte for
@@ -21,14 +21,18 @@ import dataclasses
 import hashlib
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from stackferry.agent.errors import NotFound, Unavailable
 from stackferry.agent.runtime.base import ContainerRuntime
+from stackferry.compose.profiles import start_waves
 from stackferry.compose.project_files import LoadedProject
 from stackferry.hostapi import DeployRequest
 
 # The depends_on condition a start in order honours (compose's default).
 STARTED = "service_started"
+# Engine starts in flight at once within a wave of services that wait on none of each other.
+MAX_PARALLEL_STARTS = 8
 
 
 def request_digest(request: DeployRequest) -> str:
@@ -67,9 +71,10 @@ def start_created(
     services: Sequence[str],
     made: frozenset[str],
 ) -> bool:
-    """Starts the pre-created containers of `services` (in start order) through the engine;
-    False, having started none, when that is not what `up -d` would do, or when the engine
-    refused a start (those before it run: `up -d` starts the rest)."""
+    """Starts the pre-created containers of `services` through the engine, in compose's
+    waves (each service after what it depends on; the services of one wave at once); False,
+    having started none, when that is not what `up -d` would do, or when the engine refused
+    a start (those that started run: `up -d` starts the rest)."""
     if _waits_on_a_condition(project):
         return False
     containers = runtime.project_containers(project.project.name)
@@ -81,12 +86,24 @@ def start_created(
     if {c.service for c in containers} - set(services):
         return False  # up -d of the listed services would leave these alone
     try:
-        for service in services:
-            for container in sorted(by_service[service], key=lambda c: c.name):
-                runtime.start_container(container.id)
+        for wave in start_waves(project.services, services):
+            ids = [c.id for s in wave for c in sorted(by_service[s], key=lambda c: c.name)]
+            _start_at_once(runtime, ids)
     except (NotFound, Unavailable):
         return False  # `up -d` goes on from here and says what is wrong
     return True
+
+
+def _start_at_once(runtime: ContainerRuntime, container_ids: Sequence[str]) -> None:
+    """Starts the containers of one wave together, as compose does, and returns once every
+    start has answered; raises the first refusal."""
+    if len(container_ids) == 1:
+        runtime.start_container(container_ids[0])
+        return
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_STARTS, len(container_ids))) as pool:
+        started = [pool.submit(runtime.start_container, c) for c in container_ids]
+    for each in started:
+        each.result()
 
 
 def _waits_on_a_condition(project: LoadedProject) -> bool:

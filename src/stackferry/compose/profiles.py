@@ -123,6 +123,21 @@ def start_order(infos: Mapping[str, ServiceInfo], names: Iterable[str]) -> list[
     return order
 
 
+def start_waves(infos: Mapping[str, ServiceInfo], names: Iterable[str]) -> list[list[str]]:
+    """`names` in waves, as compose starts them: a wave's services depend only on services of
+    earlier waves (among `names`), so the services of one wave may start at once."""
+    order = start_order(infos, names)
+    wanted = set(order)
+    wave_of: dict[str, int] = {}
+    for name in order:  # every dependency comes before its dependents
+        deps = [wave_of[dep] for dep in infos[name].depends_on if dep in wanted]
+        wave_of[name] = 1 + max(deps, default=-1)
+    waves: list[list[str]] = [[] for _ in range(1 + max(wave_of.values(), default=-1))]
+    for name in order:
+        waves[wave_of[name]].append(name)
+    return waves
+
+
 def stop_order(infos: Mapping[str, ServiceInfo], names: Iterable[str]) -> list[str]:
     """Dependents before what they depend on, as compose stops a project."""
     return list(reversed(start_order(infos, names)))

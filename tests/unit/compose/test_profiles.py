@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stackferry.compose import ComposeError
-from stackferry.compose.profiles import parse_duration, profiles_of_running
+from stackferry.compose.profiles import parse_duration, profiles_of_running, start_waves
 from stackferry.compose.project_files import load_project
 
 COMPOSE = """services:
@@ -61,6 +61,17 @@ def test_stop_order_is_dependents_first_and_grace_periods_are_seconds(tmp_path: 
     assert loaded.start_order() == ["cache", "db", "api", "web"]
     grace = {name: info.stop_grace_seconds for name, info in loaded.services.items()}
     assert grace == {"web": 90.0, "api": 10.0, "db": 0.5, "cache": 10.0, "tools": 10.0}
+
+
+def test_services_start_in_waves_each_after_what_it_depends_on(tmp_path: Path) -> None:
+    (tmp_path / "compose.yml").write_text(COMPOSE)
+    loaded = load_project([str(tmp_path / "compose.yml")], profiles=["fast", "debug"])
+    names = loaded.start_order()
+    assert start_waves(loaded.services, names) == [["cache", "db", "tools"], ["api"], ["web"]]
+    # A dependency that is not started is not waited for.
+    assert start_waves(loaded.services, ["api", "web"]) == [["api"], ["web"]]
+    assert start_waves(loaded.services, ["web", "tools"]) == [["tools", "web"]]
+    assert start_waves(loaded.services, []) == []
 
 
 def test_stop_order_leaves_out_inactive_services(tmp_path: Path) -> None:
