@@ -18,7 +18,7 @@ def a_dead_pid() -> int:
 
 def test_the_directories_of_gone_processes_are_removed_and_no_other(tmp_path: Path) -> None:
     dead = tmp_path / f"stackferry-{a_dead_pid()}-abc_1"
-    (dead).mkdir()
+    dead.mkdir()
     (dead / "controller.sock").touch()
     live = tmp_path / f"stackferry-{os.getpid()}-def_2"
     live.mkdir()
